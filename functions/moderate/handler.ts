@@ -1,0 +1,39 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { createAwsClients } from '#shared/clients/aws.ts';
+import { logger, metrics, tracer } from '#shared/clients/powertools.ts';
+import { readPipelineEnv } from '#shared/config/env.ts';
+import { createInferenceClient } from '#shared/inference/client.ts';
+import { loadModelPack } from '#shared/moderation/model-pack.ts';
+import { createModelGateway } from '#shared/moderation/models.ts';
+import { createRecordHandler } from '#shared/moderation/record-handler.ts';
+import { loadPolicy } from '#shared/policy/policy.ts';
+import { createVerdictStore } from '#shared/verdict/store.ts';
+
+const env = readPipelineEnv();
+const { s3, doc, sagemaker } = createAwsClients();
+const inference = createInferenceClient({
+  sagemaker,
+  endpointName: (model) => env.endpointNames[model] ?? model,
+});
+const recordHandler = createRecordHandler({
+  s3,
+  store: createVerdictStore(doc, env.tableName),
+  models: createModelGateway(inference, loadModelPack(), { retry: { policy: env.inferenceRetry } }),
+  policy: loadPolicy(env.policyName),
+  logger,
+  metrics,
+});
+const processor = new BatchProcessor(EventType.SQS);
+
+/** S3 → SQS → here: moderate each object named in the batch; report only the failed records. */
+export const handler = middy((event: SQSEvent, context: Context) =>
+  processPartialResponse(event, recordHandler, processor, { context }),
+)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

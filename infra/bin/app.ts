@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/**
+ * The CDK app: `npx cdk synth -c env=dev` (cdk.json runs this with tsx). Which environment, and
+ * everything that differs between environments, comes from cdk.json's `moderation:environments`.
+ * `-c modelsDirectory=<dir>` points at model directories built elsewhere (default
+ * model-artifacts/models, filled by `npm run models`).
+ */
+import { App } from 'aws-cdk-lib';
+import { addPipeline } from '../app.ts';
+
+const app = new App();
+const modelsDirectory = app.node.tryGetContext('modelsDirectory') as string | undefined;
+addPipeline(app, { modelsDirectory });
+app.synth();

@@ -1,0 +1,293 @@
+/**
+ * Per-environment configuration: cdk.json holds one entry per environment under
+ * `moderation:environments`; `-c env=<name>` picks one (default `dev`). Read once and loudly: a
+ * missing or malformed value fails synth with its path, never deploys a half-configured pipeline.
+ */
+
+/** The Lambda architecture; the native `sharp` binaries are installed for it (see docs/DEPLOY.md). */
+export type LambdaArchitecture = 'arm64' | 'x86_64';
+
+/** A model hosted on dedicated instances (GPU for the encoders). */
+export interface InstanceHostingConfig {
+  readonly kind: 'instance';
+  /** e.g. `ml.g5.xlarge`. */
+  readonly instanceType: string;
+  /** Floor of the autoscaling range (ignored when `scaleToZero` puts the model behind an inference component). */
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  /** Target tracking value: invocations per instance per minute (`SageMakerVariantInvocationsPerInstance`). */
+  readonly targetInvocationsPerInstance: number;
+}
+
+/** A model hosted on SageMaker Serverless Inference (CPU only, pay per request). */
+export interface ServerlessHostingConfig {
+  readonly kind: 'serverless';
+  /** 1024..6144, in 1 GiB steps. */
+  readonly memorySizeMb: number;
+  readonly maxConcurrency: number;
+  /** Warm capacity, billed while idle. @default 0 */
+  readonly provisionedConcurrency?: number;
+}
+
+export type HostingConfig = InstanceHostingConfig | ServerlessHostingConfig;
+
+/** The models the pipeline serves: the directory names under model-artifacts/models (docs/CONTRACTS.md). */
+export const MODEL_NAMES = ['text-toxicity', 'image-nsfw', 'fusion'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export interface AsyncInferenceConfig {
+  readonly enabled: boolean;
+  /** Models that also get an asynchronous endpoint (long media). */
+  readonly models: readonly ModelName[];
+  readonly instanceType: string;
+  readonly maxInstances: number;
+  /** Requests one instance works on at once. */
+  readonly maxConcurrentInvocationsPerInstance: number;
+}
+
+export interface PipelineConfig {
+  /** The environment's name (`dev`, `prod`): part of the stack name and tags. */
+  readonly envName: string;
+  /** Optional pinning; without them the stack is environment-agnostic (synth needs no credentials). */
+  readonly account?: string;
+  readonly region?: string;
+  /** Policy preset (shared/policy/presets). */
+  readonly policyName: string;
+  /** CloudWatch Logs retention for the functions, in days (a value CloudWatch accepts). */
+  readonly logRetentionDays: number;
+  /** Reserved concurrency of the moderate function: the ceiling of parallel calls into the endpoints. */
+  readonly reservedConcurrency: number;
+  readonly lambda: {
+    readonly architecture: LambdaArchitecture;
+    readonly memorySizeMb: number;
+    readonly timeoutSeconds: number;
+    readonly batchSize: number;
+    readonly maxBatchingWindowSeconds: number;
+  };
+  readonly uploads: {
+    /** Days until current raw uploads move to S3 Standard-IA; absent: never. */
+    readonly transitionToInfrequentAccessDays?: number;
+    /** Days until raw uploads expire; absent: never. */
+    readonly expirationDays?: number;
+    readonly noncurrentVersionExpirationDays: number;
+    readonly accessLogsExpirationDays: number;
+  };
+  readonly models: Readonly<Record<ModelName, HostingConfig>>;
+  /** Put instance-hosted models behind inference components whose copies (and instances) scale to zero. */
+  readonly scaleToZero: boolean;
+  readonly asyncInference: AsyncInferenceConfig;
+  readonly alarms: {
+    /** Alarm when the oldest ingest message is older than this. */
+    readonly queueAgeSeconds: number;
+    /** Alarm when an endpoint's p99 ModelLatency exceeds this. */
+    readonly modelLatencyP99Ms: number;
+    /** Optional e-mail subscription on the alarm topic. */
+    readonly email?: string;
+  };
+  /** Table deletion protection. */
+  readonly deletionProtection: boolean;
+  /** Keep buckets, table and keys when the stack is deleted. */
+  readonly retainData: boolean;
+}
+
+/** The context key in cdk.json that holds the environments. */
+export const ENVIRONMENTS_CONTEXT_KEY = 'moderation:environments';
+export const DEFAULT_ENV_NAME = 'dev';
+
+/** Retention values CloudWatch Logs accepts (RetentionDays). */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+type Json = Record<string, unknown>;
+
+class Reader {
+  constructor(
+    private readonly obj: Json,
+    private readonly path: string,
+  ) {}
+
+  private raw(key: string): unknown {
+    return this.obj[key];
+  }
+
+  private where(key: string): string {
+    return `${this.path}.${key}`;
+  }
+
+  object(key: string): Reader {
+    const value = this.raw(key);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new Error(`config ${this.where(key)} must be an object, got ${JSON.stringify(value)}`);
+    }
+    return new Reader(value as Json, this.where(key));
+  }
+
+  string(key: string): string {
+    const value = this.raw(key);
+    if (typeof value !== 'string' || value === '') {
+      throw new Error(`config ${this.where(key)} must be a non-empty string, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  optionalString(key: string): string | undefined {
+    return this.raw(key) === undefined ? undefined : this.string(key);
+  }
+
+  int(key: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(key);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new Error(
+        `config ${this.where(key)} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`,
+      );
+    }
+    return value;
+  }
+
+  optionalInt(key: string, min: number, max?: number): number | undefined {
+    return this.raw(key) === undefined || this.raw(key) === null ? undefined : this.int(key, min, max);
+  }
+
+  boolean(key: string): boolean {
+    const value = this.raw(key);
+    if (typeof value !== 'boolean') {
+      throw new Error(`config ${this.where(key)} must be true or false, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  stringArray(key: string): string[] {
+    const value = this.raw(key);
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+      throw new Error(`config ${this.where(key)} must be an array of strings, got ${JSON.stringify(value)}`);
+    }
+    return value as string[];
+  }
+}
+
+function readHosting(r: Reader): HostingConfig {
+  const kind = r.string('kind');
+  if (kind === 'instance') {
+    const instanceType = r.string('instanceType');
+    if (!instanceType.startsWith('ml.')) {
+      throw new Error(`config instanceType must be a SageMaker instance type (ml.*), got ${instanceType}`);
+    }
+    const minInstances = r.int('minInstances', 1);
+    const maxInstances = r.int('maxInstances', minInstances);
+    return {
+      kind,
+      instanceType,
+      minInstances,
+      maxInstances,
+      targetInvocationsPerInstance: r.int('targetInvocationsPerInstance', 1),
+    };
+  }
+  if (kind === 'serverless') {
+    const memorySizeMb = r.int('memorySizeMb', 1024, 6144);
+    if (memorySizeMb % 1024 !== 0)
+      throw new Error(`config memorySizeMb must be a multiple of 1024, got ${memorySizeMb}`);
+    const maxConcurrency = r.int('maxConcurrency', 1, 200);
+    return {
+      kind,
+      memorySizeMb,
+      maxConcurrency,
+      provisionedConcurrency: r.optionalInt('provisionedConcurrency', 0, maxConcurrency),
+    };
+  }
+  throw new Error(`config hosting kind must be 'instance' or 'serverless', got ${JSON.stringify(kind)}`);
+}
+
+/** Parses and validates one environment's entry. */
+export function parsePipelineConfig(envName: string, raw: unknown): PipelineConfig {
+  if (typeof raw !== 'object' || raw === null) {
+    throw new Error(`config for environment ${envName} must be an object, got ${JSON.stringify(raw)}`);
+  }
+  const r = new Reader(raw as Json, `${ENVIRONMENTS_CONTEXT_KEY}.${envName}`);
+  const lambda = r.object('lambda');
+  const architecture = lambda.string('architecture');
+  if (architecture !== 'arm64' && architecture !== 'x86_64') {
+    throw new Error(`config lambda.architecture must be arm64 or x86_64, got ${architecture}`);
+  }
+  const logRetentionDays = r.int('logRetentionDays', 1);
+  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
+    throw new Error(
+      `config logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`,
+    );
+  }
+  const uploads = r.object('uploads');
+  const modelsReader = r.object('models');
+  const models = Object.fromEntries(
+    MODEL_NAMES.map((name) => [name, readHosting(modelsReader.object(name))]),
+  ) as Record<ModelName, HostingConfig>;
+  const asyncReader = r.object('asyncInference');
+  const asyncModels = asyncReader.stringArray('models');
+  for (const name of asyncModels) {
+    if (!(MODEL_NAMES as readonly string[]).includes(name)) {
+      throw new Error(
+        `config asyncInference.models: unknown model ${name}; known: ${MODEL_NAMES.join(', ')}`,
+      );
+    }
+  }
+  const alarms = r.object('alarms');
+  return {
+    envName,
+    account: r.optionalString('account'),
+    region: r.optionalString('region'),
+    policyName: r.string('policyName'),
+    logRetentionDays,
+    reservedConcurrency: r.int('reservedConcurrency', 2),
+    lambda: {
+      architecture,
+      memorySizeMb: lambda.int('memorySizeMb', 128, 10240),
+      timeoutSeconds: lambda.int('timeoutSeconds', 1, 900),
+      batchSize: lambda.int('batchSize', 1, 10_000),
+      maxBatchingWindowSeconds: lambda.int('maxBatchingWindowSeconds', 0, 300),
+    },
+    uploads: {
+      transitionToInfrequentAccessDays: uploads.optionalInt('transitionToInfrequentAccessDays', 30),
+      expirationDays: uploads.optionalInt('expirationDays', 1),
+      noncurrentVersionExpirationDays: uploads.int('noncurrentVersionExpirationDays', 1),
+      accessLogsExpirationDays: uploads.int('accessLogsExpirationDays', 1),
+    },
+    models,
+    scaleToZero: r.boolean('scaleToZero'),
+    asyncInference: {
+      enabled: asyncReader.boolean('enabled'),
+      models: asyncModels as ModelName[],
+      instanceType: asyncReader.string('instanceType'),
+      maxInstances: asyncReader.int('maxInstances', 1),
+      maxConcurrentInvocationsPerInstance: asyncReader.int('maxConcurrentInvocationsPerInstance', 1, 1000),
+    },
+    alarms: {
+      queueAgeSeconds: alarms.int('queueAgeSeconds', 60),
+      modelLatencyP99Ms: alarms.int('modelLatencyP99Ms', 1),
+      email: alarms.optionalString('email'),
+    },
+    deletionProtection: r.boolean('deletionProtection'),
+    retainData: r.boolean('retainData'),
+  };
+}
+
+/** Minimal view of a construct node's context, so this module needs no CDK import. */
+export interface ContextSource {
+  tryGetContext(key: string): unknown;
+}
+
+/** The environment selected with `-c env=<name>` (default `dev`), from the `moderation:environments` context. */
+export function loadPipelineConfig(node: ContextSource, envName?: string): PipelineConfig {
+  const name = envName ?? (node.tryGetContext('env') as string | undefined) ?? DEFAULT_ENV_NAME;
+  const environments = node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY) as Record<string, unknown> | undefined;
+  if (!environments) {
+    throw new Error(
+      `context ${ENVIRONMENTS_CONTEXT_KEY} is missing: run cdk from the repository root (cdk.json)`,
+    );
+  }
+  const raw = environments[name];
+  if (raw === undefined) {
+    throw new Error(
+      `unknown environment ${JSON.stringify(name)}; known: ${Object.keys(environments).join(', ')}`,
+    );
+  }
+  return parsePipelineConfig(name, raw);
+}

@@ -1,0 +1,199 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { Ingest } from './ingest.ts';
+import type { ModelEndpoint } from './model-endpoint.ts';
+import type { PipelineFunction } from './pipeline-function.ts';
+
+/** The Powertools metrics namespace the functions publish to (EMF, through their logs). */
+export const METRICS_NAMESPACE = 'ModerationPipeline';
+
+export interface ObservabilityProps {
+  readonly ingest: Ingest;
+  /** The function consuming the ingest queue. */
+  readonly moderateFunction: PipelineFunction;
+  /** The function recording dead-lettered uploads. */
+  readonly deadLetterFunction: PipelineFunction;
+  /** Endpoints to watch, by model name. */
+  readonly endpoints: Readonly<Record<string, ModelEndpoint>>;
+  /** @default 15 minutes */
+  readonly queueAgeThreshold?: Duration;
+  /** @default 1 second */
+  readonly modelLatencyP99Threshold?: Duration;
+  /** Subscribes this address to the alarm topic. @default no subscription */
+  readonly alarmEmail?: string;
+  /** @default 'ModerationPipeline' */
+  readonly dashboardName?: string;
+  /** @default RemovalPolicy.DESTROY (the topic's key) */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Alarms on everything that means "uploads are not being moderated" (dead letters, a stuck queue,
+ * failing functions, failing or slow endpoints), an encrypted SNS topic they notify, and a dashboard.
+ */
+export class Observability extends Construct {
+  readonly alarmTopic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    const topicKey = new kms.Key(this, 'TopicKey', {
+      description: 'Pipeline alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    // CloudWatch publishes alarms to the encrypted topic with this key.
+    topicKey.grant(
+      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
+    if (props.alarmEmail)
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    const { ingest, moderateFunction, deadLetterFunction } = props;
+    const stackName = Stack.of(this).stackName;
+
+    this.addAlarm('DeadLetterDepth', {
+      alarmDescription: `${stackName}: messages are waiting in the dead-letter queue (its consumer is failing or disabled)`,
+      metric: ingest.metricDeadLetterDepth(),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+    });
+    this.addAlarm('DeadLetterArrivals', {
+      alarmDescription: `${stackName}: uploads were dead-lettered after repeated failures (recorded as error verdicts)`,
+      metric: ingest.metricDeadLetterArrivals(),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    this.addAlarm('QueueOldestMessageAge', {
+      alarmDescription: `${stackName}: the oldest upload has waited too long to be moderated`,
+      metric: ingest.metricOldestMessageAge(),
+      threshold: (props.queueAgeThreshold ?? Duration.minutes(15)).toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+    });
+    this.addAlarm('ModerateErrors', {
+      alarmDescription: `${stackName}: the moderate function threw (whole-batch failures, not per-record ones)`,
+      metric: moderateFunction.metricErrors(),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    this.addAlarm('DeadLetterFunctionErrors', {
+      alarmDescription: `${stackName}: the dead-letter function threw; dead-lettered uploads are not being recorded`,
+      metric: deadLetterFunction.metricErrors(),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    const latencyMicros = (props.modelLatencyP99Threshold ?? Duration.seconds(1)).toMilliseconds() * 1000;
+    for (const [name, endpoint] of Object.entries(props.endpoints)) {
+      this.addAlarm(`${pascal(name)}Endpoint5xx`, {
+        alarmDescription: `${stackName}: the ${name} endpoint answers with 5xx errors`,
+        metric: endpoint.metric5xx({ period: Duration.minutes(5) }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+      this.addAlarm(`${pascal(name)}EndpointLatencyP99`, {
+        alarmDescription: `${stackName}: the ${name} endpoint's p99 model latency is above ${latencyMicros / 1000} ms`,
+        metric: endpoint.metricModelLatency({ period: Duration.minutes(5) }),
+        threshold: latencyMicros,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+      });
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(3),
+    });
+    const endpoints = Object.entries(props.endpoints);
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# ${stackName}\nUploads → SQS → moderate → SageMaker → verdicts. Alarms notify the alarm topic.`,
+        width: 24,
+        height: 2,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }),
+      new cloudwatch.GraphWidget({
+        title: 'Ingest queue',
+        left: [
+          ingest.metricQueueDepth({ label: 'waiting' }),
+          ingest.metricDeadLetterDepth({ label: 'dead letters' }),
+        ],
+        right: [ingest.metricOldestMessageAge({ label: 'oldest (s)' })],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Moderate function',
+        left: [
+          moderateFunction.function.metricInvocations({ label: 'invocations' }),
+          moderateFunction.metricErrors({ label: 'errors' }),
+          moderateFunction.metricThrottles({ label: 'throttles' }),
+        ],
+        right: [moderateFunction.metricDuration({ label: 'p99 duration (ms)' })],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Decisions (Powertools metrics)',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${METRICS_NAMESPACE},service} MetricName="decision_allow" OR MetricName="decision_review" OR MetricName="decision_block" OR MetricName="decision_error"', 'Sum', 300)`,
+            label: '',
+            usingMetrics: {},
+            period: Duration.minutes(5),
+          }),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Endpoint invocations',
+        left: endpoints.map(([name, e]) => e.metricInvocations({ label: name, period: Duration.minutes(5) })),
+        right: endpoints.map(([name, e]) =>
+          e.metric5xx({ label: `${name} 5xx`, period: Duration.minutes(5) }),
+        ),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Endpoint model latency p99 (µs)',
+        left: endpoints.map(([name, e]) =>
+          e.metricModelLatency({ label: name, period: Duration.minutes(5) }),
+        ),
+        width: 12,
+      }),
+    );
+  }
+
+  private addAlarm(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
+    const action = new cwActions.SnsAction(this.alarmTopic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}
+
+function pascal(name: string): string {
+  return name
+    .split(/[^a-zA-Z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1))
+    .join('');
+}

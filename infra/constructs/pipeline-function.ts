@@ -1,0 +1,160 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The Lambda runtime every function of the pipeline uses (ARCHITECTURE.md: Node 22). */
+export const PIPELINE_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/** Lets bundled ESM code `require()` the CommonJS modules esbuild leaves external (sharp). */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __pipelineCreateRequire } from 'node:module'; const require = __pipelineCreateRequire(import.meta.url);";
+
+/** Packages the Lambda never loads: inference runs on SageMaker, not in the function. */
+const NEVER_BUNDLED = ['onnxruntime-node'];
+
+export interface PipelineFunctionProps {
+  /** The handler module (exports `handler`). */
+  readonly entry: string;
+  /** Repository root: package.json and package-lock.json (the native modules' versions) live there. */
+  readonly projectRoot: string;
+  readonly description?: string;
+  /**
+   * Lambda architecture; native modules are installed for it whatever the build machine is.
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+  /** @default 1024 */
+  readonly memorySize?: number;
+  /** @default 1 minute */
+  readonly timeout?: Duration;
+  /** @default none */
+  readonly environment?: Record<string, string>;
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default no reservation */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Packages with native binaries, installed next to the bundle (from the lockfile) for the target
+   * platform instead of bundled; only those in package.json's dependencies are used.
+   * @default none
+   */
+  readonly nativeModules?: readonly string[];
+  /** @default RemovalPolicy.DESTROY (the log group) */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A function of the pipeline: Node 22 ESM bundled locally with esbuild (no Docker), its own role
+ * (no managed policies) and log group with retention, X-Ray tracing and JSON logs.
+ */
+export class PipelineFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    super(scope, id);
+    const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: props.description,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): this log group only.
+    this.logGroup.grant(this.role, 'logs:CreateLogStream', 'logs:PutLogEvents');
+
+    const nodeModules = installedNativeModules(props.projectRoot, props.nativeModules ?? []);
+    const npmCpu = architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64';
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      description: props.description,
+      runtime: PIPELINE_RUNTIME,
+      architecture,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.minutes(1),
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The SDK versions we test with, not whichever the runtime ships.
+        bundleAwsSDK: true,
+        externalModules: NEVER_BUNDLED,
+        nodeModules: nodeModules.length > 0 ? nodeModules : undefined,
+        forceDockerBundling: false,
+        // `npm ci` of the native modules runs with these: it picks the optional platform packages
+        // (@img/sharp-linux-arm64, …) for Lambda, not for the machine that runs `cdk synth`.
+        environment:
+          nodeModules.length > 0
+            ? { npm_config_os: 'linux', npm_config_cpu: npmCpu, npm_config_libc: 'glibc' }
+            : {},
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (Tracing.ACTIVE) adds xray:PutTraceSegments/PutTelemetryRecords, which support no resource-level permissions.',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the runtime the whole project targets (ARCHITECTURE.md); the local mode and tests run the same code on Node 22.',
+    });
+  }
+
+  /** Adds an environment variable. */
+  addEnvironment(key: string, value: string): this {
+    this.function.addEnvironment(key, value);
+    return this;
+  }
+
+  /** Errors thrown by the function. @default sum over 5 minutes */
+  metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.function.metricErrors({ period: Duration.minutes(5), ...props });
+  }
+
+  /** Throttled invocations (reserved concurrency reached). @default sum over 5 minutes */
+  metricThrottles(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.function.metricThrottles({ period: Duration.minutes(5), ...props });
+  }
+
+  /** @default p99 over 5 minutes */
+  metricDuration(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.function.metricDuration({ statistic: 'p99', period: Duration.minutes(5), ...props });
+  }
+}
+
+/** The requested native modules that package.json depends on (asking for others fails the bundling). */
+function installedNativeModules(projectRoot: string, requested: readonly string[]): string[] {
+  const pkgPath = join(projectRoot, 'package.json');
+  if (!existsSync(pkgPath)) throw new Error(`no package.json in project root ${projectRoot}`);
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { dependencies?: Record<string, string> };
+  return requested.filter((name) => pkg.dependencies?.[name] !== undefined);
+}

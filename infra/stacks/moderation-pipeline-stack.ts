@@ -1,0 +1,315 @@
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { type HostingConfig, MODEL_NAMES, type ModelName, type PipelineConfig } from '../config.ts';
+import { AsyncInferenceStore } from '../constructs/async-inference-store.ts';
+import { ContainerImage } from '../constructs/container-image.ts';
+import { Ingest } from '../constructs/ingest.ts';
+import { ModelData } from '../constructs/model-data.ts';
+import { type EndpointHosting, ModelEndpoint } from '../constructs/model-endpoint.ts';
+import { METRICS_NAMESPACE, Observability } from '../constructs/observability.ts';
+import { PipelineFunction } from '../constructs/pipeline-function.ts';
+import {
+  acknowledgeWildcards,
+  arnPatternFinding,
+  type Finding,
+  GRANT_ACTION_FINDINGS,
+} from '../constructs/private/nag.ts';
+import { QuarantineBucket } from '../constructs/quarantine-bucket.ts';
+import { VerdictTable } from '../constructs/verdict-table.ts';
+
+/** The repository root (infra/stacks/ → ../..). */
+export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** The environment variable naming each model's endpoint (shared/config/env.ts). */
+const ENDPOINT_ENV: Readonly<Record<ModelName, { endpoint: string; component: string }>> = {
+  'text-toxicity': { endpoint: 'TEXT_ENDPOINT_NAME', component: 'TEXT_INFERENCE_COMPONENT_NAME' },
+  'image-nsfw': { endpoint: 'IMAGE_ENDPOINT_NAME', component: 'IMAGE_INFERENCE_COMPONENT_NAME' },
+  fusion: { endpoint: 'FUSION_ENDPOINT_NAME', component: 'FUSION_INFERENCE_COMPONENT_NAME' },
+};
+
+/** The async endpoint's variable, e.g. IMAGE_ASYNC_ENDPOINT_NAME. */
+function asyncEndpointEnv(name: ModelName): string {
+  return ENDPOINT_ENV[name].endpoint.replace('_ENDPOINT_NAME', '_ASYNC_ENDPOINT_NAME');
+}
+
+export interface ModerationPipelineStackProps extends StackProps {
+  readonly config: PipelineConfig;
+  /** Model directories (`<name>/manifest.json` + model file). @default <repo>/model-artifacts/models */
+  readonly modelsDirectory?: string;
+  /** Docker build context of the inference image. @default the repository root */
+  readonly inferenceImageDirectory?: string;
+  /** The Dockerfile, relative to the build context. @default model-artifacts/server/Dockerfile */
+  readonly inferenceDockerfile?: string;
+  /** Where package.json, the lockfile and functions/ are. @default the repository root */
+  readonly projectRoot?: string;
+}
+
+/** The whole pipeline in one stack: ingest, functions, models, verdicts, actions, observability. */
+export class ModerationPipelineStack extends Stack {
+  readonly ingest: Ingest;
+  readonly verdicts: VerdictTable;
+  readonly quarantine: QuarantineBucket;
+  readonly eventBus: events.EventBus;
+  readonly endpoints: Readonly<Record<ModelName, ModelEndpoint>>;
+  readonly asyncEndpoints: Readonly<Partial<Record<ModelName, ModelEndpoint>>>;
+  readonly moderateFunction: PipelineFunction;
+  readonly deadLetterFunction: PipelineFunction;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: ModerationPipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const projectRoot = props.projectRoot ?? PROJECT_ROOT;
+    const modelsDirectory = props.modelsDirectory ?? join(projectRoot, 'model-artifacts', 'models');
+    const dataRemovalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+    const functionTimeout = Duration.seconds(config.lambda.timeoutSeconds);
+    const batchingWindow = Duration.seconds(config.lambda.maxBatchingWindowSeconds);
+
+    this.ingest = new Ingest(this, 'Ingest', {
+      consumerTimeout: functionTimeout,
+      maxBatchingWindow: batchingWindow,
+      maxReceiveCount: 5,
+      lifecycle: {
+        noncurrentVersionExpiration: Duration.days(config.uploads.noncurrentVersionExpirationDays),
+        expireAfter: days(config.uploads.expirationDays),
+        transitionToInfrequentAccessAfter: days(config.uploads.transitionToInfrequentAccessDays),
+      },
+      accessLogsExpiration: Duration.days(config.uploads.accessLogsExpirationDays),
+      removalPolicy: dataRemovalPolicy,
+    });
+    this.verdicts = new VerdictTable(this, 'Verdicts', {
+      deletionProtection: config.deletionProtection,
+      removalPolicy: dataRemovalPolicy,
+    });
+    this.quarantine = new QuarantineBucket(this, 'Quarantine', {
+      accessLogsBucket: this.ingest.accessLogsBucket,
+      removalPolicy: dataRemovalPolicy,
+    });
+    this.eventBus = new events.EventBus(this, 'VerdictEvents', {
+      description: 'Moderation Verdict events (source moderation.pipeline) for downstream consumers',
+    });
+
+    // ---- Models on SageMaker ------------------------------------------------------------------
+    const dockerfile = props.inferenceDockerfile ?? 'model-artifacts/server/Dockerfile';
+    // Built from the repository root (the Dockerfile copies shared/ too), with the context its
+    // Dockerfile.dockerignore defines.
+    const image = ContainerImage.fromAsset(props.inferenceImageDirectory ?? projectRoot, {
+      file: dockerfile,
+    });
+    const modelData = new Map<ModelName, ModelData>();
+    const dataFor = (name: ModelName): ModelData => {
+      let data = modelData.get(name);
+      if (!data) {
+        data = ModelData.fromAsset(join(modelsDirectory, name));
+        modelData.set(name, data);
+      }
+      return data;
+    };
+    const stackSlug = this.stackName.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const endpoints = {} as Record<ModelName, ModelEndpoint>;
+    for (const name of MODEL_NAMES) {
+      endpoints[name] = new ModelEndpoint(this, `${pascal(name)}Endpoint`, {
+        modelName: name,
+        image,
+        modelData: dataFor(name),
+        hosting: toHosting(config.models[name], config.scaleToZero),
+        endpointName: `${stackSlug}-${name}`.slice(0, 63),
+        logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    }
+    this.endpoints = endpoints;
+
+    const asyncEndpoints: Partial<Record<ModelName, ModelEndpoint>> = {};
+    let asyncStore: AsyncInferenceStore | undefined;
+    if (config.asyncInference.enabled) {
+      asyncStore = new AsyncInferenceStore(this, 'AsyncInference', {
+        accessLogsBucket: this.ingest.accessLogsBucket,
+      });
+      for (const name of config.asyncInference.models) {
+        asyncEndpoints[name] = new ModelEndpoint(this, `${pascal(name)}AsyncEndpoint`, {
+          modelName: name,
+          image,
+          modelData: dataFor(name),
+          hosting: {
+            kind: 'instance',
+            instanceType: config.asyncInference.instanceType,
+            minInstances: 0,
+            maxInstances: config.asyncInference.maxInstances,
+          },
+          asyncInference: {
+            bucket: asyncStore.bucket,
+            successTopic: asyncStore.successTopic,
+            errorTopic: asyncStore.errorTopic,
+            maxConcurrentInvocationsPerInstance: config.asyncInference.maxConcurrentInvocationsPerInstance,
+          },
+          endpointName: `${stackSlug}-${name}-async`.slice(0, 63),
+          logRetention,
+          removalPolicy: RemovalPolicy.DESTROY,
+        });
+      }
+    }
+    this.asyncEndpoints = asyncEndpoints;
+
+    // ---- Functions ----------------------------------------------------------------------------
+    const architecture =
+      config.lambda.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    const environment: Record<string, string> = {
+      TABLE_NAME: this.verdicts.tableName,
+      POLICY_NAME: config.policyName,
+      QUARANTINE_BUCKET: this.quarantine.bucketName,
+      EVENT_BUS_NAME: this.eventBus.eventBusName,
+      POWERTOOLS_SERVICE_NAME: 'moderation',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    };
+    for (const name of MODEL_NAMES) {
+      const endpoint = endpoints[name];
+      environment[ENDPOINT_ENV[name].endpoint] = endpoint.endpointName;
+      // Scale-to-zero endpoints host the model as an inference component, which InvokeEndpoint must name.
+      if (endpoint.inferenceComponentName)
+        environment[ENDPOINT_ENV[name].component] = endpoint.inferenceComponentName;
+    }
+    for (const [name, endpoint] of Object.entries(asyncEndpoints) as [ModelName, ModelEndpoint][]) {
+      environment[asyncEndpointEnv(name)] = endpoint.endpointName;
+    }
+    if (asyncStore) environment.ASYNC_INFERENCE_BUCKET = asyncStore.bucket.bucketName;
+
+    this.moderateFunction = new PipelineFunction(this, 'Moderate', {
+      entry: join(projectRoot, 'functions', 'moderate', 'handler.ts'),
+      projectRoot,
+      description: 'Moderates uploads named by S3 notifications on the ingest queue',
+      architecture,
+      memorySize: config.lambda.memorySizeMb,
+      timeout: functionTimeout,
+      logRetention,
+      // The ceiling on concurrent batches, hence on parallel requests into the endpoints.
+      reservedConcurrentExecutions: config.reservedConcurrency,
+      nativeModules: ['sharp'],
+      environment,
+    });
+    const moderate = this.moderateFunction.function;
+    moderate.addEventSource(
+      new SqsEventSource(this.ingest.queue, {
+        batchSize: config.lambda.batchSize,
+        maxBatchingWindow: config.lambda.maxBatchingWindowSeconds > 0 ? batchingWindow : undefined,
+        reportBatchItemFailures: true,
+        // Pollers never exceed the reservation, so messages are not throttled into the DLQ.
+        maxConcurrency: config.reservedConcurrency,
+      }),
+    );
+    // Exactly what the function does, each as a grant on the one resource it touches.
+    this.ingest.grantReadUploads(moderate);
+    this.ingest.grantTagUploads(moderate);
+    this.verdicts.grantWriteVerdicts(moderate);
+    for (const endpoint of Object.values(endpoints)) endpoint.grantInvoke(moderate);
+    for (const [name, endpoint] of Object.entries(asyncEndpoints) as [ModelName, ModelEndpoint][]) {
+      endpoint.grantInvoke(moderate);
+      asyncStore?.grantSubmit(moderate, name);
+    }
+    this.quarantine.grantWrite(moderate);
+    this.eventBus.grantPutEventsTo(moderate);
+
+    this.deadLetterFunction = new PipelineFunction(this, 'DeadLetter', {
+      entry: join(projectRoot, 'functions', 'dead-letter', 'handler.ts'),
+      projectRoot,
+      description: 'Records an error verdict for each upload that was dead-lettered',
+      architecture,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      logRetention,
+      environment: {
+        TABLE_NAME: this.verdicts.tableName,
+        POLICY_NAME: config.policyName,
+        POWERTOOLS_SERVICE_NAME: 'moderation-dead-letter',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+    });
+    this.deadLetterFunction.function.addEventSource(
+      new SqsEventSource(this.ingest.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    this.verdicts.grantWriteVerdicts(this.deadLetterFunction.function);
+
+    this.acknowledgeGrantFindings();
+
+    // ---- Observability ------------------------------------------------------------------------
+    this.observability = new Observability(this, 'Observability', {
+      ingest: this.ingest,
+      moderateFunction: this.moderateFunction,
+      deadLetterFunction: this.deadLetterFunction,
+      endpoints: { ...endpoints, ...suffixKeys(asyncEndpoints, '-async') },
+      queueAgeThreshold: Duration.seconds(config.alarms.queueAgeSeconds),
+      modelLatencyP99Threshold: Duration.millis(config.alarms.modelLatencyP99Ms),
+      alarmEmail: config.alarms.email,
+      dashboardName: `${stackSlug}`,
+    });
+
+    new CfnOutput(this, 'UploadsBucketName', { value: this.ingest.bucket.bucketName });
+    new CfnOutput(this, 'UploadsPrefix', { value: this.ingest.uploadsPrefix });
+    new CfnOutput(this, 'VerdictsTableName', { value: this.verdicts.tableName });
+    new CfnOutput(this, 'QuarantineBucketName', { value: this.quarantine.bucketName });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    for (const name of MODEL_NAMES) {
+      new CfnOutput(this, `${pascal(name)}EndpointName`, { value: endpoints[name].endpointName });
+    }
+  }
+
+  /**
+   * The wildcards cdk-nag finds in the functions' policies all come from the `grant*` calls above:
+   * object ARNs under one prefix of one bucket and the action groups the grants use. Acknowledged
+   * here, next to the grants, each with the reason it is as narrow as the API allows.
+   */
+  private acknowledgeGrantFindings(): void {
+    const uploads = arnPatternFinding(this.ingest.bucket, `${this.ingest.uploadsPrefix}*`);
+    const quarantine = arnPatternFinding(this.quarantine.bucket, '*');
+    const findings: Finding[] = [
+      ...GRANT_ACTION_FINDINGS.s3Read,
+      ...GRANT_ACTION_FINDINGS.s3Put,
+      ...GRANT_ACTION_FINDINGS.kms,
+    ];
+    if (uploads) {
+      findings.push([
+        uploads,
+        'Uploads are read and tagged by key, known only at run time; limited to the uploads prefix.',
+      ]);
+    }
+    if (quarantine) {
+      findings.push([
+        quarantine,
+        'Blocked objects are copied to keys known only at run time; put-only, no read or delete.',
+      ]);
+    }
+    acknowledgeWildcards(this.moderateFunction.role, findings);
+    acknowledgeWildcards(this.deadLetterFunction.role, GRANT_ACTION_FINDINGS.kms);
+  }
+}
+
+function toHosting(config: HostingConfig, scaleToZero: boolean): EndpointHosting {
+  if (config.kind === 'serverless') return config;
+  return { ...config, scaleToZero };
+}
+
+function days(value: number | undefined): Duration | undefined {
+  return value === undefined ? undefined : Duration.days(value);
+}
+
+function pascal(name: string): string {
+  return name
+    .split(/[^a-zA-Z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+function suffixKeys<T>(record: Partial<Record<string, T>>, suffix: string): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [key, value] of Object.entries(record)) if (value !== undefined) out[`${key}${suffix}`] = value;
+  return out;
+}

@@ -1,0 +1,127 @@
+/**
+ * The one place in the project that creates onnxruntime-node sessions, so execution providers,
+ * threading and optimisation settings are decided once (locally: CPU; on SageMaker GPU: CUDA).
+ *
+ * Environment (read by `sessionConfigFromEnv`):
+ * - `ORT_EXECUTION_PROVIDERS`   comma list in priority order, default `cpu`. The GPU image sets
+ *   `cuda,cpu`: ONNX Runtime places every node the CUDA EP supports on the GPU and the rest on
+ *   the CPU (node-level fallback). Names: cpu, cuda, tensorrt, webgpu.
+ * - `ORT_CPU_FALLBACK=1`         if a session cannot be created with the listed providers (e.g. the
+ *   CUDA libraries are missing), retry with CPU only instead of failing. Off by default: a GPU
+ *   endpoint silently serving from the CPU is an outage that looks like a latency problem, and
+ *   failing /ping makes SageMaker roll the deployment back instead.
+ * - `ORT_CUDA_DEVICE_ID`         default 0.
+ * - `ORT_INTRA_OP_NUM_THREADS`   threads inside one operator; default 0 = ONNX Runtime's choice
+ *   (one per physical core). Set it when several models or processes share an instance.
+ * - `ORT_INTER_OP_NUM_THREADS`   default 0 = ONNX Runtime's choice (only used in parallel mode).
+ */
+import { InferenceSession, listSupportedBackends } from 'onnxruntime-node';
+
+export type { InferenceSession } from 'onnxruntime-node';
+
+export interface SessionConfig {
+  /** Execution providers in priority order. @default ['cpu'] */
+  executionProviders: string[];
+  /** Retry with CPU only when the listed providers cannot create the session. @default false */
+  cpuFallback: boolean;
+  /** @default 0 */
+  cudaDeviceId: number;
+  /** @default 0 (ONNX Runtime decides) */
+  intraOpNumThreads: number;
+  /** @default 0 (ONNX Runtime decides) */
+  interOpNumThreads: number;
+}
+
+export const DEFAULT_SESSION_CONFIG: SessionConfig = {
+  executionProviders: ['cpu'],
+  cpuFallback: false,
+  cudaDeviceId: 0,
+  intraOpNumThreads: 0,
+  interOpNumThreads: 0,
+};
+
+/** A bad session setting, or a session that cannot be created (bad model, missing provider). */
+export class SessionError extends Error {
+  override name = 'SessionError';
+}
+
+function nonNegativeInt(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new SessionError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Reads the session configuration from the environment (see the module comment). */
+export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SessionConfig {
+  const providers = (env.ORT_EXECUTION_PROVIDERS ?? '')
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter(Boolean);
+  return {
+    executionProviders: providers.length > 0 ? providers : DEFAULT_SESSION_CONFIG.executionProviders,
+    cpuFallback: ['1', 'true', 'yes'].includes((env.ORT_CPU_FALLBACK ?? '').toLowerCase()),
+    cudaDeviceId: nonNegativeInt(env, 'ORT_CUDA_DEVICE_ID', 0),
+    intraOpNumThreads: nonNegativeInt(env, 'ORT_INTRA_OP_NUM_THREADS', 0),
+    interOpNumThreads: nonNegativeInt(env, 'ORT_INTER_OP_NUM_THREADS', 0),
+  };
+}
+
+function providerOptions(config: SessionConfig): InferenceSession.ExecutionProviderConfig[] {
+  const known = listSupportedBackends().map((b) => b.name);
+  return config.executionProviders.map((name) => {
+    if (!known.includes(name)) {
+      throw new SessionError(
+        `unknown execution provider ${JSON.stringify(name)}; onnxruntime-node knows ${known.join(', ')}`,
+      );
+    }
+    return name === 'cuda' ? { name: 'cuda', deviceId: config.cudaDeviceId } : name;
+  });
+}
+
+function sessionOptions(config: SessionConfig): InferenceSession.SessionOptions {
+  return {
+    executionProviders: providerOptions(config),
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    // 0 leaves ONNX Runtime's default (one thread per physical core).
+    ...(config.intraOpNumThreads > 0 ? { intraOpNumThreads: config.intraOpNumThreads } : {}),
+    ...(config.interOpNumThreads > 0 ? { interOpNumThreads: config.interOpNumThreads } : {}),
+    // Warnings and errors only: ORT's info level logs every node placement.
+    logSeverityLevel: 2,
+  };
+}
+
+/**
+ * Creates an inference session from a model file path or model bytes.
+ * Throws with the providers named when they cannot serve the model (see `cpuFallback`).
+ */
+export async function createSession(
+  model: string | Uint8Array,
+  config: Partial<SessionConfig> = {},
+): Promise<InferenceSession> {
+  const full: SessionConfig = { ...DEFAULT_SESSION_CONFIG, ...config };
+  const create = (c: SessionConfig) =>
+    typeof model === 'string'
+      ? InferenceSession.create(model, sessionOptions(c))
+      : InferenceSession.create(model, sessionOptions(c));
+  try {
+    return await create(full);
+  } catch (err) {
+    const onlyCpu = full.executionProviders.every((p) => p === 'cpu');
+    if (full.cpuFallback && !onlyCpu) {
+      process.emitWarning(
+        `execution providers [${full.executionProviders}] failed (${(err as Error).message}); using cpu`,
+        { code: 'ORT_CPU_FALLBACK' },
+      );
+      return create({ ...full, executionProviders: ['cpu'] });
+    }
+    throw new SessionError(
+      `cannot create an ONNX Runtime session with execution providers [${full.executionProviders}]: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}

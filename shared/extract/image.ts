@@ -1,0 +1,54 @@
+import sharp from 'sharp';
+import { ModerationError } from '../domain/errors.ts';
+import { type ImageLimits, LIMITS } from '../ingest/limits.ts';
+
+export interface ExtractedImage {
+  /** RGB uint8, row-major [size, size, 3]: what the image encoder takes. */
+  pixels: Uint8Array;
+  width: number;
+  height: number;
+  format: string;
+}
+
+/**
+ * Decodes and resizes one image in the function, so the GPU endpoint receives a compact tensor.
+ * The pixel limit is checked from the header before decoding (a 30000×30000 bomb fails in < 1 ms),
+ * and truncated files are refused rather than half-decoded.
+ */
+export async function extractImage(
+  bytes: Uint8Array,
+  size: number,
+  limits: ImageLimits = LIMITS.image,
+): Promise<ExtractedImage> {
+  if (bytes.byteLength > limits.maxBytes) {
+    throw new ModerationError('TOO_LARGE', `image is over the ${limits.maxBytes}-byte limit`);
+  }
+  const options = { limitInputPixels: limits.maxPixels, failOn: 'truncated', animated: false } as const;
+  try {
+    const image = sharp(bytes, options);
+    const meta = await image.metadata();
+    const { data } = await image
+      .rotate() // honour EXIF orientation, as a viewer would
+      .flatten({ background: '#ffffff' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      // The encoder was trained on whole images squashed to a square (nsfwjs does the same): no crop.
+      .resize(size, size, { fit: 'fill' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return {
+      pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: meta.width ?? 0,
+      height: meta.height ?? 0,
+      format: meta.format ?? 'unknown',
+    };
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (/pixel limit/i.test(message)) {
+      throw new ModerationError('IMAGE_TOO_MANY_PIXELS', `image exceeds ${limits.maxPixels} pixels`, {
+        cause,
+      });
+    }
+    throw new ModerationError('IMAGE_DECODE_FAILED', `image could not be decoded: ${message}`, { cause });
+  }
+}

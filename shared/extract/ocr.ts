@@ -1,0 +1,200 @@
+/**
+ * Text inside images and video frames (OCR). The recognised text goes through the text model as the
+ * `ocr` fusion channel, so an image whose only harmful content is written words scores like the words.
+ *
+ * Engine: tesseract.js (LSTM, English `best_int` data from `@tesseract.js-data/eng`), in the function
+ * itself — see docs/MEDIA.md for the comparison with PP-OCRv4 that chose it. Every run is bounded:
+ * the image is scaled to `maxSide`, recognition is abandoned after `timeoutMs`, the text is cut at
+ * `maxChars`, and images with no sharp edges at all (flat colours, smooth gradients, blurry photos)
+ * skip recognition entirely.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import { LIMITS, type OcrLimits } from '../ingest/limits.ts';
+
+/** One recognised word and the engine's confidence in it (0..100). */
+export interface OcrWord {
+  text: string;
+  confidence: number;
+}
+
+/** An OCR engine: encoded image (PNG) in, words out. */
+export interface OcrEngine {
+  readonly name: string;
+  recognize(png: Uint8Array): Promise<OcrWord[]>;
+  close(): Promise<void>;
+}
+
+export interface OcrResult {
+  /** Recognised text, words joined by spaces and lines by newlines; empty when none. */
+  text: string;
+  /** Mean word confidence (0..100) of the kept words. */
+  confidence: number;
+  /** Why recognition did not run or did not finish. */
+  skipped?: 'no-edges' | 'timeout';
+  /** Text was cut at `maxChars` (or recognition timed out): part of the image went unscored. */
+  partial: boolean;
+  ms: number;
+}
+
+/** Input to OCR: an encoded image (any format sharp reads), or raw RGB pixels. */
+export type OcrInput = Uint8Array | { data: Uint8Array; width: number; height: number; channels: 1 | 3 | 4 };
+
+export interface OcrOptions {
+  limits?: OcrLimits;
+  /** Frame of an animated image. */
+  page?: number;
+  /** Words below this confidence (0..100) are dropped: on textures tesseract reports low-confidence noise. */
+  minWordConfidence?: number;
+  /** Fraction of strong-edge pixels under which an image is assumed to hold no text. */
+  minEdgeFraction?: number;
+}
+
+const DEFAULT_MIN_WORD_CONFIDENCE = 55;
+const DEFAULT_MIN_EDGE_FRACTION = 0.004;
+/** Side of the thumbnail the edge test runs on: a few thousand pixels, well under a millisecond. */
+const EDGE_PROBE_SIDE = 256;
+const EDGE_STEP = 48;
+
+function toSharp(input: OcrInput, page?: number): sharp.Sharp {
+  if (input instanceof Uint8Array) {
+    return sharp(input, { limitInputPixels: LIMITS.image.maxPixels, failOn: 'truncated', page: page ?? 0 });
+  }
+  return sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } });
+}
+
+/**
+ * Fraction of pixels in a small greyscale thumbnail whose horizontal or vertical neighbour differs by
+ * more than EDGE_STEP levels. Rendered glyphs are dense in such edges; flat or smooth images have none.
+ */
+export async function edgeFraction(input: OcrInput, page?: number): Promise<number> {
+  const { data, info } = await toSharp(input, page)
+    .flatten({ background: '#ffffff' })
+    .greyscale()
+    .resize(EDGE_PROBE_SIDE, EDGE_PROBE_SIDE, { fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  let edges = 0;
+  for (let y = 0; y < height - 1; y++) {
+    for (let x = 0; x < width - 1; x++) {
+      const v = data[y * width + x] ?? 0;
+      const right = data[y * width + x + 1] ?? 0;
+      const below = data[(y + 1) * width + x] ?? 0;
+      if (Math.abs(v - right) > EDGE_STEP || Math.abs(v - below) > EDGE_STEP) edges++;
+    }
+  }
+  return edges / Math.max(1, (width - 1) * (height - 1));
+}
+
+/** Greyscale PNG scaled to fit `maxSide`: what the engine reads. Uncompressed (level 0): it is read once, in memory. */
+async function prepare(input: OcrInput, maxSide: number, page?: number): Promise<Buffer> {
+  return toSharp(input, page)
+    .rotate()
+    .flatten({ background: '#ffffff' })
+    .greyscale()
+    .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+}
+
+class OcrTimeoutError extends Error {
+  override name = 'OcrTimeoutError';
+}
+
+/** Recognises the text in one image, within the OCR limits. */
+export async function ocrImage(input: OcrInput, engine: OcrEngine, options: OcrOptions = {}): Promise<OcrResult> {
+  const limits = options.limits ?? LIMITS.ocr;
+  const started = performance.now();
+  const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  if ((await edgeFraction(input, options.page)) < (options.minEdgeFraction ?? DEFAULT_MIN_EDGE_FRACTION)) {
+    return { text: '', confidence: 0, skipped: 'no-edges', partial: false, ms: ms() };
+  }
+  const png = await prepare(input, limits.maxSide, options.page);
+  let timer: NodeJS.Timeout | undefined;
+  let words: OcrWord[];
+  try {
+    words = await Promise.race([
+      engine.recognize(png),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new OcrTimeoutError(`OCR over ${limits.timeoutMs} ms`)), limits.timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    if (!(err instanceof OcrTimeoutError)) throw err;
+    // The engine may still be busy with the abandoned image: start it afresh for the next one.
+    await engine.close().catch(() => undefined);
+    return { text: '', confidence: 0, skipped: 'timeout', partial: true, ms: ms() };
+  } finally {
+    clearTimeout(timer);
+  }
+  const minConfidence = options.minWordConfidence ?? DEFAULT_MIN_WORD_CONFIDENCE;
+  const kept = new Set(words.filter((w) => w.confidence >= minConfidence && /[\p{L}\p{N}]/u.test(w.text)));
+  let text = words
+    .filter((w) => w.text === '\n' || kept.has(w))
+    .map((w) => w.text)
+    .join(' ')
+    .replace(/ *\n[\n ]*/g, '\n')
+    .trim();
+  const partial = text.length > limits.maxChars;
+  if (partial) text = text.slice(0, limits.maxChars);
+  const confidence = kept.size ? [...kept].reduce((s, w) => s + w.confidence, 0) / kept.size : 0;
+  return { text, confidence: Math.round(confidence * 10) / 10, partial, ms: ms() };
+}
+
+const require = createRequire(import.meta.url);
+
+/** Where the English LSTM data lives: the `best_int` build (small, integer, accurate enough for signs). */
+export function tesseractLangPath(): string {
+  return join(dirname(require.resolve('@tesseract.js-data/eng/package.json')), '4.0.0_best_int');
+}
+
+/**
+ * tesseract.js behind the OcrEngine interface: one worker per process, created on first use and
+ * reused (its start-up, ~0.5 s, is paid once per warm function). `close()` ends it; the next call
+ * starts a new one.
+ */
+export function tesseractEngine(): OcrEngine {
+  type Worker = import('tesseract.js').Worker;
+  let worker: Promise<Worker> | undefined;
+  const start = async (): Promise<Worker> => {
+    const { createWorker, OEM, PSM } = await import('tesseract.js');
+    const w = await createWorker('eng', OEM.LSTM_ONLY, {
+      langPath: tesseractLangPath(),
+      cacheMethod: 'none',
+      gzip: true,
+    });
+    // Signs, memes and captions: sparse text anywhere in the picture, not a page of columns.
+    await w.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT });
+    return w;
+  };
+  return {
+    name: 'tesseract.js',
+    async recognize(png) {
+      worker ??= start().catch((err) => {
+        worker = undefined;
+        throw err;
+      });
+      const w = await worker;
+      const { data } = await w.recognize(Buffer.from(png), {}, { text: true, blocks: true });
+      const words: OcrWord[] = [];
+      for (const block of data.blocks ?? []) {
+        for (const paragraph of block.paragraphs) {
+          for (const line of paragraph.lines) {
+            line.words.forEach((word) => {
+              words.push({ text: word.text, confidence: word.confidence });
+            });
+            words.push({ text: '\n', confidence: 100 });
+          }
+        }
+      }
+      return words;
+    },
+    async close() {
+      const w = worker;
+      worker = undefined;
+      if (w) await (await w).terminate();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The wire format between the pipeline and the inference server (locally and on SageMaker).
+ * Tensors travel as base64 of their little-endian bytes: a 224×224×3 uint8 image is 150 KB of
+ * bytes (200 KB encoded) instead of ~1 MB of JSON numbers, and decoding is a copy, not a parse.
+ */
+export type DType = 'float32' | 'int64' | 'int32' | 'uint8';
+
+export type TypedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+
+/** A tensor in memory: row-major data with its shape. */
+export interface Tensor {
+  dtype: DType;
+  dims: number[];
+  data: TypedData;
+}
+
+/** A tensor on the wire. */
+export interface WireTensor {
+  dtype: DType;
+  dims: number[];
+  data: string;
+}
+
+export interface InvocationRequest {
+  inputs: Record<string, WireTensor>;
+}
+
+export interface InvocationResponse {
+  model: { name: string; version: string };
+  outputs: Record<string, WireTensor>;
+}
+
+const CTORS = {
+  float32: Float32Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+} as const;
+
+export class TensorFormatError extends Error {
+  override name = 'TensorFormatError';
+}
+
+export function elementCount(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+export function encodeTensor(t: Tensor): WireTensor {
+  const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { dtype: t.dtype, dims: [...t.dims], data: bytes.toString('base64') };
+}
+
+export function decodeTensor(w: WireTensor): Tensor {
+  const Ctor = CTORS[w.dtype];
+  if (!Ctor) throw new TensorFormatError(`unknown dtype ${JSON.stringify(w.dtype)}`);
+  if (!Array.isArray(w.dims) || !w.dims.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new TensorFormatError(`dims must be non-negative integers, got ${JSON.stringify(w.dims)}`);
+  }
+  const bytes = Buffer.from(w.data, 'base64');
+  const expected = elementCount(w.dims) * Ctor.BYTES_PER_ELEMENT;
+  if (bytes.byteLength !== expected) {
+    throw new TensorFormatError(
+      `tensor of dims [${w.dims}] needs ${expected} bytes, got ${bytes.byteLength}`,
+    );
+  }
+  // Copy into a fresh, aligned buffer: Buffer slices may not be aligned for 8-byte element types.
+  const data = new Ctor(expected / Ctor.BYTES_PER_ELEMENT);
+  new Uint8Array(data.buffer).set(bytes);
+  return { dtype: w.dtype, dims: [...w.dims], data };
+}
+
+export function encodeTensors(ts: Record<string, Tensor>): Record<string, WireTensor> {
+  return Object.fromEntries(Object.entries(ts).map(([k, v]) => [k, encodeTensor(v)]));
+}
+
+export function decodeTensors(ws: Record<string, WireTensor>): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(ws).map(([k, v]) => [k, decodeTensor(v)]));
+}
+
+/** Row `i` of a tensor whose first dimension is the batch, as a plain number array. */
+export function row(t: Tensor, i: number): number[] {
+  const width = elementCount(t.dims.slice(1));
+  return Array.from(t.data.subarray(i * width, (i + 1) * width), Number);
+}

@@ -1,0 +1,113 @@
+/**
+ * Explicit limits per modality. Each one bounds time and memory for a hostile upload; exceeding
+ * one ends in an `error` verdict with a specific code (see shared/domain/errors.ts), never a crash.
+ * The README's "Limits" table is generated from the same numbers.
+ */
+export interface TextLimits {
+  maxBytes: number;
+  windowChars: number;
+  maxWindows: number;
+}
+
+export interface ImageLimits {
+  maxBytes: number;
+  maxPixels: number;
+}
+
+export interface PostLimits {
+  maxBytes: number;
+  maxMedia: number;
+  maxCaptionChars: number;
+  maxDepth: number;
+}
+
+/** Text inside images and video frames (docs/MEDIA.md). */
+export interface OcrLimits {
+  /** Longer sides are scaled down to this before recognition (time grows with pixels). */
+  maxSide: number;
+  /** One image's recognition is abandoned after this; the verdict is then partial. */
+  timeoutMs: number;
+  /** Recognised text beyond this is dropped (and the verdict marked partial). */
+  maxChars: number;
+}
+
+/** Audio files and the audio track of videos (docs/MEDIA.md). */
+export interface AudioLimits {
+  maxBytes: number;
+  /** Longer media is not moderated synchronously: `TOO_LONG_FOR_SYNC` (the asynchronous path's job). */
+  maxSyncDurationS: number;
+  /** Wall-clock bound on one ffmpeg or recogniser run. */
+  decodeTimeoutMs: number;
+  /** Transcript text beyond this is not scored (the verdict is marked partial). */
+  maxTranscriptChars: number;
+}
+
+/** Video files and animated images (docs/MEDIA.md). */
+export interface VideoLimits {
+  maxBytes: number;
+  maxSyncDurationS: number;
+  /** Frame size guard, from the container header before decoding. */
+  maxFramePixels: number;
+  /** Most frames sampled from one video or animation. */
+  maxFrames: number;
+  /** A frame at least this often (seconds) even without a scene change. */
+  frameIntervalS: number;
+  /** ffmpeg scene score (0..1) above which a frame counts as a new scene. */
+  sceneThreshold: number;
+  /** Sampled frames are scaled so their longer side is at most this (OCR needs more than 224). */
+  frameMaxSide: number;
+  decodeTimeoutMs: number;
+}
+
+export const LIMITS: {
+  readonly maxObjectBytes: number;
+  readonly text: Readonly<TextLimits>;
+  readonly image: Readonly<ImageLimits>;
+  readonly post: Readonly<PostLimits>;
+  readonly ocr: Readonly<OcrLimits>;
+  readonly audio: Readonly<AudioLimits>;
+  readonly video: Readonly<VideoLimits>;
+} = {
+  /** Nothing larger is downloaded at all (checked from the notification and while streaming). */
+  maxObjectBytes: 25 * 1024 * 1024,
+  text: {
+    maxBytes: 1024 * 1024,
+    /** Text is scored in windows so long documents are covered and evidence can point at the words. */
+    windowChars: 600,
+    /** Windows beyond this are not scored; the verdict says so and the policy asks for review. */
+    maxWindows: 256,
+  },
+  image: {
+    maxBytes: 20 * 1024 * 1024,
+    /** Decompression-bomb guard, checked from the header before any pixel is decoded. */
+    maxPixels: 40_000_000,
+  },
+  post: {
+    maxBytes: 256 * 1024,
+    maxMedia: 16,
+    maxCaptionChars: 64 * 1024,
+    /** JSON nesting deeper than this is refused before parsing. */
+    maxDepth: 16,
+  },
+  ocr: {
+    maxSide: 1600,
+    timeoutMs: 10_000,
+    maxChars: 4000,
+  },
+  audio: {
+    maxBytes: 25 * 1024 * 1024,
+    maxSyncDurationS: 120,
+    decodeTimeoutMs: 60_000,
+    maxTranscriptChars: 20_000,
+  },
+  video: {
+    maxBytes: 25 * 1024 * 1024,
+    maxSyncDurationS: 60,
+    maxFramePixels: 3840 * 2160,
+    maxFrames: 32,
+    frameIntervalS: 2,
+    sceneThreshold: 0.3,
+    frameMaxSide: 960,
+    decodeTimeoutMs: 60_000,
+  },
+};

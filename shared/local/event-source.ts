@@ -1,0 +1,101 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+
+export interface EventSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  handler: SqsHandler;
+  /** @default 10 (the SQS maximum per receive) */
+  batchSize?: number;
+  onError?: (err: unknown) => void;
+}
+
+function toRecord(m: Message, queueArn: string): SQSRecord {
+  return {
+    messageId: m.MessageId ?? '',
+    receiptHandle: m.ReceiptHandle ?? '',
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: 'us-east-1',
+  };
+}
+
+function localContext(): Context {
+  const deadline = Date.now() + 60_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'moderate-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:moderate-local',
+    memoryLimitInMB: '1024',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: '/local/moderate',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * What Lambda's SQS event source mapping does, on the local queue: long-poll a batch, invoke the
+ * handler, delete the records it did not report as failed. Failed records stay in the queue and
+ * come back after the visibility timeout, exactly as on AWS.
+ */
+export function startEventSource(opts: EventSourceOptions): { stop(): Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const { Messages = [] } = await opts.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: opts.queueUrl,
+            MaxNumberOfMessages: opts.batchSize ?? 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+          }),
+        );
+        if (!running || Messages.length === 0) continue;
+        const event: SQSEvent = { Records: Messages.map((m) => toRecord(m, opts.queueArn)) };
+        const response = await opts.handler(event, localContext());
+        const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        const done = Messages.filter((m) => !failed.has(m.MessageId ?? ''));
+        if (done.length) {
+          await opts.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: opts.queueUrl,
+              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+            }),
+          );
+        }
+      } catch (err) {
+        if (running) opts.onError?.(err);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}

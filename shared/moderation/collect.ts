@@ -1,0 +1,106 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ModerationError } from '../domain/errors.ts';
+import { extractImage } from '../extract/image.ts';
+import { parsePostManifest, resolveMediaKey } from '../extract/post.ts';
+import { extractText, type TextWindow } from '../extract/text.ts';
+import { LIMITS } from '../ingest/limits.ts';
+import { readObject } from '../ingest/read-object.ts';
+import { decodeUtf8, type Sniffed, sniff } from '../ingest/sniff.ts';
+
+/** A text window to score, and where it came from. */
+export interface TextItem {
+  source: string;
+  window: TextWindow;
+}
+
+export interface ImageItem {
+  source: string;
+  pixels: Uint8Array;
+}
+
+/** Everything one upload contributes to the models, by channel, before any inference. */
+export interface Collected {
+  contentType: string;
+  texts: TextItem[];
+  images: ImageItem[];
+  /** Part of the content went unscored because it was over a limit. */
+  partial: boolean;
+}
+
+export interface CollectContext {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  imageSize: number;
+}
+
+const uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+
+async function collectLeaf(
+  bytes: Uint8Array,
+  sniffed: Sniffed,
+  source: string,
+  imageSize: number,
+): Promise<Collected> {
+  if (sniffed.kind === 'image') {
+    const { pixels } = await extractImage(bytes, imageSize);
+    return { contentType: sniffed.mime, texts: [], images: [{ source, pixels }], partial: false };
+  }
+  const raw = decodeUtf8(bytes);
+  if (raw === undefined) throw new ModerationError('UNREADABLE_TEXT', 'the text is not valid UTF-8');
+  const text = extractText(raw);
+  return {
+    contentType: sniffed.mime,
+    texts: text.windows.map((window) => ({ source, window })),
+    images: [],
+    partial: text.truncated,
+  };
+}
+
+/**
+ * Reads what an upload really is and turns it into model inputs. A post pulls in its caption and
+ * each medium it references (from beside it in the same bucket), so they are fused into one verdict.
+ */
+export async function collect(bytes: Uint8Array, ctx: CollectContext): Promise<Collected> {
+  const sniffed = await sniff(bytes);
+  const source = uri(ctx.bucket, ctx.key);
+  if (sniffed.kind !== 'post') return collectLeaf(bytes, sniffed, source, ctx.imageSize);
+
+  const manifest = parsePostManifest(decodeUtf8(bytes) ?? '');
+  const collected: Collected = {
+    contentType: 'application/vnd.moderation.post+json',
+    texts: [],
+    images: [],
+    partial: false,
+  };
+  if (manifest.text?.trim()) {
+    const caption = extractText(manifest.text);
+    collected.texts.push(...caption.windows.map((window) => ({ source: `${source}#text`, window })));
+    collected.partial ||= caption.truncated;
+  }
+  const keys = manifest.media.map((ref) => resolveMediaKey(ctx.key, ref));
+  const media = await Promise.all(
+    keys.map(async (key) => {
+      const mediaBytes = await readObject(ctx.s3, {
+        bucket: ctx.bucket,
+        key,
+        maxBytes: LIMITS.maxObjectBytes,
+        notFound: 'MEDIA_NOT_FOUND',
+      });
+      const mediaSniffed = await sniff(mediaBytes);
+      if (mediaSniffed.kind === 'post') {
+        throw new ModerationError(
+          'INVALID_MANIFEST',
+          `post media ${key} is itself a post; posts do not nest`,
+        );
+      }
+      return collectLeaf(mediaBytes, mediaSniffed, uri(ctx.bucket, key), ctx.imageSize);
+    }),
+  );
+  for (const m of media) {
+    collected.texts.push(...m.texts);
+    collected.images.push(...m.images);
+    collected.partial ||= m.partial;
+  }
+  return collected;
+}

@@ -1,0 +1,136 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type ErrorCode, ModerationError } from '../domain/errors.ts';
+import type { Verdict } from '../domain/verdict.ts';
+import { type ObjectRef, s3Uri, verdictKey } from '../events/s3-notification.ts';
+import { InferenceError } from '../inference/client.ts';
+import { LIMITS } from '../ingest/limits.ts';
+import { readObject } from '../ingest/read-object.ts';
+import { applyPolicy, type Policy } from '../policy/policy.ts';
+import type { LatestOutcome, VerdictStore } from '../verdict/store.ts';
+import { collect } from './collect.ts';
+import type { ModelGateway } from './models.ts';
+import { score } from './score.ts';
+
+export interface ModeratorDeps {
+  s3: S3Client;
+  store: VerdictStore;
+  models: ModelGateway;
+  policy: Policy;
+  now?: () => Date;
+}
+
+export type Outcome = 'written' | 'duplicate' | 'already-moderated';
+
+export interface ModerationResult {
+  verdict: Verdict;
+  outcome: Outcome;
+  /** Whether this version became the key's current one (by S3 event order). */
+  latest: LatestOutcome;
+}
+
+/**
+ * The placeholder the dead-letter handler records. A redriven message finds it and moderates the
+ * object after all, replacing it; every other existing verdict is final.
+ */
+const REDRIVABLE: ErrorCode = 'PROCESSING_FAILED';
+
+const elapsed = (since: number) => Math.round((performance.now() - since) * 10) / 10;
+
+/**
+ * Moderates one object version end to end and stores exactly one verdict for it. Problems with the
+ * upload itself become an `error` verdict; failures of what we call (S3, endpoints, DynamoDB) are
+ * thrown so the queue redelivers the message.
+ */
+export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promise<ModerationResult> {
+  const pk = verdictKey(ref);
+  const existing = await deps.store.get(pk);
+  // A redelivery or duplicate notification: the verdict exists, so spend no GPU time on it again.
+  // (Still advance the pointer: the delivery that wrote the verdict may have died before doing so.)
+  if (existing && existing.error?.code !== REDRIVABLE) {
+    return { verdict: existing, outcome: 'already-moderated', latest: await deps.store.advanceLatest(ref) };
+  }
+
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  const base = {
+    object: s3Uri(ref),
+    objectVersion: ref.versionId ?? ref.eTag,
+    policyVersion: deps.policy.version,
+  };
+  let verdict: Verdict;
+  try {
+    if ((ref.size ?? 0) > LIMITS.maxObjectBytes) {
+      throw new ModerationError(
+        'TOO_LARGE',
+        `object is ${ref.size} bytes; the limit is ${LIMITS.maxObjectBytes}`,
+      );
+    }
+    let t = performance.now();
+    const bytes = await readObject(deps.s3, { ...ref, maxBytes: LIMITS.maxObjectBytes });
+    timings.fetchMs = elapsed(t);
+    t = performance.now();
+    const collected = await collect(bytes, {
+      s3: deps.s3,
+      bucket: ref.bucket,
+      key: ref.key,
+      imageSize: deps.models.pack.image.size,
+    });
+    timings.extractMs = elapsed(t);
+    t = performance.now();
+    const scoring = await score(collected, deps.models);
+    timings.inferMs = elapsed(t);
+    const { decision, reasons } = applyPolicy(
+      deps.policy,
+      scoring.categories as Record<string, number>,
+      collected.partial,
+    );
+    verdict = {
+      ...base,
+      contentType: collected.contentType,
+      decision,
+      score: Math.max(0, ...Object.values(scoring.categories)),
+      categories: scoring.categories,
+      unscoredCategories: scoring.unscoredCategories,
+      reasons,
+      modalities: scoring.modalities,
+      modelVersions: scoring.modelVersions,
+      timings,
+      createdAt: (deps.now?.() ?? new Date()).toISOString(),
+    };
+  } catch (err) {
+    const now = deps.now?.() ?? new Date();
+    if (err instanceof ModerationError) verdict = errorVerdict(base, err.code, err.message, timings, now);
+    // An endpoint that rejects the input will reject it on every retry: record it instead of looping.
+    else if (err instanceof InferenceError && !err.retryable) {
+      verdict = errorVerdict(base, 'INFERENCE_REJECTED', err.message, timings, now);
+    } else throw err;
+  }
+  verdict.timings.totalMs = elapsed(started);
+  const outcome = await deps.store.putOnce(pk, verdict, { replaceErrorCode: REDRIVABLE });
+  // Only after the verdict exists, so a reader following the pointer always finds one.
+  const latest = await deps.store.advanceLatest(ref);
+  return { verdict, outcome, latest };
+}
+
+/** The verdict for an upload that could not be moderated: decision `error`, a stable code, a message. */
+export function errorVerdict(
+  base: Pick<Verdict, 'object' | 'objectVersion' | 'policyVersion'>,
+  code: string,
+  message: string,
+  timings: Record<string, number>,
+  now: Date,
+): Verdict {
+  return {
+    ...base,
+    decision: 'error',
+    score: 0,
+    categories: {},
+    unscoredCategories: [],
+    reasons: [],
+    modalities: {},
+    error: { code, message },
+    modelVersions: {},
+    timings,
+    createdAt: now.toISOString(),
+  };
+}

@@ -1,0 +1,58 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSRecord } from 'aws-lambda';
+import { parseS3Notification } from '../events/s3-notification.ts';
+import { describeError, objectId } from '../logging/redact.ts';
+import { deadlineFromContext, runWithDeadline } from '../retry/deadline.ts';
+import { type ModeratorDeps, moderateObject } from './moderate-object.ts';
+
+export interface RecordHandlerDeps extends ModeratorDeps {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Handles one SQS record (an S3 notification naming one or more objects). Throwing marks only this
+ * record as failed, so the rest of the batch is kept and this one is redelivered. The invocation's
+ * remaining time is published to the retry wrapper (shared/retry/deadline.ts) so model-call retries
+ * stop in time to return.
+ */
+export function createRecordHandler(deps: RecordHandlerDeps) {
+  return (record: SQSRecord, context?: Context): Promise<void> =>
+    runWithDeadline(deadlineFromContext(context), async () => {
+      const refs = parseS3Notification(record.body);
+      for (const ref of refs) {
+        let result: Awaited<ReturnType<typeof moderateObject>>;
+        try {
+          result = await moderateObject(ref, deps);
+        } catch (err) {
+          // Pseudonym, error class and receive count only: messages can quote keys or manifest text.
+          deps.logger.warn('moderation failed; the message goes back to the queue', {
+            object: objectId(ref),
+            receiveCount: record.attributes?.ApproximateReceiveCount,
+            error: describeError(err),
+          });
+          deps.metrics.addMetric('moderationFailures', MetricUnit.Count, 1);
+          throw err;
+        }
+        const { verdict, outcome, latest } = result;
+        // Pseudonym and decision only: object contents, excerpts and user-chosen keys never reach the logs.
+        deps.logger.info('moderated', {
+          object: objectId(ref),
+          decision: verdict.decision,
+          errorCode: verdict.error?.code,
+          outcome,
+          latest,
+          totalMs: verdict.timings.totalMs,
+        });
+        if (outcome === 'written') {
+          deps.metrics.addMetric(`decision_${verdict.decision}`, MetricUnit.Count, 1);
+          if (verdict.timings.totalMs !== undefined) {
+            deps.metrics.addMetric('moderationLatency', MetricUnit.Milliseconds, verdict.timings.totalMs);
+          }
+        } else {
+          deps.metrics.addMetric('duplicateDeliveries', MetricUnit.Count, 1);
+        }
+      }
+    });
+}

@@ -1,0 +1,73 @@
+import { CATEGORIES, type Category, type Channel } from '../domain/taxonomy.ts';
+import type { Evidence, ModalityResult } from '../domain/verdict.ts';
+import type { Collected } from './collect.ts';
+import type { ModelGateway } from './models.ts';
+
+/** How the image classes map into the taxonomy: every not-safe-for-work class counts toward `sexual`. */
+export function imageCategories(classes: Record<string, number>): Record<string, number> {
+  return { sexual: (classes.porn ?? 0) + (classes.hentai ?? 0) + (classes.sexy ?? 0) };
+}
+
+/** Evidence kept per channel: the windows or media that scored highest, not every one. */
+const MAX_EVIDENCE = 3;
+
+const EXCERPT_CHARS = 280;
+
+function maxScores(items: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const scores of items) {
+    for (const [k, v] of Object.entries(scores)) out[k] = Math.max(out[k] ?? 0, v);
+  }
+  return out;
+}
+
+function topEvidence(evidence: Evidence[]): Evidence[] {
+  const peak = (e: Evidence) => Math.max(0, ...Object.values(e.scores));
+  return [...evidence].sort((a, b) => peak(b) - peak(a)).slice(0, MAX_EVIDENCE);
+}
+
+export interface Scoring {
+  categories: Partial<Record<Category, number>>;
+  unscoredCategories: Category[];
+  modalities: Partial<Record<Channel, ModalityResult>>;
+  modelVersions: Record<string, string>;
+}
+
+/** Runs each channel's model, fuses the channels, and keeps the evidence that explains the score. */
+export async function score(collected: Collected, models: ModelGateway): Promise<Scoring> {
+  const modalities: Partial<Record<Channel, ModalityResult>> = {};
+  const modelVersions: Record<string, string> = {};
+  const { pack } = models;
+
+  const [texts, images] = await Promise.all([
+    collected.texts.length ? models.scoreTexts(collected.texts.map((t) => t.window.text)) : undefined,
+    collected.images.length ? models.scoreImages(collected.images.map((i) => i.pixels)) : undefined,
+  ]);
+  if (texts) {
+    modelVersions[pack.text.name] = texts.version;
+    const evidence = collected.texts.map(({ source, window }, i) => ({
+      source,
+      excerpt: window.text.length > EXCERPT_CHARS ? `${window.text.slice(0, EXCERPT_CHARS)}…` : window.text,
+      range: [window.start, window.end] as [number, number],
+      scores: texts.scores[i] ?? {},
+    }));
+    modalities.text = { scores: maxScores(texts.scores), evidence: topEvidence(evidence) };
+  }
+  if (images) {
+    modelVersions[pack.image.name] = images.version;
+    const perImage = images.scores.map((classes) => ({ ...imageCategories(classes), ...classes }));
+    const evidence = collected.images.map(({ source }, i) => ({ source, scores: perImage[i] ?? {} }));
+    modalities.image = { scores: maxScores(perImage.map(imageCategories)), evidence: topEvidence(evidence) };
+  }
+
+  const channelScores = Object.fromEntries(Object.entries(modalities).map(([c, m]) => [c, m.scores]));
+  const fused = await models.fuse(channelScores);
+  modelVersions[pack.fusion.name] = fused.version;
+  const categories = fused.scores[0] ?? {};
+  return {
+    categories,
+    unscoredCategories: CATEGORIES.filter((c) => !(c in categories)),
+    modalities,
+    modelVersions,
+  };
+}

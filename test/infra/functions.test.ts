@@ -1,0 +1,134 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PipelineFunction } from '#infra/constructs/pipeline-function.ts';
+import { PROJECT_ROOT } from '#infra/stacks/moderation-pipeline-stack.ts';
+import { buildPipeline, logicalId, type TestPipeline } from './helpers.ts';
+
+/** The moderate function's environment contract (shared/config/env.ts, docs/DEPLOY.md). */
+const REQUIRED_ENV = [
+  'TABLE_NAME',
+  'TEXT_ENDPOINT_NAME',
+  'IMAGE_ENDPOINT_NAME',
+  'FUSION_ENDPOINT_NAME',
+  'POLICY_NAME',
+  'QUARANTINE_BUCKET',
+  'EVENT_BUS_NAME',
+  'POWERTOOLS_SERVICE_NAME',
+  'POWERTOOLS_METRICS_NAMESPACE',
+];
+
+type Fn = {
+  Properties: { Description: string; Environment: { Variables: Record<string, unknown> } } & Record<
+    string,
+    unknown
+  >;
+};
+
+describe('functions', () => {
+  let dev: TestPipeline;
+  let prod: TestPipeline;
+  let moderate: Fn;
+  let queueId: string;
+  let dlqId: string;
+  beforeAll(() => {
+    dev = buildPipeline('dev');
+    prod = buildPipeline('prod');
+    const fns = Object.values(dev.template.findResources('AWS::Lambda::Function')) as Fn[];
+    moderate = fns.find((f) => f.Properties.Description.startsWith('Moderates'))!;
+    queueId = logicalId(dev, dev.stack.ingest.queue);
+    dlqId = logicalId(dev, dev.stack.ingest.deadLetterQueue);
+  });
+
+  it('runs the moderate handler on Node 22, arm64, with active tracing and reserved concurrency', () => {
+    expect(moderate.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      ReservedConcurrentExecutions: dev.config.reservedConcurrency,
+      MemorySize: dev.config.lambda.memorySizeMb,
+      LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+    });
+    prod.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Moderates'),
+      ReservedConcurrentExecutions: prod.config.reservedConcurrency,
+    });
+  });
+
+  it('sets every environment variable the handler reads', () => {
+    const env = moderate.Properties.Environment.Variables;
+    for (const name of REQUIRED_ENV) expect(env, name).toHaveProperty(name);
+    expect(env).toMatchObject({
+      POLICY_NAME: dev.config.policyName,
+      POWERTOOLS_SERVICE_NAME: 'moderation',
+      POWERTOOLS_METRICS_NAMESPACE: 'ModerationPipeline',
+    });
+    // Scale-to-zero endpoints host the encoders as inference components, which InvokeEndpoint must name.
+    expect(env.TEXT_INFERENCE_COMPONENT_NAME).toBe('moderationpipeline-dev-text-toxicity-ic');
+    expect(env.IMAGE_INFERENCE_COMPONENT_NAME).toBe('moderationpipeline-dev-image-nsfw-ic');
+  });
+
+  it('keeps logs for the configured retention, in a log group of its own', () => {
+    dev.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: dev.config.logRetentionDays,
+    });
+    prod.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: prod.config.logRetentionDays,
+    });
+    expect(moderate.Properties.LoggingConfig).toMatchObject({
+      LogGroup: { Ref: expect.stringMatching(/^ModerateLogs/) },
+    });
+  });
+
+  it('consumes the ingest queue in batches and reports partial batch failures', () => {
+    dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      BatchSize: dev.config.lambda.batchSize,
+      MaximumBatchingWindowInSeconds: dev.config.lambda.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: dev.config.reservedConcurrency },
+    });
+  });
+
+  it('records dead letters with a second function on the DLQ', () => {
+    dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    dev.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('error verdict'),
+      Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), POLICY_NAME: 'balanced' }) },
+    });
+  });
+
+  it('uses roles without managed policies (no AWSLambdaBasicExecutionRole)', () => {
+    for (const role of Object.values(dev.template.findResources('AWS::IAM::Role'))) {
+      expect((role as { Properties: Record<string, unknown> }).Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('function bundling (local esbuild, no Docker)', () => {
+  it('emits one ESM file with the createRequire banner and leaves onnxruntime-node out', () => {
+    const app = new App({ builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Bundle');
+    new PipelineFunction(stack, 'DeadLetter', {
+      entry: join(PROJECT_ROOT, 'functions', 'dead-letter', 'handler.ts'),
+      projectRoot: PROJECT_ROOT,
+    });
+    const assembly = app.synth();
+    const [asset] = readdirSync(assembly.directory).filter((d) => d.startsWith('asset.'));
+    expect(asset).toBeDefined();
+    const files = readdirSync(join(assembly.directory, asset!));
+    expect(files).toContain('index.mjs');
+    expect(files).not.toContain('node_modules');
+    const code = readFileSync(join(assembly.directory, asset!, 'index.mjs'), 'utf8');
+    expect(code.startsWith("import { createRequire as __pipelineCreateRequire } from 'node:module';")).toBe(
+      true,
+    );
+    expect(code).not.toContain('onnxruntime');
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * Builds the pipeline app the way `cdk synth` does (cdk.json's context: feature flags and
+ * environments) but without bundling (no esbuild, no npm) and against tiny fixture models and a
+ * stub Dockerfile, so infra tests run in seconds and need neither `npm run models` nor Docker.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { addPipeline } from '#infra/app.ts';
+import { loadPipelineConfig, MODEL_NAMES, type PipelineConfig } from '#infra/config.ts';
+import { type ModerationPipelineStack, PROJECT_ROOT } from '#infra/stacks/moderation-pipeline-stack.ts';
+
+/** cdk.json's context, as the CLI passes it to the app. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  return cdkJson.context;
+}
+
+let fixtureRoot: string | undefined;
+
+/** A models directory with one tiny, checksum-correct model per contract name. */
+export function fixtureModelsDirectory(): string {
+  fixtureRoot ??= mkdtempSync(join(tmpdir(), 'infra-test-'));
+  const dir = join(fixtureRoot, 'models');
+  for (const name of MODEL_NAMES) {
+    const modelDir = join(dir, name);
+    mkdirSync(modelDir, { recursive: true });
+    const bytes = Buffer.from(`not really onnx: ${name}`);
+    writeFileSync(join(modelDir, 'model.onnx'), bytes);
+    const manifest = {
+      name,
+      version: `${name}-test-1`,
+      file: 'model.onnx',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
+    writeFileSync(join(modelDir, 'manifest.json'), JSON.stringify(manifest));
+  }
+  return dir;
+}
+
+/** A Docker build context with a stub Dockerfile (synth only fingerprints it). */
+export function fixtureImageDirectory(): string {
+  fixtureRoot ??= mkdtempSync(join(tmpdir(), 'infra-test-'));
+  const dir = join(fixtureRoot, 'image');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM public.ecr.aws/docker/library/node:22-slim\n');
+  return dir;
+}
+
+export interface TestPipeline {
+  app: App;
+  stack: ModerationPipelineStack;
+  template: Template;
+  config: PipelineConfig;
+}
+
+/** The pipeline for `envName` from cdk.json, optionally with config changes, synthesized without bundling. */
+export function buildPipeline(
+  envName = 'dev',
+  change: (config: PipelineConfig) => PipelineConfig = (c) => c,
+  options: { nag?: boolean } = {},
+): TestPipeline {
+  const context = cdkJsonContext();
+  const app = new App({
+    context: { ...context, 'aws:cdk:bundling-stacks': [] },
+    // CDK's built-in CloudFormation validation (cfn-guard in WebAssembly) costs seconds per app and
+    // only ever warns; `npm run synth` runs it. cdk-nag is a plugin of its own and still runs here.
+    builtinCloudFormationValidation: false,
+  });
+  const config = change(loadPipelineConfig(app.node, envName));
+  const stack = addPipeline(app, {
+    config,
+    nag: options.nag ?? false,
+    modelsDirectory: fixtureModelsDirectory(),
+    inferenceImageDirectory: fixtureImageDirectory(),
+    inferenceDockerfile: 'Dockerfile',
+  });
+  let template: Template | undefined;
+  return {
+    app,
+    stack,
+    config,
+    // Synthesized on first use, so a test can still add constructs before synth.
+    get template() {
+      template ??= Template.fromStack(stack);
+      return template;
+    },
+  };
+}
+
+/** The logical id of a construct's CloudFormation resource (an L2's default child). */
+export function logicalId(p: TestPipeline, construct: IConstruct): string {
+  const cfn = CfnElement.isCfnElement(construct) ? construct : construct.node.defaultChild;
+  if (!cfn || !CfnElement.isCfnElement(cfn))
+    throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return p.stack.resolve(cfn.logicalId) as string;
+}
