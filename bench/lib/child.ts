@@ -5,7 +5,11 @@ import { createInterface } from 'node:readline';
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 
 /** Starts `file` (a .ts path relative to the repo root) under tsx in a fresh Node process. */
-export function spawnTs(file: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): ChildProcess {
+export function spawnTs(
+  file: string,
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
@@ -21,7 +25,10 @@ export function firstJsonLine<T>(child: ChildProcess, timeoutMs = 120_000): Prom
       stderr = (stderr + d.toString()).slice(-4000);
     });
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    const timer = setTimeout(() => reject(new Error(`no ready line after ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line after ${timeoutMs} ms: ${stderr}`)),
+      timeoutMs,
+    );
     lines.on('line', (line) => {
       try {
         const value = JSON.parse(line) as T;

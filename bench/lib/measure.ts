@@ -27,32 +27,49 @@ export function round(value: number, digits = 3): number {
   return Number(value.toPrecision(digits));
 }
 
+/** One time-boxed measurement: throughput, and CPU time of this whole process per item. */
+export interface Sample {
+  itemsPerSec: number;
+  /** User + system CPU of every thread of the process (ONNX Runtime's pool included), per item. */
+  cpuMsPerItem: number;
+}
+
+function sample(items: number, started: number, cpu: NodeJS.CpuUsage): Sample {
+  const used = process.cpuUsage(cpu);
+  return {
+    itemsPerSec: items / ((performance.now() - started) / 1000),
+    cpuMsPerItem: (used.user + used.system) / 1000 / items,
+  };
+}
+
 /**
- * Items per second of `call` run back to back for at least `ms` milliseconds and `minCalls` calls.
+ * Throughput of `call` run back to back for at least `ms` milliseconds and `minCalls` calls.
  */
 export async function rate(
   call: () => Promise<unknown>,
   itemsPerCall: number,
   ms: number,
   minCalls = 2,
-): Promise<number> {
+): Promise<Sample> {
   let calls = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   while (calls < minCalls || performance.now() - started < ms) {
     await call();
     calls++;
   }
-  return (calls * itemsPerCall) / ((performance.now() - started) / 1000);
+  return sample(calls * itemsPerCall, started, cpu);
 }
 
-/** Items per second of `concurrency` closed-loop workers, each calling `call` until `ms` pass. */
+/** Throughput of `concurrency` closed-loop workers, each calling `call` until `ms` pass. */
 export async function concurrentRate(
   call: () => Promise<unknown>,
   itemsPerCall: number,
   concurrency: number,
   ms: number,
-): Promise<number> {
+): Promise<Sample> {
   let calls = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -62,7 +79,7 @@ export async function concurrentRate(
       }
     }),
   );
-  return (calls * itemsPerCall) / ((performance.now() - started) / 1000);
+  return sample(calls * itemsPerCall, started, cpu);
 }
 
 export interface Paired {
@@ -70,25 +87,34 @@ export interface Paired {
   itemsPerSec: number;
   /** Median items/s of the baseline side. */
   baselineItemsPerSec: number;
-  /** Median of the per-repetition ratios measured / baseline. */
+  /** Median of the per-repetition ratios measured / baseline (wall clock). */
   ratio: number;
+  /** Median CPU milliseconds per item of each side. */
+  cpuMsPerItem: number;
+  baselineCpuMsPerItem: number;
+  /** Median of the per-repetition CPU-time ratios measured / baseline (above 1: extra work). */
+  cpuRatio: number;
 }
 
 /** Runs baseline and measured alternately `reps` times and summarises them. */
 export async function paired(
   reps: number,
-  baseline: () => Promise<number>,
-  measured: () => Promise<number>,
+  baseline: () => Promise<Sample>,
+  measured: () => Promise<Sample>,
 ): Promise<Paired> {
-  const b: number[] = [];
-  const m: number[] = [];
+  const b: Sample[] = [];
+  const m: Sample[] = [];
   for (let i = 0; i < reps; i++) {
     b.push(await baseline());
     m.push(await measured());
   }
+  const at = (list: Sample[], i: number) => list[i] as Sample;
   return {
-    itemsPerSec: median(m),
-    baselineItemsPerSec: median(b),
-    ratio: median(m.map((v, i) => v / (b[i] as number))),
+    itemsPerSec: median(m.map((s) => s.itemsPerSec)),
+    baselineItemsPerSec: median(b.map((s) => s.itemsPerSec)),
+    ratio: median(m.map((s, i) => s.itemsPerSec / at(b, i).itemsPerSec)),
+    cpuMsPerItem: median(m.map((s) => s.cpuMsPerItem)),
+    baselineCpuMsPerItem: median(b.map((s) => s.cpuMsPerItem)),
+    cpuRatio: median(m.map((s, i) => s.cpuMsPerItem / at(b, i).cpuMsPerItem)),
   };
 }

@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
+import { applyVerdictActions } from '#shared/actions/verdict-actions.ts';
 import { createAwsClients } from '#shared/clients/aws.ts';
 import { logger, metrics, tracer } from '#shared/clients/powertools.ts';
 import { readPipelineEnv } from '#shared/config/env.ts';
@@ -15,11 +16,13 @@ import { loadPolicy } from '#shared/policy/policy.ts';
 import { createVerdictStore } from '#shared/verdict/store.ts';
 
 const env = readPipelineEnv();
-const { s3, doc, sagemaker } = createAwsClients();
+const { s3, doc, sagemaker, eventBridge } = createAwsClients();
 const inference = createInferenceClient({
   sagemaker,
   endpointName: (model) => env.endpointNames[model] ?? model,
+  inferenceComponentName: (model) => env.inferenceComponentNames[model],
 });
+const actions = { s3, eventBridge, quarantineBucket: env.quarantineBucket, eventBusName: env.eventBusName };
 const recordHandler = createRecordHandler({
   s3,
   store: createVerdictStore(doc, env.tableName),
@@ -27,6 +30,7 @@ const recordHandler = createRecordHandler({
   policy: loadPolicy(env.policyName),
   logger,
   metrics,
+  onVerdict: (verdict) => applyVerdictActions(verdict, actions),
 });
 const processor = new BatchProcessor(EventType.SQS);
 

@@ -247,6 +247,7 @@ export class ModelEndpoint extends Construct {
       removalPolicy,
     });
     endpointLogs.grant(this.role, ...LOG_ACTIONS);
+    this.endpoint.node.addDependency(endpointLogs);
 
     if (this.mode === 'inference-component' && hosting.kind === 'instance') {
       const componentName = `${endpointName.slice(0, 60)}-ic`;
@@ -274,6 +275,7 @@ export class ModelEndpoint extends Construct {
         removalPolicy,
       });
       icLogs.grant(this.role, ...LOG_ACTIONS);
+      component.node.addDependency(icLogs);
     }
 
     this.scalableTarget = this.configureScaling(hosting, props.asyncInference);

@@ -11,9 +11,13 @@ import { Construct } from 'constructs';
 /** The Lambda runtime every function of the pipeline uses (ARCHITECTURE.md: Node 22). */
 export const PIPELINE_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
-/** Lets bundled ESM code `require()` the CommonJS modules esbuild leaves external (sharp). */
+/**
+ * Lets bundled ESM code `require()` CommonJS modules (esbuild's `__require` shim looks up a free
+ * `require`). A global rather than `const require`: bundled modules may declare their own top-level
+ * `require` (shared/extract/ocr.ts does), which a banner `const` would collide with.
+ */
 const ESM_REQUIRE_BANNER =
-  "import { createRequire as __pipelineCreateRequire } from 'node:module'; const require = __pipelineCreateRequire(import.meta.url);";
+  "import { createRequire as __pipelineCreateRequire } from 'node:module'; globalThis.require ??= __pipelineCreateRequire(import.meta.url);";
 
 /** Packages the Lambda never loads: inference runs on SageMaker, not in the function. */
 const NEVER_BUNDLED = ['onnxruntime-node'];
@@ -40,11 +44,12 @@ export interface PipelineFunctionProps {
   /** @default no reservation */
   readonly reservedConcurrentExecutions?: number;
   /**
-   * Packages with native binaries, installed next to the bundle (from the lockfile) for the target
-   * platform instead of bundled; only those in package.json's dependencies are used.
+   * Packages installed next to the bundle (from the lockfile, for the target platform) instead of
+   * bundled: native binaries (sharp) and packages that load files by path (tesseract.js workers,
+   * wasm and language data). Only those in package.json's dependencies are used.
    * @default none
    */
-  readonly nativeModules?: readonly string[];
+  readonly nodeModules?: readonly string[];
   /** @default RemovalPolicy.DESTROY (the log group) */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -72,7 +77,7 @@ export class PipelineFunction extends Construct {
     // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): this log group only.
     this.logGroup.grant(this.role, 'logs:CreateLogStream', 'logs:PutLogEvents');
 
-    const nodeModules = installedNativeModules(props.projectRoot, props.nativeModules ?? []);
+    const nodeModules = dependenciesOf(props.projectRoot, props.nodeModules ?? []);
     const npmCpu = architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64';
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
@@ -151,8 +156,8 @@ export class PipelineFunction extends Construct {
   }
 }
 
-/** The requested native modules that package.json depends on (asking for others fails the bundling). */
-function installedNativeModules(projectRoot: string, requested: readonly string[]): string[] {
+/** The requested packages that package.json depends on (asking for others fails the bundling). */
+function dependenciesOf(projectRoot: string, requested: readonly string[]): string[] {
   const pkgPath = join(projectRoot, 'package.json');
   if (!existsSync(pkgPath)) throw new Error(`no package.json in project root ${projectRoot}`);
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { dependencies?: Record<string, string> };

@@ -191,7 +191,9 @@ export class ModerationPipelineStack extends Stack {
       logRetention,
       // The ceiling on concurrent batches, hence on parallel requests into the endpoints.
       reservedConcurrentExecutions: config.reservedConcurrency,
-      nativeModules: ['sharp'],
+      // Installed, not bundled: sharp's native binaries; tesseract.js loads its worker, wasm and
+      // language data by path (shared/extract/ocr.ts). Packages not in package.json are skipped.
+      nodeModules: ['sharp', 'tesseract.js', '@tesseract.js-data/eng'],
       environment,
     });
     const moderate = this.moderateFunction.function;

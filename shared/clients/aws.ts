@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -84,5 +85,6 @@ export function createAwsClients() {
       requestHandler: handler(CLIENT_SETTINGS.sagemaker.connectionTimeout, attemptTimeoutMs + 1_000),
     }),
   );
-  return { s3, doc, sagemaker };
+  const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts: 3 }));
+  return { s3, doc, sagemaker, eventBridge };
 }

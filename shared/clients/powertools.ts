@@ -3,8 +3,15 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { redactingReplacer } from '../logging/redact.ts';
 
-/** One logger, metrics and tracer per process; service name and namespace come from POWERTOOLS_* env. */
+/**
+ * One logger, metrics and tracer per process. POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
+ * (set per function by the stack) win over these defaults.
+ */
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'moderation';
 // The replacer blanks content-bearing fields (text, excerpt, …) whatever a log call hands over.
-export const logger = new Logger({ serviceName: 'moderation', jsonReplacerFn: redactingReplacer });
-export const metrics = new Metrics({ namespace: 'ModerationPipeline', serviceName: 'moderation' });
-export const tracer = new Tracer({ serviceName: 'moderation' });
+export const logger = new Logger({ serviceName, jsonReplacerFn: redactingReplacer });
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'ModerationPipeline',
+  serviceName,
+});
+export const tracer = new Tracer({ serviceName });

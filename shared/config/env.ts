@@ -30,6 +30,8 @@ export interface PipelineEnv {
   tableName: string;
   /** SageMaker endpoint name for each model (`text-toxicity`, `image-nsfw`, `fusion`). */
   endpointNames: Record<string, string>;
+  /** Inference component per model, for endpoints that host the encoders as components (scale to zero). */
+  inferenceComponentNames: Record<string, string>;
   /** Policy preset name (see shared/policy/policies). @default 'balanced' */
   policyName: string;
   /** Optional verdict actions; empty string disables. */
@@ -61,6 +63,12 @@ export function readPipelineEnv(): PipelineEnv {
       'image-nsfw': getStringFromEnv('IMAGE_ENDPOINT_NAME', `${prefix}image-nsfw`),
       fusion: getStringFromEnv('FUSION_ENDPOINT_NAME', `${prefix}fusion`),
     },
+    inferenceComponentNames: Object.fromEntries(
+      Object.entries({
+        'text-toxicity': getStringFromEnv('TEXT_INFERENCE_COMPONENT_NAME', ''),
+        'image-nsfw': getStringFromEnv('IMAGE_INFERENCE_COMPONENT_NAME', ''),
+      }).filter(([, v]) => v !== ''),
+    ),
     policyName: getStringFromEnv('POLICY_NAME', 'balanced'),
     quarantineBucket: getStringFromEnv('QUARANTINE_BUCKET', ''),
     eventBusName: getStringFromEnv('EVENT_BUS_NAME', ''),

@@ -12,6 +12,8 @@ export interface Evidence {
   range?: [number, number];
   /** Media time in ms, for video frames and speech. */
   timestampMs?: number;
+  /** Media time range in ms [start, end], for speech and for text seen across several frames. */
+  timeRangeMs?: [number, number];
   /** The channel's scores for this piece alone. */
   scores: Record<string, number>;
 }

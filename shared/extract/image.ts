@@ -19,11 +19,13 @@ export async function extractImage(
   bytes: Uint8Array,
   size: number,
   limits: ImageLimits = LIMITS.image,
+  /** Frame of an animated GIF/WebP (shared/extract/animation.ts). @default 0 */
+  page = 0,
 ): Promise<ExtractedImage> {
   if (bytes.byteLength > limits.maxBytes) {
     throw new ModerationError('TOO_LARGE', `image is over the ${limits.maxBytes}-byte limit`);
   }
-  const options = { limitInputPixels: limits.maxPixels, failOn: 'truncated', animated: false } as const;
+  const options = { limitInputPixels: limits.maxPixels, failOn: 'truncated', animated: false, page } as const;
   try {
     const image = sharp(bytes, options);
     const meta = await image.metadata();

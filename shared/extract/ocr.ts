@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { LIMITS, type OcrLimits } from '../ingest/limits.ts';
 
 /** One recognised word and the engine's confidence in it (0..100). */
@@ -57,7 +57,7 @@ const DEFAULT_MIN_EDGE_FRACTION = 0.004;
 const EDGE_PROBE_SIDE = 256;
 const EDGE_STEP = 48;
 
-function toSharp(input: OcrInput, page?: number): sharp.Sharp {
+function toSharp(input: OcrInput, page?: number): Sharp {
   if (input instanceof Uint8Array) {
     return sharp(input, { limitInputPixels: LIMITS.image.maxPixels, failOn: 'truncated', page: page ?? 0 });
   }
@@ -197,4 +197,31 @@ export function tesseractEngine(): OcrEngine {
       if (w) await (await w).terminate();
     },
   };
+}
+
+export class UnknownOcrEngineError extends Error {
+  override name = 'UnknownOcrEngineError';
+}
+
+const OCR_ENGINES: Record<string, () => OcrEngine | undefined> = {
+  tesseract: tesseractEngine,
+  none: () => undefined,
+};
+
+let sharedEngine: OcrEngine | undefined;
+let sharedName: string | undefined;
+
+/** The process's OCR engine (`OCR_ENGINE`: tesseract (default) or none), created on first use. */
+export function defaultOcrEngine(name = process.env.OCR_ENGINE || 'tesseract'): OcrEngine | undefined {
+  const make = OCR_ENGINES[name];
+  if (!make) {
+    throw new UnknownOcrEngineError(
+      `unknown OCR_ENGINE ${JSON.stringify(name)}; known: ${Object.keys(OCR_ENGINES).join(', ')}`,
+    );
+  }
+  if (sharedName !== name) {
+    sharedEngine = make();
+    sharedName = name;
+  }
+  return sharedEngine;
 }

@@ -5,13 +5,15 @@
  */
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { z } from 'zod';
-import { decodeTensors, encodeTensors, type Tensor, TensorFormatError } from './tensor-codec.ts';
+import { decodeTensors, stringifyTensors, type Tensor, TensorFormatError } from './tensor-codec.ts';
 
 export interface InferenceClientOptions {
   /** Created at module scope by the caller (locally: with `endpoint` pointing at the server). */
   sagemaker: SageMakerRuntimeClient;
   /** Endpoint name for a model name, e.g. (m) => `moderation-${m}` on AWS, (m) => m locally. */
   endpointName: (model: string) => string;
+  /** Inference component hosting the model, when the endpoint uses them (scale-to-zero). */
+  inferenceComponentName?: (model: string) => string | undefined;
 }
 
 export interface InvokeOptions {
@@ -115,6 +117,11 @@ export function toInferenceError(err: unknown, model: string, endpoint: string):
   const status = e.$metadata?.httpStatusCode;
   const message = `${model} (endpoint ${endpoint}): ${name}: ${e.message ?? String(err)}`;
   const base = { model, endpoint, cause: err };
+  // A scaled-to-zero inference component answers ValidationError until a copy is placed: that is
+  // a cold start, not a bad request, so the message must come back later.
+  if (name === 'ValidationError' && /no capacity/i.test(e.message ?? '')) {
+    return new InferenceUnavailableError(message, { ...base, retryable: true });
+  }
   if (name === 'ValidationError') return new InferenceValidationError(message, { ...base, retryable: false });
   if (name === 'ModelError') {
     const original = e.OriginalStatusCode ?? status ?? 0;
@@ -133,16 +140,17 @@ export function toInferenceError(err: unknown, model: string, endpoint: string):
 
 /** Creates the client; the SageMaker Runtime client is injected so tests and local mode pass their own. */
 export function createInferenceClient(options: InferenceClientOptions): InferenceClient {
-  const { sagemaker, endpointName } = options;
+  const { sagemaker, endpointName, inferenceComponentName } = options;
   const decoder = new TextDecoder();
   return {
     async invoke(model, inputs, invokeOptions = {}) {
       const endpoint = endpointName(model);
       const command = new InvokeEndpointCommand({
         EndpointName: endpoint,
+        InferenceComponentName: inferenceComponentName?.(model),
         ContentType: 'application/json',
         Accept: 'application/json',
-        Body: JSON.stringify({ inputs: encodeTensors(inputs) }),
+        Body: `{"inputs":${stringifyTensors(inputs)}}`,
       });
       let body: Uint8Array | undefined;
       try {

@@ -5,7 +5,7 @@
  * handler, the SQS message goes back to the queue, and after maxReceiveCount it is dead-lettered.
  */
 import { currentDeadline, type Deadline } from '../retry/deadline.ts';
-import { retry, type RetryPolicy } from '../retry/retry.ts';
+import { type RetryPolicy, retry } from '../retry/retry.ts';
 import { type InferenceClient, InferenceError, InferenceUnavailableError } from './client.ts';
 
 export interface InferenceRetryOptions {

@@ -73,6 +73,20 @@ export function encodeTensors(ts: Record<string, Tensor>): Record<string, WireTe
   return Object.fromEntries(Object.entries(ts).map(([k, v]) => [k, encodeTensor(v)]));
 }
 
+/**
+ * The JSON text of `encodeTensors(ts)`, byte for byte, with each base64 payload spliced in rather
+ * than passed through JSON.stringify, which scans every character of a string for escapes: for a
+ * 224² image that scan was 0.9 ms of the ~2 ms a request spent encoding and decoding (bench/run.ts).
+ * Base64's alphabet needs no escaping in JSON, so splicing is exact.
+ */
+export function stringifyTensors(ts: Record<string, Tensor>): string {
+  const parts = Object.entries(ts).map(([name, t]) => {
+    const data = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64');
+    return `${JSON.stringify(name)}:{"dtype":${JSON.stringify(t.dtype)},"dims":${JSON.stringify(t.dims)},"data":"${data}"}`;
+  });
+  return `{${parts.join(',')}}`;
+}
+
 export function decodeTensors(ws: Record<string, WireTensor>): Record<string, Tensor> {
   return Object.fromEntries(Object.entries(ws).map(([k, v]) => [k, decodeTensor(v)]));
 }

@@ -48,8 +48,10 @@ export interface VideoLimits {
   maxSyncDurationS: number;
   /** Frame size guard, from the container header before decoding. */
   maxFramePixels: number;
-  /** Most frames sampled from one video or animation. */
+  /** Most frames sampled from one video. */
   maxFrames: number;
+  /** Most frames looked at in one animated GIF/WebP (spread over its running time). */
+  maxAnimationFrames: number;
   /** A frame at least this often (seconds) even without a scene change. */
   frameIntervalS: number;
   /** ffmpeg scene score (0..1) above which a frame counts as a new scene. */
@@ -105,6 +107,7 @@ export const LIMITS: {
     maxSyncDurationS: 60,
     maxFramePixels: 3840 * 2160,
     maxFrames: 32,
+    maxAnimationFrames: 8,
     frameIntervalS: 2,
     sceneThreshold: 0.3,
     frameMaxSide: 960,

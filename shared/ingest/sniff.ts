@@ -1,7 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { ModerationError } from '../domain/errors.ts';
 
-export type ContentKind = 'text' | 'image' | 'post';
+export type ContentKind = 'text' | 'image' | 'post' | 'audio' | 'video';
 
 export interface Sniffed {
   kind: ContentKind;
@@ -18,6 +18,23 @@ const IMAGE_MIMES = new Set([
   'image/tiff',
   'image/avif',
 ]);
+
+/** Sound formats decoded by ffmpeg (shared/extract/audio.ts). */
+const AUDIO_MIMES = new Set([
+  'audio/wav',
+  'audio/mpeg',
+  'audio/ogg',
+  'audio/ogg; codecs=opus',
+  'audio/opus',
+  'audio/x-m4a',
+  'audio/mp4',
+  'audio/aac',
+  'audio/flac',
+  'audio/x-flac',
+]);
+
+/** Video containers decoded by ffmpeg (shared/extract/video.ts); a WebM with only sound is still 'video'. */
+const VIDEO_MIMES = new Set(['video/mp4', 'video/webm', 'video/quicktime', 'video/matroska']);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -41,6 +58,8 @@ export async function sniff(bytes: Uint8Array): Promise<Sniffed> {
   const detected = await fileTypeFromBuffer(bytes);
   if (detected) {
     if (IMAGE_MIMES.has(detected.mime)) return { kind: 'image', mime: detected.mime };
+    if (AUDIO_MIMES.has(detected.mime)) return { kind: 'audio', mime: detected.mime };
+    if (VIDEO_MIMES.has(detected.mime)) return { kind: 'video', mime: detected.mime };
     throw new ModerationError(
       'UNSUPPORTED_TYPE',
       `content is ${detected.mime}, which this pipeline does not moderate`,
@@ -56,8 +75,18 @@ export async function sniff(bytes: Uint8Array): Promise<Sniffed> {
   if (text === undefined) {
     throw new ModerationError('UNSUPPORTED_TYPE', 'content is neither a known media type nor UTF-8 text');
   }
+  if (looksLikeSvg(text)) {
+    // SVG is text to a byte sniffer but an image to a browser, and can embed rasters and scripts:
+    // scoring its markup as text would let any picture through.
+    throw new ModerationError('UNSUPPORTED_TYPE', 'content is image/svg+xml, which this pipeline does not moderate');
+  }
   if (looksLikePost(text)) return { kind: 'post', mime: 'application/json' };
   return { kind: 'text', mime: 'text/plain' };
+}
+
+/** An `<svg` root element near the start (after an optional XML declaration, doctype or comments). */
+function looksLikeSvg(text: string): boolean {
+  return /^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]/i.test(text.slice(0, 4096));
 }
 
 const IMAGE_SIGNATURES = [

@@ -20,8 +20,8 @@ export interface FaultProxy {
   url: string;
   /** Applies `fault` to every request from now on; with `forMs`, only for that long. */
   set(fault: Fault, options?: { forMs?: number }): void;
-  /** Requests seen, and how many of them got a fault. */
-  stats(): { requests: number; faulted: number };
+  /** Requests seen, how many got a fault, and how many found the dependency down. */
+  stats(): { requests: number; faulted: number; upstreamErrors: number };
   close(): Promise<void>;
 }
 
@@ -44,6 +44,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let revert: NodeJS.Timeout | undefined;
   let requests = 0;
   let faulted = 0;
+  let upstreamErrors = 0;
 
   const forward = (req: IncomingMessage, res: ServerResponse) => {
     const out = request(
@@ -61,7 +62,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
     );
     // The dependency is down: the client sees a dropped connection, as it would without the proxy.
-    out.on('error', () => res.socket?.destroy());
+    out.on('error', () => {
+      upstreamErrors++;
+      res.socket?.destroy();
+    });
     res.on('close', () => {
       if (!res.writableFinished) out.destroy();
     });
@@ -104,7 +108,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         }, options.forMs);
       }
     },
-    stats: () => ({ requests, faulted }),
+    stats: () => ({ requests, faulted, upstreamErrors }),
     async close() {
       clearTimeout(revert);
       agent.destroy();

@@ -26,6 +26,7 @@ export const DEMUXERS: Readonly<Record<string, string>> = {
   'audio/mpeg': 'mp3',
   'audio/ogg': 'ogg',
   'audio/opus': 'ogg',
+  'audio/ogg; codecs=opus': 'ogg',
   'audio/x-flac': 'flac',
   'audio/flac': 'flac',
   'audio/aac': 'aac',
@@ -36,6 +37,7 @@ export const DEMUXERS: Readonly<Record<string, string>> = {
   'audio/webm': 'matroska',
   'video/webm': 'matroska',
   'video/x-matroska': 'matroska',
+  'video/matroska': 'matroska',
 };
 
 export class MediaToolError extends Error {

@@ -5,7 +5,9 @@ import { parsePostManifest, resolveMediaKey } from '../extract/post.ts';
 import { extractText, type TextWindow } from '../extract/text.ts';
 import { LIMITS } from '../ingest/limits.ts';
 import { readObject } from '../ingest/read-object.ts';
+import { trailingBytes } from '../ingest/trailing.ts';
 import { decodeUtf8, type Sniffed, sniff } from '../ingest/sniff.ts';
+import { collectImageExtras, collectMedia, type MediaTextItem, mergeMedia } from './collect-media.ts';
 
 /** A text window to score, and where it came from. */
 export interface TextItem {
@@ -16,6 +18,8 @@ export interface TextItem {
 export interface ImageItem {
   source: string;
   pixels: Uint8Array;
+  /** Frame time in a video or animation, ms. */
+  timestampMs?: number;
 }
 
 /** Everything one upload contributes to the models, by channel, before any inference. */
@@ -25,6 +29,14 @@ export interface Collected {
   images: ImageItem[];
   /** Part of the content went unscored because it was over a limit. */
   partial: boolean;
+  /** Why part went unscored, when it was not a size limit (they become verdict reasons). */
+  notes?: string[];
+  /** Text read from images and video frames: the `ocr` channel (shared/moderation/collect-media.ts). */
+  ocr?: MediaTextItem[];
+  /** Transcribed speech from audio and video: the `speech` channel. */
+  speech?: MediaTextItem[];
+  /** Engines that ran in the function (OCR, VAD, speech-to-text) → version, for modelVersions. */
+  engines?: Record<string, string>;
 }
 
 export interface CollectContext {
@@ -42,9 +54,23 @@ async function collectLeaf(
   source: string,
   imageSize: number,
 ): Promise<Collected> {
+  if (sniffed.kind === 'audio' || sniffed.kind === 'video') return collectMedia(bytes, sniffed, source, imageSize);
   if (sniffed.kind === 'image') {
     const { pixels } = await extractImage(bytes, imageSize);
-    return { contentType: sniffed.mime, texts: [], images: [{ source, pixels }], partial: false };
+    const extras = await collectImageExtras(bytes, source, imageSize);
+    // A polyglot (an image with an archive or script after its end): the image is scored, the rest
+    // is not, so the verdict can't be `allow` on the image alone.
+    const trailing = trailingBytes(bytes, sniffed.mime);
+    return mergeMedia(
+      {
+        contentType: sniffed.mime,
+        texts: [],
+        images: [{ source, pixels }],
+        partial: trailing > 0,
+        ...(trailing > 0 && { notes: [`${trailing} bytes after the end of the image were not moderated`] }),
+      },
+      extras,
+    );
   }
   const raw = decodeUtf8(bytes);
   if (raw === undefined) throw new ModerationError('UNREADABLE_TEXT', 'the text is not valid UTF-8');
@@ -101,6 +127,8 @@ export async function collect(bytes: Uint8Array, ctx: CollectContext): Promise<C
     collected.texts.push(...m.texts);
     collected.images.push(...m.images);
     collected.partial ||= m.partial;
+    if (m.notes) (collected.notes ??= []).push(...m.notes);
+    mergeMedia(collected, { ocr: m.ocr, speech: m.speech, engines: m.engines });
   }
   return collected;
 }

@@ -91,7 +91,7 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
       score: Math.max(0, ...Object.values(scoring.categories)),
       categories: scoring.categories,
       unscoredCategories: scoring.unscoredCategories,
-      reasons,
+      reasons: [...reasons, ...(collected.notes ?? [])],
       modalities: scoring.modalities,
       modelVersions: scoring.modelVersions,
       timings,

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSRecord } from 'aws-lambda';
+import type { Verdict } from '../domain/verdict.ts';
 import { parseS3Notification } from '../events/s3-notification.ts';
 import { describeError, objectId } from '../logging/redact.ts';
 import { deadlineFromContext, runWithDeadline } from '../retry/deadline.ts';
@@ -9,6 +10,8 @@ import { type ModeratorDeps, moderateObject } from './moderate-object.ts';
 export interface RecordHandlerDeps extends ModeratorDeps {
   logger: Logger;
   metrics: Metrics;
+  /** Runs once a new verdict is stored (tag, quarantine, event); absent locally unless configured. */
+  onVerdict?: (verdict: Verdict) => Promise<unknown>;
 }
 
 /**
@@ -45,6 +48,11 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
           latest,
           totalMs: verdict.timings.totalMs,
         });
+        // After the write, so a failed action is retried with the verdict already safe. A redelivery
+        // ('already-moderated') runs them again, since that is how a failed action gets retried;
+        // they are idempotent (tags overwrite, the quarantine copy has a fixed key, consumers dedupe
+        // events). A lost race ('duplicate') leaves them to the delivery that won.
+        if (outcome !== 'duplicate') await deps.onVerdict?.(verdict);
         if (outcome === 'written') {
           deps.metrics.addMetric(`decision_${verdict.decision}`, MetricUnit.Count, 1);
           if (verdict.timings.totalMs !== undefined) {

@@ -1,6 +1,7 @@
 import { CATEGORIES, type Category, type Channel } from '../domain/taxonomy.ts';
 import type { Evidence, ModalityResult } from '../domain/verdict.ts';
 import type { Collected } from './collect.ts';
+import type { MediaTextItem } from './collect-media.ts';
 import type { ModelGateway } from './models.ts';
 
 /** How the image classes map into the taxonomy: every not-safe-for-work class counts toward `sexual`. */
@@ -39,9 +40,14 @@ export async function score(collected: Collected, models: ModelGateway): Promise
   const modelVersions: Record<string, string> = {};
   const { pack } = models;
 
-  const [texts, images] = await Promise.all([
+  const ocrItems = collected.ocr ?? [];
+  const speechItems = collected.speech ?? [];
+  // Text read from images and transcribed speech go through the text model as channels of their own.
+  const [texts, images, ocr, speech] = await Promise.all([
     collected.texts.length ? models.scoreTexts(collected.texts.map((t) => t.window.text)) : undefined,
     collected.images.length ? models.scoreImages(collected.images.map((i) => i.pixels)) : undefined,
+    ocrItems.length ? models.scoreTexts(ocrItems.map((t) => t.text)) : undefined,
+    speechItems.length ? models.scoreTexts(speechItems.map((t) => t.text)) : undefined,
   ]);
   if (texts) {
     modelVersions[pack.text.name] = texts.version;
@@ -56,9 +62,26 @@ export async function score(collected: Collected, models: ModelGateway): Promise
   if (images) {
     modelVersions[pack.image.name] = images.version;
     const perImage = images.scores.map((classes) => ({ ...imageCategories(classes), ...classes }));
-    const evidence = collected.images.map(({ source }, i) => ({ source, scores: perImage[i] ?? {} }));
+    const evidence = collected.images.map(({ source, timestampMs }, i) => ({
+      source,
+      ...(timestampMs !== undefined && { timestampMs }),
+      scores: perImage[i] ?? {},
+    }));
     modalities.image = { scores: maxScores(perImage.map(imageCategories)), evidence: topEvidence(evidence) };
   }
+
+  for (const [channel, items, scored] of [
+    ['ocr', ocrItems, ocr],
+    ['speech', speechItems, speech],
+  ] as const) {
+    if (!scored) continue;
+    modelVersions[pack.text.name] = scored.version;
+    modalities[channel] = {
+      scores: maxScores(scored.scores),
+      evidence: topEvidence(items.map((item, i) => mediaTextEvidence(item, scored.scores[i] ?? {}))),
+    };
+  }
+  Object.assign(modelVersions, collected.engines);
 
   const channelScores = Object.fromEntries(Object.entries(modalities).map(([c, m]) => [c, m.scores]));
   const fused = await models.fuse(channelScores);
@@ -69,5 +92,15 @@ export async function score(collected: Collected, models: ModelGateway): Promise
     unscoredCategories: CATEGORIES.filter((c) => !(c in categories)),
     modalities,
     modelVersions,
+  };
+}
+
+function mediaTextEvidence(item: MediaTextItem, scores: Record<string, number>): Evidence {
+  return {
+    source: item.source,
+    excerpt: item.text.length > EXCERPT_CHARS ? `${item.text.slice(0, EXCERPT_CHARS)}…` : item.text,
+    ...(item.timestampMs !== undefined && { timestampMs: item.timestampMs }),
+    ...(item.timeRangeMs && { timeRangeMs: [...item.timeRangeMs] as [number, number] }),
+    scores,
   };
 }

@@ -1,5 +1,12 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { sdkStreamMixin } from '@smithy/util-stream';
@@ -13,6 +20,7 @@ import { decodeTensors, encodeTensor } from '#shared/inference/tensor-codec.ts';
 const s3 = mockClient(S3Client);
 const sagemaker = mockClient(SageMakerRuntimeClient);
 const ddb = mockClient(DynamoDBDocumentClient);
+const events = mockClient(EventBridgeClient);
 
 type Handler = (
   event: SQSEvent,
@@ -63,6 +71,8 @@ function fakeEndpoint(endpoint: string, body: string) {
 
 beforeAll(async () => {
   process.env.TABLE_NAME = 'verdicts';
+  process.env.QUARANTINE_BUCKET = 'quarantine';
+  process.env.EVENT_BUS_NAME = 'moderation-bus';
   process.env.AWS_REGION = 'us-east-1';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -73,6 +83,11 @@ beforeEach(() => {
   s3.reset();
   sagemaker.reset();
   ddb.reset();
+  events.reset();
+  s3.on(GetObjectTaggingCommand).resolves({ TagSet: [] });
+  s3.on(PutObjectTaggingCommand).resolves({});
+  s3.on(CopyObjectCommand).resolves({});
+  events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
   ddb.on(GetCommand).resolves({});
   ddb.on(PutCommand).resolves({});
   sagemaker
@@ -130,6 +145,21 @@ describe('moderate handler', () => {
     expect(sent.image?.dims).toEqual([1, 224, 224, 3]);
   });
 
+  it('tags the upload, quarantines a block and publishes the verdict event after the write', async () => {
+    s3.on(GetObjectCommand, { Key: 'uploads/mean.txt' }).resolves({ Body: stream(Buffer.from('you idiot')) });
+
+    await handler({ Records: [record('1', 'uploads/mean.txt')] }, context);
+
+    const tags = s3.commandCalls(PutObjectTaggingCommand)[0]?.args[0].input;
+    expect(tags?.Key).toBe('uploads/mean.txt');
+    expect(tags?.Tagging?.TagSet).toContainEqual({ Key: 'moderation-decision', Value: 'block' });
+    expect(s3.commandCalls(CopyObjectCommand)[0]?.args[0].input.Bucket).toBe('quarantine');
+    const entry = events.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
+    expect(entry?.DetailType).toBe('Moderation Verdict');
+    expect(entry?.EventBusName).toBe('moderation-bus');
+    expect(JSON.parse(entry?.Detail ?? '{}').decision).toBe('block');
+  });
+
   it('writes an error verdict for a corrupt upload and still moderates the rest of the batch', async () => {
     const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#123' } })
       .png()
@@ -185,13 +215,28 @@ describe('moderate handler', () => {
   });
 
   it('skips an object version that already has a verdict (redelivery) without calling any model', async () => {
-    ddb
-      .on(GetCommand)
-      .resolves({ Item: { pk: 'uploads/uploads/a.txt#v-1', decision: 'allow', timings: {} } });
+    const stored = {
+      pk: 'uploads/uploads/a.txt#v-1',
+      object: 's3://uploads/uploads/a.txt',
+      objectVersion: 'v-1',
+      decision: 'allow',
+      score: 0.1,
+      categories: {},
+      unscoredCategories: [],
+      reasons: [],
+      modalities: {},
+      modelVersions: {},
+      policyVersion: 'balanced-x',
+      timings: {},
+      createdAt: '2026-11-22T00:00:00.000Z',
+    };
+    ddb.on(GetCommand).resolves({ Item: stored });
     const result = await handler({ Records: [record('1', 'uploads/a.txt')] }, context);
     expect(result.batchItemFailures).toEqual([]);
     expect(sagemaker.commandCalls(InvokeEndpointCommand)).toHaveLength(0);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    // The verdict's actions run again: a redelivery is how a failed tag or event gets retried.
+    expect(s3.commandCalls(PutObjectTaggingCommand)).toHaveLength(1);
   });
 
   it('fails a record whose body is not an S3 notification, without failing the batch', async () => {

@@ -1,0 +1,13 @@
+import { readFile } from 'node:fs/promises';
+import { decodeAudio } from '#shared/extract/audio.ts';
+import { defaultSpeechDeps, transcribe } from '#shared/speech/transcribe.ts';
+const bytes = await readFile('/tmp/m/hate.mp3');
+let t = performance.now();
+const a = await decodeAudio(bytes, 'audio/mpeg');
+console.log('decode', performance.now() - t); t = performance.now();
+const deps = await defaultSpeechDeps();
+console.log('deps', performance.now() - t); t = performance.now();
+const tr = await transcribe(a, deps);
+console.log('transcribe', performance.now() - t, tr); t = performance.now();
+const tr2 = await transcribe(a, deps);
+console.log('transcribe2', performance.now() - t);

@@ -1,0 +1,14 @@
+import { readFile } from 'node:fs/promises';
+import { decodeAudio } from '#shared/extract/audio.ts';
+import { defaultVad, detectSpeech } from '#shared/speech/vad.ts';
+import { sniff } from '#shared/ingest/sniff.ts';
+const bytes = await readFile('/tmp/d.wav');
+let t = performance.now();
+const a = await decodeAudio(bytes, 'audio/wav');
+console.log('decode', a.durationMs, performance.now() - t);
+t = performance.now();
+const vad = await defaultVad();
+console.log('load', performance.now() - t); t = performance.now();
+const probs = await vad.frameProbabilities(a.samples);
+console.log('vad', performance.now() - t, Array.from(probs).map(p=>p.toFixed(1)).join(' '));
+console.log(await detectSpeech(a.samples, vad));

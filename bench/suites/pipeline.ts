@@ -1,0 +1,149 @@
+/**
+ * The local pipeline end to end (`startLocalStack`): S3 put → s3rver event → fauxqs → the real
+ * handler → the inference server → dynalite, timed from just before the PutObject to the poll that
+ * finds the verdict in DynamoDB. Everything runs in this one process, as `npm start` does, so the
+ * process's RSS high-water mark is the pipeline's peak memory.
+ *
+ * Latency is measured one upload at a time (p50/p99 after warm-up); throughput with a burst of
+ * uploads sent together (items per second from the first PutObject to the last verdict).
+ */
+import sharp from 'sharp';
+import type { ObjectRef } from '#shared/events/s3-notification.ts';
+import { type LocalStack, startLocalStack } from '#shared/local/stack.ts';
+import { emit, progress, suiteArgs } from '../lib/line.ts';
+import { quantile, round } from '../lib/measure.ts';
+
+const { quick } = suiteArgs();
+/** Poll interval while timing one upload: 5 ms of resolution at one BatchGetItem per poll. */
+const POLL_MS = 5;
+const TARGET_P50_MS = { text: 50, image: 150 } as const;
+const PLAN = quick
+  ? { warmup: 2, sequential: { text: 4, image: 3 }, burst: { text: 10, image: 4 } }
+  : { warmup: 6, sequential: { text: 40, image: 25 }, burst: { text: 100, image: 30 } };
+
+type Kind = 'text' | 'image';
+
+const SENTENCES = [
+  'Thank you so much for the lovely dinner last night, the soup was delicious.',
+  'You are a worthless idiot and everyone at school laughs at you behind your back.',
+  'The meeting has been moved to Thursday at three; please bring the quarterly figures.',
+  'Shut up, you pathetic loser, nobody asked for your stupid opinion.',
+  'Our team won the match on Saturday after a penalty in the last minute of extra time.',
+];
+
+/** A photo-sized JPEG (640×480, noisy, ~140 KB): decode and resize cost like a real upload. */
+async function makeJpeg(seed: number): Promise<Uint8Array> {
+  return sharp({
+    create: {
+      width: 640,
+      height: 480,
+      channels: 3,
+      background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: (seed * 31) % 256 },
+      noise: { type: 'gaussian', mean: 128, sigma: 30 },
+    },
+  })
+    .jpeg({ quality: 85 })
+    .toBuffer();
+}
+
+let counter = 0;
+async function makeUpload(kind: Kind, jpegs: Uint8Array[]): Promise<{ key: string; body: Uint8Array }> {
+  const n = counter++;
+  if (kind === 'text') {
+    const text = `${SENTENCES[n % SENTENCES.length]} ${SENTENCES[(n + 2) % SENTENCES.length]} (message ${n})`;
+    return { key: `bench/${n}.txt`, body: Buffer.from(text) };
+  }
+  return { key: `bench/${n}.jpg`, body: jpegs[n % jpegs.length] as Uint8Array };
+}
+
+/** Uploads one object and waits for its verdict; resolves to the milliseconds it took. */
+async function timeOne(stack: LocalStack, kind: Kind, jpegs: Uint8Array[]): Promise<number> {
+  const { key, body } = await makeUpload(kind, jpegs);
+  const started = performance.now();
+  const ref = await stack.upload(key, body);
+  const found = await stack.waitForVerdicts([ref], { timeoutMs: 30_000, pollMs: POLL_MS });
+  const verdict = found.get(ref);
+  if (!verdict) throw new Error(`no verdict for ${key} within 30 s`);
+  if (verdict.decision === 'error') throw new Error(`${key}: error verdict ${JSON.stringify(verdict.error)}`);
+  return performance.now() - started;
+}
+
+async function burst(
+  stack: LocalStack,
+  kind: Kind,
+  count: number,
+  jpegs: Uint8Array[],
+): Promise<{ itemsPerSec: number; latencies: number[] }> {
+  const uploads = await Promise.all(Array.from({ length: count }, () => makeUpload(kind, jpegs)));
+  const started = performance.now();
+  const startedAt = new Map<ObjectRef, number>();
+  const refs = await Promise.all(
+    uploads.map(async ({ key, body }) => {
+      const t = performance.now();
+      const ref = await stack.upload(key, body);
+      startedAt.set(ref, t);
+      return ref;
+    }),
+  );
+  const latencies: number[] = [];
+  const found = await stack.waitForVerdicts(refs, {
+    timeoutMs: 120_000,
+    pollMs: POLL_MS,
+    onVerdict: (ref) => latencies.push(performance.now() - (startedAt.get(ref) ?? started)),
+  });
+  if (found.size !== count) throw new Error(`burst of ${count} ${kind}: only ${found.size} verdicts in 120 s`);
+  return { itemsPerSec: count / ((performance.now() - started) / 1000), latencies };
+}
+
+async function main(): Promise<void> {
+  progress('pipeline: starting the local stack');
+  const stack = await startLocalStack({ onError: (err) => progress(`pipeline error: ${String(err)}`) });
+  try {
+    const jpegs = await Promise.all([1, 2, 3, 4].map(makeJpeg));
+    progress('pipeline: warm-up');
+    for (let i = 0; i < PLAN.warmup; i++) {
+      await timeOne(stack, 'text', jpegs);
+      await timeOne(stack, 'image', jpegs);
+    }
+    for (const kind of ['text', 'image'] as const) {
+      progress(`pipeline: ${kind}: ${PLAN.sequential[kind]} uploads one at a time`);
+      const latencies: number[] = [];
+      const started = performance.now();
+      for (let i = 0; i < PLAN.sequential[kind]; i++) latencies.push(await timeOne(stack, kind, jpegs));
+      const p50 = quantile(latencies, 0.5);
+      emit({
+        name: `pipeline/${kind}/one-at-a-time`,
+        itemsPerSec: round(latencies.length / ((performance.now() - started) / 1000)),
+        p50Ms: round(p50),
+        p99Ms: round(quantile(latencies, 0.99)),
+        samples: latencies.length,
+        pollMs: POLL_MS,
+        target: `p50 <= ${TARGET_P50_MS[kind]} ms`,
+        met: p50 <= TARGET_P50_MS[kind],
+      });
+
+      progress(`pipeline: ${kind}: burst of ${PLAN.burst[kind]} uploads`);
+      const b = await burst(stack, kind, PLAN.burst[kind], jpegs);
+      emit({
+        name: `pipeline/${kind}/burst`,
+        itemsPerSec: round(b.itemsPerSec),
+        p50Ms: round(quantile(b.latencies, 0.5)),
+        p99Ms: round(quantile(b.latencies, 0.99)),
+        samples: b.latencies.length,
+        pollMs: POLL_MS,
+      });
+    }
+    emit({
+      name: 'pipeline/peak-rss',
+      itemsPerSec: null,
+      // ru_maxrss is in kilobytes on Linux.
+      value: round(process.resourceUsage().maxRSS / 1024),
+      unit: 'MiB',
+      note: 'RSS high-water mark of the whole local pipeline process (emulators, inference server, handler)',
+    });
+  } finally {
+    await stack.stop();
+  }
+}
+
+await main();

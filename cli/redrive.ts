@@ -1,0 +1,102 @@
+/**
+ * `npm run redrive -- --from <dlq-url> --to <ingest-queue-url>` — puts dead-lettered upload
+ * notifications back on the ingest queue (after the failure that sent them there is fixed).
+ * Logic: shared/queue/redrive.ts. See docs/RELIABILITY.md for when to use which mode.
+ */
+import { parseArgs } from 'node:util';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { moveTaskStatus, queueDepth, redriveByCopy, startMoveTask } from '../shared/queue/redrive.ts';
+
+const USAGE = `usage:
+  npm run redrive -- --from <dlq-url> --to <ingest-queue-url> [--max N] [--endpoint-url URL]
+      receive → send → delete, 10 at a time, until the DLQ is empty (any SQS API, local stack too)
+  npm run redrive -- --move-task --from-arn <dlq-arn> [--to-arn <queue-arn>] [--max-per-second N]
+      start SQS's own redrive (StartMessageMoveTask) on AWS; without --to-arn, back to the source queue
+  npm run redrive -- --status --from-arn <dlq-arn>      the DLQ's latest move task
+  npm run redrive -- --depth --from <dlq-url>           messages waiting in the DLQ
+
+options:
+  --endpoint-url <url>   SQS endpoint (local emulators); also AWS_ENDPOINT_URL_SQS
+  --region <name>        default: AWS_REGION
+  -h, --help             this text`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      max: { type: 'string' },
+      'move-task': { type: 'boolean', default: false },
+      status: { type: 'boolean', default: false },
+      depth: { type: 'boolean', default: false },
+      'from-arn': { type: 'string' },
+      'to-arn': { type: 'string' },
+      'max-per-second': { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      region: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const endpoint = values['endpoint-url'] ?? process.env.AWS_ENDPOINT_URL_SQS;
+  const sqs = new SQSClient({
+    region: values.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    // Emulators name queues by URLs whose host is not theirs: send to the endpoint, not the URL.
+    ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),
+  });
+  const print = (result: unknown) => process.stdout.write(`${JSON.stringify(result)}\n`);
+  const need = (name: string, value: string | undefined): string => {
+    if (!value) throw new UsageError(`--${name} is required here`);
+    return value;
+  };
+
+  if (values.status) {
+    print((await moveTaskStatus(sqs, need('from-arn', values['from-arn']))) ?? { status: 'no move task' });
+    return 0;
+  }
+  if (values.depth) {
+    print(await queueDepth(sqs, need('from', values.from)));
+    return 0;
+  }
+  if (values['move-task']) {
+    const perSecond = values['max-per-second'] ? Number(values['max-per-second']) : undefined;
+    const taskHandle = await startMoveTask({
+      sqs,
+      sourceArn: need('from-arn', values['from-arn']),
+      destinationArn: values['to-arn'],
+      maxPerSecond: perSecond,
+    });
+    print({ taskHandle });
+    return 0;
+  }
+  const max = values.max ? Number(values.max) : undefined;
+  if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
+    throw new UsageError(`--max must be a positive integer, got ${values.max}`);
+  }
+  const result = await redriveByCopy({
+    sqs,
+    from: need('from', values.from),
+    to: need('to', values.to),
+    max,
+    onProgress: (moved) => process.stderr.write(`moved ${moved}…\n`),
+  });
+  print(result);
+  return result.failed > 0 ? 1 : 0;
+}
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(
+      err instanceof UsageError ? `error: ${err.message}\n\n${USAGE}\n` : `error: ${(err as Error).stack ?? err}\n`,
+    );
+    process.exit(2);
+  },
+);

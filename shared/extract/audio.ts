@@ -1,0 +1,120 @@
+/**
+ * Audio files (wav, mp3, ogg/opus, m4a/aac, flac) and video sound tracks → 16 kHz mono float PCM,
+ * decoded by ffmpeg under the limits in shared/media/ffmpeg.ts. Media longer than the synchronous
+ * limit is refused with `TOO_LONG_FOR_SYNC` before anything is decoded when the header says so,
+ * and again from the decoded length when the header lies or says nothing.
+ */
+import { ModerationError } from '../domain/errors.ts';
+import { type AudioLimits, LIMITS } from '../ingest/limits.ts';
+import {
+  DEMUXERS,
+  ffmpegPath,
+  inputArgs,
+  MediaDecodeError,
+  MediaTimeoutError,
+  probe,
+  runTool,
+  withTempInput,
+} from '../media/ffmpeg.ts';
+
+export const SAMPLE_RATE = 16_000;
+
+export interface DecodedAudio {
+  /** 16 kHz mono, float32 in [-1, 1]. */
+  samples: Float32Array;
+  durationMs: number;
+}
+
+/** The ffmpeg arguments that decode a file's first audio stream to 16 kHz mono f32le on stdout. */
+export function audioDecodeArgs(demuxer: string, path: string, maxDurationS: number): string[] {
+  return [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-threads',
+    '2',
+    ...inputArgs(demuxer, path),
+    // One second past the limit, so "longer than the limit" is seen rather than silently cut.
+    '-t',
+    String(maxDurationS + 1),
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-sn',
+    '-dn',
+    '-ac',
+    '1',
+    '-ar',
+    String(SAMPLE_RATE),
+    '-f',
+    'f32le',
+    'pipe:1',
+  ];
+}
+
+export function demuxerFor(mime: string): string {
+  const demuxer = DEMUXERS[mime];
+  if (!demuxer) throw new ModerationError('UNSUPPORTED_TYPE', `content is ${mime}, which this pipeline does not decode`);
+  return demuxer;
+}
+
+export function tooLong(kind: string, durationS: number, limitS: number): ModerationError {
+  return new ModerationError(
+    'TOO_LONG_FOR_SYNC',
+    `${kind} is ${durationS.toFixed(1)} s; the synchronous limit is ${limitS} s (longer media needs the asynchronous path, docs/MEDIA.md)`,
+  );
+}
+
+/** Maps a media tool failure on an upload to its error code; anything else (a missing binary) is rethrown. */
+export function mediaError(err: unknown, code: 'AUDIO_DECODE_FAILED' | 'VIDEO_DECODE_FAILED', what: string): unknown {
+  if (err instanceof MediaTimeoutError) return new ModerationError('MEDIA_DECODE_TIMEOUT', err.message, { cause: err });
+  if (err instanceof MediaDecodeError)
+    return new ModerationError(code, `${what} could not be decoded: ${err.message}`, { cause: err });
+  return err;
+}
+
+/** Decodes the first audio stream of a media file already on disk. */
+export async function decodeAudioFile(
+  path: string,
+  demuxer: string,
+  maxDurationS: number,
+  limits: AudioLimits = LIMITS.audio,
+): Promise<DecodedAudio> {
+  const maxSamples = (maxDurationS + 1) * SAMPLE_RATE;
+  const { stdout } = await runTool(ffmpegPath(), audioDecodeArgs(demuxer, path, maxDurationS), {
+    timeoutMs: limits.decodeTimeoutMs,
+    maxStdoutBytes: maxSamples * 4 + 4,
+  });
+  const usable = stdout.byteLength - (stdout.byteLength % 4);
+  const samples = new Float32Array(usable / 4);
+  new Uint8Array(samples.buffer).set(stdout.subarray(0, usable));
+  const durationMs = (samples.length / SAMPLE_RATE) * 1000;
+  if (durationMs > maxDurationS * 1000 + 50) throw tooLong('audio', durationMs / 1000, maxDurationS);
+  return { samples, durationMs };
+}
+
+/** Decodes an audio upload (sniffed as `mime`) to 16 kHz mono PCM. */
+export async function decodeAudio(
+  bytes: Uint8Array,
+  mime: string,
+  limits: AudioLimits = LIMITS.audio,
+): Promise<DecodedAudio> {
+  if (bytes.byteLength > limits.maxBytes) {
+    throw new ModerationError('TOO_LARGE', `audio is over the ${limits.maxBytes}-byte limit`);
+  }
+  const demuxer = demuxerFor(mime);
+  try {
+    return await withTempInput(bytes, async (path) => {
+      const info = await probe(path, demuxer, limits.decodeTimeoutMs);
+      if (!info.hasAudio) throw new ModerationError('AUDIO_DECODE_FAILED', 'the file has no audio stream');
+      if ((info.durationS ?? 0) > limits.maxSyncDurationS)
+        throw tooLong('audio', info.durationS ?? 0, limits.maxSyncDurationS);
+      const audio = await decodeAudioFile(path, demuxer, limits.maxSyncDurationS, limits);
+      if (audio.samples.length === 0) throw new ModerationError('AUDIO_DECODE_FAILED', 'the audio stream has no samples');
+      return audio;
+    });
+  } catch (err) {
+    throw mediaError(err, 'AUDIO_DECODE_FAILED', 'audio');
+  }
+}
