@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Verdict } from '../shared/domain/verdict.ts';
+import { errorVerdict, type Verdict } from '../shared/domain/verdict.ts';
 import type { ObjectRef } from '../shared/events/s3-notification.ts';
 
 // stdout carries verdicts and nothing else: everything else the process prints (SDK warnings,
@@ -15,7 +15,7 @@ process.stdout.write = process.stderr.write.bind(process.stderr) as typeof proce
 
 const USAGE = `usage: npm start -- [options] [file|dir ...]
 
-Moderates local files (text, images, post manifests) through the full pipeline on embedded
+Moderates local files (text, images, audio, video, post manifests) through the full pipeline on embedded
 emulators (S3, SQS, DynamoDB, SageMaker Runtime) and prints one verdict per input.
 With no inputs, moderates the bundled samples/ folder.
 
@@ -51,20 +51,7 @@ function commonDir(paths: string[]): string {
 }
 
 function localError(object: string, code: string, message: string): Verdict {
-  return {
-    object,
-    decision: 'error',
-    score: 0,
-    categories: {},
-    unscoredCategories: [],
-    reasons: [],
-    modalities: {},
-    error: { code, message },
-    modelVersions: {},
-    policyVersion: 'none',
-    timings: {},
-    createdAt: new Date().toISOString(),
-  };
+  return errorVerdict({ object, policyVersion: 'none' }, code, message);
 }
 
 function formatTable(rows: Verdict[]): string {

@@ -4,19 +4,31 @@
  * Logic: shared/queue/redrive.ts. See docs/RELIABILITY.md for when to use which mode.
  */
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { moveTaskStatus, queueDepth, redriveByCopy, startMoveTask } from '../shared/queue/redrive.ts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  moveTaskStatus,
+  queueDepth,
+  redriveByCopy,
+  redriveFailedVerdicts,
+  startMoveTask,
+} from '../shared/queue/redrive.ts';
 
 const USAGE = `usage:
   npm run redrive -- --from <dlq-url> --to <ingest-queue-url> [--max N] [--endpoint-url URL]
       receive → send → delete, 10 at a time, until the DLQ is empty (any SQS API, local stack too)
   npm run redrive -- --move-task --from-arn <dlq-arn> [--to-arn <queue-arn>] [--max-per-second N]
       start SQS's own redrive (StartMessageMoveTask) on AWS; without --to-arn, back to the source queue
+  npm run redrive -- --failed-verdicts --table <verdicts-table> --to <ingest-queue-url> [--since ISO] [--etag]
+      re-announce every upload whose verdict is the PROCESSING_FAILED placeholder (the dead-letter
+      function consumed its DLQ message); --etag when the bucket is unversioned (local emulator)
   npm run redrive -- --status --from-arn <dlq-arn>      the DLQ's latest move task
   npm run redrive -- --depth --from <dlq-url>           messages waiting in the DLQ
 
 options:
-  --endpoint-url <url>   SQS endpoint (local emulators); also AWS_ENDPOINT_URL_SQS
+  --endpoint-url <url>   SQS endpoint (local emulators); also AWS_ENDPOINT_URL_SQS (DynamoDB:
+                         AWS_ENDPOINT_URL_DYNAMODB)
   --region <name>        default: AWS_REGION
   -h, --help             this text`;
 
@@ -27,6 +39,10 @@ async function main(): Promise<number> {
       to: { type: 'string' },
       max: { type: 'string' },
       'move-task': { type: 'boolean', default: false },
+      'failed-verdicts': { type: 'boolean', default: false },
+      table: { type: 'string' },
+      since: { type: 'string' },
+      etag: { type: 'boolean', default: false },
       status: { type: 'boolean', default: false },
       depth: { type: 'boolean', default: false },
       'from-arn': { type: 'string' },
@@ -76,6 +92,22 @@ async function main(): Promise<number> {
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
     throw new UsageError(`--max must be a positive integer, got ${values.max}`);
   }
+  if (values['failed-verdicts']) {
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ region: values.region ?? process.env.AWS_REGION ?? 'us-east-1' }),
+    );
+    const result = await redriveFailedVerdicts({
+      doc,
+      tableName: need('table', values.table),
+      sqs,
+      to: need('to', values.to),
+      since: values.since,
+      max,
+      versionField: values.etag ? 'eTag' : 'versionId',
+    });
+    print(result);
+    return result.failed > 0 ? 1 : 0;
+  }
   const result = await redriveByCopy({
     sqs,
     from: need('from', values.from),
@@ -95,7 +127,9 @@ main().then(
   (code) => process.exit(code),
   (err) => {
     process.stderr.write(
-      err instanceof UsageError ? `error: ${err.message}\n\n${USAGE}\n` : `error: ${(err as Error).stack ?? err}\n`,
+      err instanceof UsageError
+        ? `error: ${err.message}\n\n${USAGE}\n`
+        : `error: ${(err as Error).stack ?? err}\n`,
     );
     process.exit(2);
   },

@@ -28,7 +28,7 @@ import { concurrentRate, paired, rate, round } from '../lib/measure.ts';
 const { quick } = suiteArgs();
 const MODELS = ['image-nsfw', 'text-toxicity'] as const;
 type ModelName = (typeof MODELS)[number];
-const BATCHES = quick ? [1, 16] : (process.env.BENCH_BATCHES ?? '1,4,16,32,64').split(',').map(Number);
+const BATCHES = quick ? [1, 16] : [1, 4, 16, 32, 64];
 const CONCURRENCY = quick ? 16 : 64;
 const REPS = quick ? 1 : 3;
 const MS = quick ? 100 : 400;

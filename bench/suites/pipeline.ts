@@ -91,13 +91,16 @@ async function burst(
     pollMs: POLL_MS,
     onVerdict: (ref) => latencies.push(performance.now() - (startedAt.get(ref) ?? started)),
   });
-  if (found.size !== count) throw new Error(`burst of ${count} ${kind}: only ${found.size} verdicts in 120 s`);
+  if (found.size !== count)
+    throw new Error(`burst of ${count} ${kind}: only ${found.size} verdicts in 120 s`);
   return { itemsPerSec: count / ((performance.now() - started) / 1000), latencies };
 }
 
 async function main(): Promise<void> {
   progress('pipeline: starting the local stack');
-  const stack = await startLocalStack({ onError: (err) => progress(`pipeline error: ${String(err)}`) });
+  const stack = await startLocalStack({
+    onError: (err) => progress(`pipeline error: ${String(err)}`),
+  });
   try {
     const jpegs = await Promise.all([1, 2, 3, 4].map(makeJpeg));
     progress('pipeline: warm-up');

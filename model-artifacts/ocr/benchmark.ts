@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
 import { ocrImage, tesseractEngine } from '#shared/extract/ocr.ts';
-import { charErrors, errorRate, wordErrors, type ErrorCount } from '#shared/text/error-rate.ts';
+import { charErrors, type ErrorCount, errorRate, wordErrors } from '#shared/text/error-rate.ts';
 import { renderSign, SIGN_STYLES } from '#test/fixtures/media/signs.ts';
 import { createSession, type InferenceSession } from '../server/sessions.ts';
 
@@ -54,14 +54,20 @@ async function ppocr(dir: string): Promise<Engine> {
   // CTC classes: 0 = blank, 1..n = keys, n+1 = space.
   const charset = ['', ...keys, ' '];
 
-  async function detect(png: Buffer): Promise<{ boxes: [number, number, number, number][]; w: number; h: number }> {
+  async function detect(
+    png: Buffer,
+  ): Promise<{ boxes: [number, number, number, number][]; w: number; h: number }> {
     const meta = await sharp(png).metadata();
     const w0 = meta.width ?? 1;
     const h0 = meta.height ?? 1;
     const scale = Math.min(1, 960 / Math.max(w0, h0));
     const W = Math.max(32, Math.round((w0 * scale) / 32) * 32);
     const H = Math.max(32, Math.round((h0 * scale) / 32) * 32);
-    const { data } = await sharp(png).removeAlpha().resize(W, H, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(png)
+      .removeAlpha()
+      .resize(W, H, { fit: 'fill' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const input = new Float32Array(3 * W * H);
     for (let i = 0; i < W * H; i++) {
       for (let c = 0; c < 3; c++) {
@@ -112,7 +118,12 @@ async function ppocr(dir: string): Promise<Engine> {
     return { boxes, w: w0, h: h0 };
   }
 
-  async function recognise(png: Buffer, box: [number, number, number, number], w: number, h: number): Promise<string> {
+  async function recognise(
+    png: Buffer,
+    box: [number, number, number, number],
+    w: number,
+    h: number,
+  ): Promise<string> {
     const left = Math.floor(box[0] * w);
     const top = Math.floor(box[1] * h);
     const width = Math.max(1, Math.ceil(box[2] * w) - left);
@@ -137,7 +148,8 @@ async function ppocr(dir: string): Promise<Engine> {
     let prev = -1;
     for (let s = 0; s < steps; s++) {
       let best = 0;
-      for (let k = 1; k < classes; k++) if ((probs[s * classes + k] ?? 0) > (probs[s * classes + best] ?? 0)) best = k;
+      for (let k = 1; k < classes; k++)
+        if ((probs[s * classes + k] ?? 0) > (probs[s * classes + best] ?? 0)) best = k;
       if (best !== prev && best !== 0) text += charset[best] ?? '';
       prev = best;
     }

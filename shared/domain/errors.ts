@@ -32,7 +32,8 @@ export const ERROR_CODES = {
   VIDEO_DECODE_FAILED: 'the video could not be decoded (corrupt, truncated or no video stream)',
   MEDIA_TOO_MANY_PIXELS: 'the video frame size exceeds the limit (checked from the container header)',
   MEDIA_DECODE_TIMEOUT: 'decoding the media took longer than its time limit',
-  TOO_LONG_FOR_SYNC: 'the audio or video is longer than the synchronous limit; it needs the asynchronous path',
+  TOO_LONG_FOR_SYNC:
+    'the audio or video is longer than the synchronous limit; it needs the asynchronous path',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

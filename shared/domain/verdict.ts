@@ -53,3 +53,26 @@ export interface Verdict {
   timings: Record<string, number>;
   createdAt: string;
 }
+
+/** The verdict for an upload that could not be moderated: decision `error`, a stable code, a message. */
+export function errorVerdict(
+  base: Pick<Verdict, 'object' | 'objectVersion' | 'policyVersion'>,
+  code: string,
+  message: string,
+  timings: Record<string, number> = {},
+  now: Date = new Date(),
+): Verdict {
+  return {
+    ...base,
+    decision: 'error',
+    score: 0,
+    categories: {},
+    unscoredCategories: [],
+    reasons: [],
+    modalities: {},
+    error: { code, message },
+    modelVersions: {},
+    timings,
+    createdAt: now.toISOString(),
+  };
+}

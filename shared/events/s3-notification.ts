@@ -46,6 +46,14 @@ export function decodeS3Key(encoded: string): string {
   return decodeURIComponent(encoded.replace(/\+/g, ' '));
 }
 
+/** The inverse of `decodeS3Key`: how S3 writes a key into a notification. */
+export function encodeS3Key(key: string): string {
+  return key
+    .split('/')
+    .map((part) => encodeURIComponent(part).replace(/%20/g, '+'))
+    .join('/');
+}
+
 /** The objects named by one SQS message body that carries an S3 notification. */
 export function parseS3Notification(body: string): ObjectRef[] {
   let json: unknown;

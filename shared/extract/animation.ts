@@ -40,6 +40,7 @@ export async function animationFrames(bytes: Uint8Array, maxFrames: number): Pro
   const meta = await sharp(bytes, { limitInputPixels: LIMITS.image.maxPixels }).metadata();
   const pages = meta.pages ?? 1;
   if (pages <= 1) return [];
-  const delays = meta.delay?.length === pages ? meta.delay : Array.from({ length: pages }, () => DEFAULT_DELAY_MS);
+  const delays =
+    meta.delay?.length === pages ? meta.delay : Array.from({ length: pages }, () => DEFAULT_DELAY_MS);
   return pickFrames(delays, maxFrames);
 }

@@ -55,7 +55,8 @@ export function audioDecodeArgs(demuxer: string, path: string, maxDurationS: num
 
 export function demuxerFor(mime: string): string {
   const demuxer = DEMUXERS[mime];
-  if (!demuxer) throw new ModerationError('UNSUPPORTED_TYPE', `content is ${mime}, which this pipeline does not decode`);
+  if (!demuxer)
+    throw new ModerationError('UNSUPPORTED_TYPE', `content is ${mime}, which this pipeline does not decode`);
   return demuxer;
 }
 
@@ -67,8 +68,13 @@ export function tooLong(kind: string, durationS: number, limitS: number): Modera
 }
 
 /** Maps a media tool failure on an upload to its error code; anything else (a missing binary) is rethrown. */
-export function mediaError(err: unknown, code: 'AUDIO_DECODE_FAILED' | 'VIDEO_DECODE_FAILED', what: string): unknown {
-  if (err instanceof MediaTimeoutError) return new ModerationError('MEDIA_DECODE_TIMEOUT', err.message, { cause: err });
+export function mediaError(
+  err: unknown,
+  code: 'AUDIO_DECODE_FAILED' | 'VIDEO_DECODE_FAILED',
+  what: string,
+): unknown {
+  if (err instanceof MediaTimeoutError)
+    return new ModerationError('MEDIA_DECODE_TIMEOUT', err.message, { cause: err });
   if (err instanceof MediaDecodeError)
     return new ModerationError(code, `${what} could not be decoded: ${err.message}`, { cause: err });
   return err;
@@ -111,7 +117,8 @@ export async function decodeAudio(
       if ((info.durationS ?? 0) > limits.maxSyncDurationS)
         throw tooLong('audio', info.durationS ?? 0, limits.maxSyncDurationS);
       const audio = await decodeAudioFile(path, demuxer, limits.maxSyncDurationS, limits);
-      if (audio.samples.length === 0) throw new ModerationError('AUDIO_DECODE_FAILED', 'the audio stream has no samples');
+      if (audio.samples.length === 0)
+        throw new ModerationError('AUDIO_DECODE_FAILED', 'the audio stream has no samples');
       return audio;
     });
   } catch (err) {

@@ -104,7 +104,11 @@ class OcrTimeoutError extends Error {
 }
 
 /** Recognises the text in one image, within the OCR limits. */
-export async function ocrImage(input: OcrInput, engine: OcrEngine, options: OcrOptions = {}): Promise<OcrResult> {
+export async function ocrImage(
+  input: OcrInput,
+  engine: OcrEngine,
+  options: OcrOptions = {},
+): Promise<OcrResult> {
   const limits = options.limits ?? LIMITS.ocr;
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
@@ -118,7 +122,10 @@ export async function ocrImage(input: OcrInput, engine: OcrEngine, options: OcrO
     words = await Promise.race([
       engine.recognize(png),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OcrTimeoutError(`OCR over ${limits.timeoutMs} ms`)), limits.timeoutMs);
+        timer = setTimeout(
+          () => reject(new OcrTimeoutError(`OCR over ${limits.timeoutMs} ms`)),
+          limits.timeoutMs,
+        );
       }),
     ]);
   } catch (err) {
@@ -166,7 +173,8 @@ export function tesseractEngine(): OcrEngine {
       gzip: true,
     });
     // Signs, memes and captions: sparse text anywhere in the picture, not a page of columns.
-    await w.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT });
+    // Screen images carry no usable resolution; saying so stops tesseract guessing (and warning).
+    await w.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT, user_defined_dpi: '96' });
     return w;
   };
   return {

@@ -27,7 +27,10 @@ export interface ExtractedVideo {
   durationMs?: number;
 }
 
-export type FrameSampling = Pick<VideoLimits, 'maxFrames' | 'frameIntervalS' | 'sceneThreshold' | 'frameMaxSide'>;
+export type FrameSampling = Pick<
+  VideoLimits,
+  'maxFrames' | 'frameIntervalS' | 'sceneThreshold' | 'frameMaxSide'
+>;
 
 /** The ffmpeg filter that picks frames: first, scene changes, and a floor rate; then scale; then log times. */
 export function frameFilter(s: FrameSampling): string {
@@ -130,15 +133,20 @@ export async function extractVideo(
           frameSampleArgs(demuxer, path, dir, limits.maxSyncDurationS, limits),
           { timeoutMs: limits.decodeTimeoutMs, maxStdoutBytes: 64 * 1024, maxStderrBytes: 1024 * 1024 },
         );
-        const times = parseShowinfoTimes(stderr);
+        // Times relative to the first frame (always selected): containers may start at an offset
+        // (WebM with Opus starts at the codec delay).
+        const raw = parseShowinfoTimes(stderr);
+        const times = raw.map((t) => t - (raw[0] ?? 0));
         const files = (await readdir(dir)).filter((f) => f.startsWith('frame-')).sort();
         for (const [i, file] of files.entries()) {
           frames.push({ timestampMs: times[i] ?? 0, png: await readFile(join(dir, file)) });
         }
-        if (frames.length === 0) throw new ModerationError('VIDEO_DECODE_FAILED', 'no frame could be decoded');
+        if (frames.length === 0)
+          throw new ModerationError('VIDEO_DECODE_FAILED', 'no frame could be decoded');
         const last = frames.at(-1)?.timestampMs ?? 0;
         // The header can understate the length; a frame past the limit shows the truth.
-        if (last > limits.maxSyncDurationS * 1000) throw tooLong('video', last / 1000, limits.maxSyncDurationS);
+        if (last > limits.maxSyncDurationS * 1000)
+          throw tooLong('video', last / 1000, limits.maxSyncDurationS);
       }
       const audio = await audioPromise;
       return {

@@ -78,7 +78,10 @@ export async function sniff(bytes: Uint8Array): Promise<Sniffed> {
   if (looksLikeSvg(text)) {
     // SVG is text to a byte sniffer but an image to a browser, and can embed rasters and scripts:
     // scoring its markup as text would let any picture through.
-    throw new ModerationError('UNSUPPORTED_TYPE', 'content is image/svg+xml, which this pipeline does not moderate');
+    throw new ModerationError(
+      'UNSUPPORTED_TYPE',
+      'content is image/svg+xml, which this pipeline does not moderate',
+    );
   }
   if (looksLikePost(text)) return { kind: 'post', mime: 'application/json' };
   return { kind: 'text', mime: 'text/plain' };

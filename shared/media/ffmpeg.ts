@@ -103,10 +103,14 @@ export function runTool(bin: string, args: readonly string[], limits: ToolLimits
   const kib = Math.floor((limits.maxMemoryBytes ?? DEFAULT_MAX_MEMORY) / 1024);
   const maxStderr = limits.maxStderrBytes ?? 256 * 1024;
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', 'ulimit -v "$1" && shift && exec "$@"', 'sh', String(kib), bin, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: false,
-    });
+    const child = spawn(
+      '/bin/sh',
+      ['-c', 'ulimit -v "$1" && shift && exec "$@"', 'sh', String(kib), bin, ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: false,
+      },
+    );
     const out: Buffer[] = [];
     let outBytes = 0;
     let err = '';
@@ -139,11 +143,13 @@ export function runTool(bin: string, args: readonly string[], limits: ToolLimits
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (timedOut) return reject(new MediaTimeoutError(`${bin} ran over ${limits.timeoutMs} ms and was stopped`));
+      if (timedOut)
+        return reject(new MediaTimeoutError(`${bin} ran over ${limits.timeoutMs} ms and was stopped`));
       const stdout = Buffer.concat(out);
       if (truncated) return resolve({ stdout, stderr: err, truncated });
-      // 127: the shell could not find the binary.
-      if (code === 127) return reject(new MediaToolMissingError(`${bin} is not installed (see docs/MEDIA.md)`));
+      // 127 with "not found": the shell could not find the binary (127 alone can be a loader failure).
+      if (code === 127 && /not found|no such file/i.test(err))
+        return reject(new MediaToolMissingError(`${bin} is not installed (see docs/MEDIA.md)`));
       if (code !== 0) return reject(new MediaDecodeError(summarise(err) || `${bin} exited with ${code}`));
       resolve({ stdout, stderr: err, truncated });
     });
@@ -198,7 +204,10 @@ export async function probe(path: string, demuxer: string, timeoutMs: number): P
     ],
     { timeoutMs, maxStdoutBytes: 1024 * 1024 },
   );
-  let json: { format?: { duration?: string }; streams?: { codec_type?: string; width?: number; height?: number }[] };
+  let json: {
+    format?: { duration?: string };
+    streams?: { codec_type?: string; width?: number; height?: number }[];
+  };
   try {
     json = JSON.parse(stdout.toString('utf8'));
   } catch (cause) {

@@ -4,7 +4,7 @@
  * model inputs with the time it came from, so verdict evidence can name a frame or a time range.
  */
 import { animationFrames } from '../extract/animation.ts';
-import { decodeAudio, type DecodedAudio } from '../extract/audio.ts';
+import { type DecodedAudio, decodeAudio } from '../extract/audio.ts';
 import { extractImage } from '../extract/image.ts';
 import { defaultOcrEngine, type OcrEngine, type OcrInput, ocrImage } from '../extract/ocr.ts';
 import { extractText } from '../extract/text.ts';
@@ -43,12 +43,18 @@ const empty = (): MediaCollected => ({ images: [], ocr: [], speech: [], partial:
 /** Adds media results into a collection (one upload, or a post and its media). */
 export function mergeMedia(target: Collected, extra: Partial<MediaCollected>): Collected {
   if (extra.images?.length) target.images.push(...extra.images);
-  if (extra.ocr?.length) (target.ocr ??= []).push(...extra.ocr);
-  if (extra.speech?.length) (target.speech ??= []).push(...extra.speech);
+  if (extra.ocr?.length) target.ocr = [...(target.ocr ?? []), ...extra.ocr];
+  if (extra.speech?.length) target.speech = [...(target.speech ?? []), ...extra.speech];
   if (extra.partial) target.partial = true;
-  if (extra.notes?.length) (target.notes ??= []).push(...extra.notes);
+  if (extra.notes?.length) target.notes = [...(target.notes ?? []), ...extra.notes];
   if (extra.engines) target.engines = { ...target.engines, ...extra.engines };
   return target;
+}
+
+/** Records that part of the upload went unscored, and why (it becomes a verdict reason). */
+function unscored(out: MediaCollected, why: string): void {
+  out.partial = true;
+  out.notes = [...(out.notes ?? []), why];
 }
 
 /**
@@ -62,15 +68,13 @@ async function ocrFrames(
   out: MediaCollected,
 ): Promise<void> {
   if (!engine) return;
-  (out.engines ??= {}).ocr = engine.name;
+  out.engines = { ...out.engines, ocr: engine.name };
   const byText = new Map<string, MediaTextItem[]>();
   for (const frame of frames) {
     const result = await ocrImage(frame.input, engine, frame.page === undefined ? {} : { page: frame.page });
     if (result.skipped === 'timeout') {
-      out.partial = true;
-      (out.notes ??= []).push(
-        `text in ${frame.timestampMs === undefined ? 'the image' : `the frame at ${frame.timestampMs} ms`} was not read (OCR time limit)`,
-      );
+      const where = frame.timestampMs === undefined ? 'the image' : `the frame at ${frame.timestampMs} ms`;
+      unscored(out, `text in ${where} was not read (OCR time limit)`);
     }
     if (result.partial) out.partial = true;
     if (!result.text) continue;
@@ -112,7 +116,11 @@ export async function collectImageExtras(
   }
   const pages = frames.length ? frames : [{ page: 0, timestampMs: undefined }];
   await ocrFrames(
-    pages.map((f) => ({ input: bytes, page: f.page, ...(f.timestampMs !== undefined && { timestampMs: f.timestampMs }) })),
+    pages.map((f) => ({
+      input: bytes,
+      page: f.page,
+      ...(f.timestampMs !== undefined && { timestampMs: f.timestampMs }),
+    })),
     source,
     deps.ocr(),
     out,
@@ -121,7 +129,10 @@ export async function collectImageExtras(
 }
 
 /** Transcript segments grouped into windows of at most `windowChars`, each with its time range. */
-function speechItems(segments: { startMs: number; endMs: number; text: string }[], source: string): MediaTextItem[] {
+function speechItems(
+  segments: { startMs: number; endMs: number; text: string }[],
+  source: string,
+): MediaTextItem[] {
   const items: MediaTextItem[] = [];
   let current: MediaTextItem | undefined;
   for (const s of segments) {
@@ -139,12 +150,10 @@ function speechItems(segments: { startMs: number; endMs: number; text: string }[
 async function collectSpeech(audio: DecodedAudio, source: string, deps: MediaDeps, out: MediaCollected) {
   const transcript = await transcribe(audio, await deps.speech());
   out.engines = { ...out.engines, vad: 'silero-vad-v5' };
-  if (transcript.engine) out.engines['speech-to-text'] = `${transcript.engine.name}@${transcript.engine.version}`;
+  if (transcript.engine)
+    out.engines['speech-to-text'] = `${transcript.engine.name}@${transcript.engine.version}`;
   out.speech?.push(...speechItems(transcript.segments, source));
-  if (transcript.partial) {
-    out.partial = true;
-    (out.notes ??= []).push('the transcript was cut at its character limit');
-  }
+  if (transcript.partial) unscored(out, 'the transcript was cut at its character limit');
 }
 
 /** Audio or video upload → model inputs (Collected with no typed text). */
@@ -174,4 +183,3 @@ export async function collectMedia(
   }
   return { contentType: sniffed.mime, texts: [], ...out };
 }
-

@@ -5,8 +5,8 @@ import { parsePostManifest, resolveMediaKey } from '../extract/post.ts';
 import { extractText, type TextWindow } from '../extract/text.ts';
 import { LIMITS } from '../ingest/limits.ts';
 import { readObject } from '../ingest/read-object.ts';
-import { trailingBytes } from '../ingest/trailing.ts';
 import { decodeUtf8, type Sniffed, sniff } from '../ingest/sniff.ts';
+import { trailingBytes } from '../ingest/trailing.ts';
 import { collectImageExtras, collectMedia, type MediaTextItem, mergeMedia } from './collect-media.ts';
 
 /** A text window to score, and where it came from. */
@@ -27,7 +27,7 @@ export interface Collected {
   contentType: string;
   texts: TextItem[];
   images: ImageItem[];
-  /** Part of the content went unscored because it was over a limit. */
+  /** Part of the content went unscored (over a limit, or after the end of an image); see `notes`. */
   partial: boolean;
   /** Why part went unscored, when it was not a size limit (they become verdict reasons). */
   notes?: string[];
@@ -54,7 +54,8 @@ async function collectLeaf(
   source: string,
   imageSize: number,
 ): Promise<Collected> {
-  if (sniffed.kind === 'audio' || sniffed.kind === 'video') return collectMedia(bytes, sniffed, source, imageSize);
+  if (sniffed.kind === 'audio' || sniffed.kind === 'video')
+    return collectMedia(bytes, sniffed, source, imageSize);
   if (sniffed.kind === 'image') {
     const { pixels } = await extractImage(bytes, imageSize);
     const extras = await collectImageExtras(bytes, source, imageSize);
@@ -127,7 +128,7 @@ export async function collect(bytes: Uint8Array, ctx: CollectContext): Promise<C
     collected.texts.push(...m.texts);
     collected.images.push(...m.images);
     collected.partial ||= m.partial;
-    if (m.notes) (collected.notes ??= []).push(...m.notes);
+    if (m.notes) collected.notes = [...(collected.notes ?? []), ...m.notes];
     mergeMedia(collected, { ocr: m.ocr, speech: m.speech, engines: m.engines });
   }
   return collected;

@@ -2,7 +2,6 @@ import type { Channel } from '../domain/taxonomy.ts';
 import type { InferenceClient } from '../inference/client.ts';
 import { type InferenceRetryOptions, withRetries } from '../inference/retry.ts';
 import { row, type Tensor } from '../inference/tensor-codec.ts';
-import { featurize, padBatch } from '../text/featurize.ts';
 import type { ModelPack } from './model-pack.ts';
 
 /** Scores per label for each item of a batch, and the version of the model that produced them. */
@@ -44,29 +43,24 @@ export function createModelGateway(
   return {
     pack,
 
-    /** Text model over texts (windows, captions, OCR, transcripts): hate, harassment, offensive. */
+    /**
+     * Text model over texts (windows, captions, OCR, transcripts): hate, harassment, offensive. The
+     * pack's processor prepares the inputs and reads the outputs for the model's kind.
+     */
     scoreTexts(texts: string[]): Promise<Scored> {
+      const { processor } = pack.text;
       return inChunks(texts, async (chunk) => {
-        const batch = padBatch(chunk.map((t) => featurize(t, pack.text.featurizer)));
-        const dims = [chunk.length, batch.tokens];
-        const { model, outputs } = await client.invoke(pack.text.name, {
-          ids: { dtype: 'int64', dims, data: batch.ids },
-          weights: { dtype: 'float32', dims, data: batch.weights },
-        });
-        return { scores: rowsOf(outputs.probs, chunk.length, pack.text.labels), version: model.version };
+        const { model, outputs } = await client.invoke(pack.text.name, processor.encode(chunk));
+        return { scores: labelledRows(processor.decode(outputs, chunk.length), processor.labels), version: model.version };
       });
     },
 
-    /** Image model over RGB uint8 tensors of pack.image.size²: the nsfw classes. */
+    /** Image model over RGB uint8 tensors of pack.image.size²: its labels (nsfw classes, or CLIP head categories). */
     scoreImages(images: Uint8Array[]): Promise<Scored> {
+      const { processor } = pack.image;
       return inChunks(images, async (chunk) => {
-        const { size } = pack.image;
-        const data = new Uint8Array(chunk.length * size * size * 3);
-        for (const [i, pixels] of chunk.entries()) data.set(pixels, i * size * size * 3);
-        const { model, outputs } = await client.invoke(pack.image.name, {
-          image: { dtype: 'uint8', dims: [chunk.length, size, size, 3], data },
-        });
-        return { scores: rowsOf(outputs.probs, chunk.length, pack.image.labels), version: model.version };
+        const { model, outputs } = await client.invoke(pack.image.name, processor.encode(chunk));
+        return { scores: labelledRows(processor.decode(outputs, chunk.length), processor.labels), version: model.version };
       });
     },
 
@@ -94,6 +88,10 @@ export function createModelGateway(
 }
 
 export type ModelGateway = ReturnType<typeof createModelGateway>;
+
+function labelledRows(values: number[][], labels: readonly string[]): Record<string, number>[] {
+  return values.map((v) => labelled(labels, v));
+}
 
 function rowsOf(t: Tensor | undefined, n: number, labels: readonly string[]): Record<string, number>[] {
   if (!t) throw new Error('model response has no `probs` output');

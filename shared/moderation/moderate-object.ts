@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ErrorCode, ModerationError } from '../domain/errors.ts';
-import type { Verdict } from '../domain/verdict.ts';
+import { errorVerdict, type Verdict } from '../domain/verdict.ts';
 import { type ObjectRef, s3Uri, verdictKey } from '../events/s3-notification.ts';
 import { InferenceError } from '../inference/client.ts';
 import { LIMITS } from '../ingest/limits.ts';
@@ -112,25 +112,4 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
   return { verdict, outcome, latest };
 }
 
-/** The verdict for an upload that could not be moderated: decision `error`, a stable code, a message. */
-export function errorVerdict(
-  base: Pick<Verdict, 'object' | 'objectVersion' | 'policyVersion'>,
-  code: string,
-  message: string,
-  timings: Record<string, number>,
-  now: Date,
-): Verdict {
-  return {
-    ...base,
-    decision: 'error',
-    score: 0,
-    categories: {},
-    unscoredCategories: [],
-    reasons: [],
-    modalities: {},
-    error: { code, message },
-    modelVersions: {},
-    timings,
-    createdAt: now.toISOString(),
-  };
-}
+export { errorVerdict };

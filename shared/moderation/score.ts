@@ -6,6 +6,8 @@ import type { ModelGateway } from './models.ts';
 
 /** How the image classes map into the taxonomy: every not-safe-for-work class counts toward `sexual`. */
 export function imageCategories(classes: Record<string, number>): Record<string, number> {
+  // A model whose head scores the taxonomy itself (a CLIP pack, processors.ts) passes it through.
+  if ('sexual' in classes) return { sexual: classes.sexual ?? 0 };
   return { sexual: (classes.porn ?? 0) + (classes.hentai ?? 0) + (classes.sexy ?? 0) };
 }
 
@@ -86,7 +88,12 @@ export async function score(collected: Collected, models: ModelGateway): Promise
   const channelScores = Object.fromEntries(Object.entries(modalities).map(([c, m]) => [c, m.scores]));
   const fused = await models.fuse(channelScores);
   modelVersions[pack.fusion.name] = fused.version;
-  const categories = fused.scores[0] ?? {};
+  // A fused value for a category that no present channel scores is only the model's prior: report
+  // the category as unscored (a text-only upload says nothing about nudity) instead of inventing it.
+  const covered = new Set(Object.keys(modalities).flatMap((c) => pack.fusion.channelCategories[c] ?? []));
+  const categories = Object.fromEntries(
+    Object.entries(fused.scores[0] ?? {}).filter(([c]) => covered.has(c)),
+  );
   return {
     categories,
     unscoredCategories: CATEGORIES.filter((c) => !(c in categories)),

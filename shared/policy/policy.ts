@@ -65,7 +65,7 @@ export function applyPolicy(
   }
   if (partial && policy.reviewWhenPartial && decision === 'allow') {
     decision = 'review';
-    reasons.push('part of the upload was not scored (over a limit)');
+    reasons.push('part of the upload was not scored');
   }
   return { decision, reasons };
 }

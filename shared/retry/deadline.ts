@@ -24,7 +24,9 @@ export function currentDeadline(): Deadline | undefined {
 }
 
 /** A Lambda context's deadline; undefined when there is no context (CLI tools, unit tests). */
-export function deadlineFromContext(context?: { getRemainingTimeInMillis?: () => number }): Deadline | undefined {
+export function deadlineFromContext(context?: {
+  getRemainingTimeInMillis?: () => number;
+}): Deadline | undefined {
   const remaining = context?.getRemainingTimeInMillis;
   if (typeof remaining !== 'function') return undefined;
   return { remainingMs: () => remaining.call(context) };

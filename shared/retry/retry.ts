@@ -31,7 +31,11 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
 };
 
 /** The delay before retry number `retry` (1 = the first retry): uniform in [0, min(max, base·2^(retry−1))). */
-export function fullJitterDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function fullJitterDelay(
+  retry: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
   return Math.floor(random() * cap);
 }
@@ -59,7 +63,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /**
  * Calls `fn` until it succeeds, fails with an error that is not retryable, runs out of attempts, or
  * would run out of budget; then the last error is thrown (and the caller's message goes back to the
- * queue). `fn` gets an AbortSignal that fires when its attempt times out.
+ * queue). `fn` gets an AbortSignal that fires when its attempt times out; a timed-out attempt is
+ * abandoned at once, whether or not `fn` honours the signal.
  */
 export async function retry<T>(
   fn: (signal: AbortSignal, attempt: number) => Promise<T>,
@@ -77,7 +82,13 @@ export async function retry<T>(
     const timer = setTimeout(() => controller.abort(timeout()), timeoutMs);
     let error: unknown;
     try {
-      return await fn(controller.signal, attempt);
+      const call = fn(controller.signal, attempt);
+      // Abandon the attempt when its time is up, even if the callee ignores the signal.
+      call.catch(() => undefined);
+      const timedOut = new Promise<never>((_, reject) => {
+        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      });
+      return await Promise.race([call, timedOut]);
     } catch (err) {
       error = controller.signal.aborted ? controller.signal.reason : err;
     } finally {

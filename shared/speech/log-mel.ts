@@ -44,7 +44,9 @@ export function melFilterbank(nMels = 80, sampleRate = SAMPLE_RATE, nFft = N_FFT
   });
 }
 
-let tables: { cos: Float32Array; sin: Float32Array; window: Float32Array; filters: Float32Array[] } | undefined;
+let tables:
+  | { cos: Float32Array; sin: Float32Array; window: Float32Array; filters: Float32Array[] }
+  | undefined;
 
 function getTables() {
   if (tables) return tables;
@@ -58,7 +60,10 @@ function getTables() {
     }
   }
   // torch.hann_window(400) is periodic.
-  const window = Float32Array.from({ length: N_FFT }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N_FFT));
+  const window = Float32Array.from(
+    { length: N_FFT },
+    (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N_FFT),
+  );
   tables = { cos, sin, window, filters: melFilterbank() };
   return tables;
 }

@@ -85,4 +85,3 @@ export function pocketsphinxRecognizer(config: PocketsphinxConfig): SpeechRecogn
     },
   };
 }
-

@@ -49,10 +49,14 @@ const ENGINES: Record<string, () => Promise<SpeechRecognizer | undefined>> = {
 export const SPEECH_ENGINES = Object.keys(ENGINES);
 
 /** The recogniser named by `name` (default: `SPEECH_ENGINE`, else pocketsphinx); undefined for `none`. */
-export async function createRecognizer(name = process.env.SPEECH_ENGINE || 'pocketsphinx'): Promise<SpeechRecognizer | undefined> {
+export async function createRecognizer(
+  name = process.env.SPEECH_ENGINE || 'pocketsphinx',
+): Promise<SpeechRecognizer | undefined> {
   const make = ENGINES[name];
   if (!make) {
-    throw new UnknownSpeechEngineError(`unknown SPEECH_ENGINE ${JSON.stringify(name)}; known: ${SPEECH_ENGINES.join(', ')}`);
+    throw new UnknownSpeechEngineError(
+      `unknown SPEECH_ENGINE ${JSON.stringify(name)}; known: ${SPEECH_ENGINES.join(', ')}`,
+    );
   }
   return make();
 }

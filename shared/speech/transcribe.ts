@@ -44,12 +44,14 @@ export async function transcribe(
 ): Promise<Transcript> {
   const speech = await detectSpeech(audio.samples, deps.vad);
   const engine = deps.recognizer && { name: deps.recognizer.name, version: deps.recognizer.version };
-  if (!deps.recognizer || speech.length === 0) return { speech, segments: [], partial: false, ...(engine ? { engine } : {}) };
+  if (!deps.recognizer || speech.length === 0)
+    return { speech, segments: [], partial: false, ...(engine ? { engine } : {}) };
   const all = await deps.recognizer.transcribe(audio.samples, speech);
   const segments: TranscriptSegment[] = [];
   let chars = 0;
   for (const s of all) {
-    if (chars + s.text.length > maxChars) return { speech, segments, partial: true, ...(engine ? { engine } : {}) };
+    if (chars + s.text.length > maxChars)
+      return { speech, segments, partial: true, ...(engine ? { engine } : {}) };
     chars += s.text.length + 1;
     segments.push(s);
   }

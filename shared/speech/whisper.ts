@@ -208,6 +208,9 @@ export async function onnxWhisperGraphs(dir: string): Promise<WhisperGraphs> {
 /** A Whisper recogniser from a model folder (see the module comment for its layout). */
 export async function loadWhisperRecognizer(dir: string): Promise<SpeechRecognizer> {
   const config = whisperConfigSchema.parse(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')));
-  const tokenizer = WhisperTokenizer.fromJson(JSON.parse(await readFile(join(dir, 'vocab.json'), 'utf8')), config.eot);
+  const tokenizer = WhisperTokenizer.fromJson(
+    JSON.parse(await readFile(join(dir, 'vocab.json'), 'utf8')),
+    config.eot,
+  );
   return whisperRecognizer(await onnxWhisperGraphs(dir), tokenizer, config);
 }

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { ERROR_CODES } from '../domain/errors.ts';
-import type { Verdict } from '../domain/verdict.ts';
+import { errorVerdict, type Verdict } from '../domain/verdict.ts';
 import {
   NotificationParseError,
   type ObjectRef,
@@ -37,21 +37,13 @@ export function deadLetterVerdict(
   policyVersion: string,
   now: Date,
 ): Verdict {
-  return {
-    object: s3Uri(ref),
-    objectVersion: ref.versionId ?? ref.eTag,
-    decision: 'error',
-    score: 0,
-    categories: {},
-    unscoredCategories: [],
-    reasons: [],
-    modalities: {},
-    error: { code: DEAD_LETTER_CODE, message },
-    modelVersions: {},
-    policyVersion,
-    timings: {},
-    createdAt: now.toISOString(),
-  };
+  return errorVerdict(
+    { object: s3Uri(ref), objectVersion: ref.versionId ?? ref.eTag, policyVersion },
+    DEAD_LETTER_CODE,
+    message,
+    {},
+    now,
+  );
 }
 
 /**

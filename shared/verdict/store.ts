@@ -46,12 +46,13 @@ export interface VerdictStore {
 }
 
 const isConditionFailure = (err: unknown) =>
-  err instanceof ConditionalCheckFailedException ||
-  (err as Error).name === 'ConditionalCheckFailedException';
+  err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException';
 
 export function createVerdictStore(doc: DynamoDBDocumentClient, tableName: string): VerdictStore {
   const get = async <T>(pk: string) => {
-    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk }, ConsistentRead: true }));
+    const { Item } = await doc.send(
+      new GetCommand({ TableName: tableName, Key: { pk }, ConsistentRead: true }),
+    );
     return Item as T | undefined;
   };
   return {

@@ -37,7 +37,11 @@ const text = (s: string) => Buffer.from(s, 'utf8');
 // Media a post refers to go first: a post's notification may be handled as soon as it is uploaded.
 const CASES: Case[] = [
   // Good items in the same batch: they must still be moderated.
-  { key: 'good/benign.txt', make: () => text('Thanks for the lovely dinner, see you next week.'), decision: 'allow' },
+  {
+    key: 'good/benign.txt',
+    make: () => text('Thanks for the lovely dinner, see you next week.'),
+    decision: 'allow',
+  },
   { key: 'good/photo.jpg', make: () => solidJpeg(), decision: 'not error', contentType: 'image/jpeg' },
   { key: 'good/post/pic.png', make: () => solidPng(), decision: 'not error', contentType: 'image/png' },
   {
@@ -82,7 +86,12 @@ const CASES: Case[] = [
     code: 'IMAGE_DECODE_FAILED',
   },
   { key: 'random.bin', make: () => seededBytes(4096), decision: 'error', code: 'UNSUPPORTED_TYPE' },
-  { key: 'nul-bytes.txt', make: () => text('hello\u0000world\u0000'), decision: 'error', code: 'UNSUPPORTED_TYPE' },
+  {
+    key: 'nul-bytes.txt',
+    make: () => text('hello\u0000world\u0000'),
+    decision: 'error',
+    code: 'UNSUPPORTED_TYPE',
+  },
   {
     key: 'utf16.txt',
     make: () => Buffer.from('\ufeffhello from utf-16', 'utf16le'),
@@ -110,7 +119,8 @@ const CASES: Case[] = [
   { key: 'gif-script.gif', make: () => gifScriptPolyglot(), decision: 'error', code: 'IMAGE_DECODE_FAILED' },
   {
     key: 'script.svg.png',
-    make: () => text('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+    make: () =>
+      text('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
     decision: 'error',
     code: 'UNSUPPORTED_TYPE',
   },
@@ -147,7 +157,12 @@ const CASES: Case[] = [
     decision: 'error',
     code: 'INVALID_MANIFEST',
   },
-  { key: 'posts/deep/post.json', make: () => deeplyNestedManifest(), decision: 'error', code: 'INVALID_MANIFEST' },
+  {
+    key: 'posts/deep/post.json',
+    make: () => deeplyNestedManifest(),
+    decision: 'error',
+    code: 'INVALID_MANIFEST',
+  },
   {
     key: 'posts/types/post.json',
     make: () => json({ text: 5, media: 'pic.png' }),
@@ -156,7 +171,8 @@ const CASES: Case[] = [
   },
   {
     key: 'posts/too-many/post.json',
-    make: () => json({ text: 'x', media: Array.from({ length: LIMITS.post.maxMedia + 1 }, (_, i) => `${i}.png`) }),
+    make: () =>
+      json({ text: 'x', media: Array.from({ length: LIMITS.post.maxMedia + 1 }, (_, i) => `${i}.png`) }),
     decision: 'error',
     code: 'INVALID_MANIFEST',
   },
@@ -202,7 +218,12 @@ const CASES: Case[] = [
     decision: 'error',
     code: 'INVALID_MANIFEST',
   },
-  { key: 'posts/bomb/bomb.png', make: () => pngPixelBomb(), decision: 'error', code: 'IMAGE_TOO_MANY_PIXELS' },
+  {
+    key: 'posts/bomb/bomb.png',
+    make: () => pngPixelBomb(),
+    decision: 'error',
+    code: 'IMAGE_TOO_MANY_PIXELS',
+  },
   {
     key: 'posts/bomb/post.json',
     make: () => json({ text: 'nice', media: ['bomb.png'] }),
@@ -227,7 +248,12 @@ beforeAll(async () => {
     const refs = new Map<ObjectRef, string>();
     for (const c of CASES) refs.set(await stack.upload(`hostile/${c.key}`, await c.make()), c.key);
     // Deleted before processing: S3 announced it, but it is gone when the function reads it.
-    const gone: ObjectRef = { bucket: stack.bucket, key: 'uploads/hostile/deleted.txt', eTag: 'deadbeef', size: 5 };
+    const gone: ObjectRef = {
+      bucket: stack.bucket,
+      key: 'uploads/hostile/deleted.txt',
+      eTag: 'deadbeef',
+      size: 5,
+    };
     await stack.notify([gone]);
     const found = await stack.waitForVerdicts([...refs.keys(), gone], { timeoutMs: 150_000, pollMs: 100 });
     wallMs = performance.now() - started;
@@ -241,6 +267,19 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  // RELIABILITY_REPORT=1 prints what each input got (docs/RELIABILITY.md quotes it).
+  if (process.env.RELIABILITY_REPORT) {
+    const rows = [...verdicts].map(([key, v]) => ({
+      key,
+      decision: v.decision,
+      code: v.error?.code,
+      reasons: v.reasons.join('; ').slice(0, 80),
+      totalMs: v.timings.totalMs,
+    }));
+    process.stderr.write(
+      `${JSON.stringify({ wallMs: Math.round(wallMs), peakRssMiB: Math.round(peakRssBytes / 2 ** 20), deleted: deleted?.error?.code, rows })}\n`,
+    );
+  }
   await stack?.stop();
 });
 

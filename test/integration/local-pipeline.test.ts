@@ -72,6 +72,9 @@ describe('local pipeline, end to end', () => {
     const sum = ['drawing', 'hentai', 'neutral', 'porn', 'sexy'].reduce((a, c) => a + (classes[c] ?? 0), 0);
     expect(sum).toBeCloseTo(1, 3);
     expect(photo.modelVersions['image-nsfw']).toBeTruthy();
+    // An image is scored for `sexual` only; the text categories are reported unscored, not invented.
+    expect(Object.keys(photo.categories)).toEqual(['sexual']);
+    expect(photo.unscoredCategories).toEqual(expect.arrayContaining(['hate', 'violence']));
   });
 
   it('fuses a post’s caption and media into one verdict', () => {

@@ -22,7 +22,10 @@ const verdicts = new Map<string, Verdict>();
 beforeAll(async () => {
   const [hatefulWav, benignWav] = await Promise.all([speak(HATEFUL), speak(BENIGN)]);
   const style = SIGN_STYLES[0]!;
-  const [hatefulSign, benignSign] = await Promise.all([renderSign(HATEFUL_SIGN, style), renderSign(BENIGN_SIGN, style)]);
+  const [hatefulSign, benignSign] = await Promise.all([
+    renderSign(HATEFUL_SIGN, style),
+    renderSign(BENIGN_SIGN, style),
+  ]);
   const blank = await sharp({ create: { width: 640, height: 360, channels: 3, background: '#3b7dd8' } })
     .png()
     .toBuffer();
@@ -47,7 +50,8 @@ beforeAll(async () => {
   };
   stack = await startLocalStack();
   const refs = new Map<ObjectRef, string>();
-  for (const [name, bytes] of Object.entries(inputs)) refs.set(await stack.upload(`media/${name}`, bytes), name);
+  for (const [name, bytes] of Object.entries(inputs))
+    refs.set(await stack.upload(`media/${name}`, bytes), name);
   const found = await stack.waitForVerdicts([...refs.keys()], { timeoutMs: 240_000 });
   for (const [ref, verdict] of found) verdicts.set(refs.get(ref)!, verdict);
 }, 300_000);
@@ -56,13 +60,22 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const harm = (v: Verdict) => (v.categories.hate ?? 0) + (v.categories.harassment ?? 0) + (v.categories.offensive ?? 0);
+const harm = (v: Verdict) =>
+  (v.categories.hate ?? 0) + (v.categories.harassment ?? 0) + (v.categories.offensive ?? 0);
 
 describe('media through the local pipeline', () => {
   it('gives every upload a verdict', () => {
-    expect([...verdicts.keys()].sort()).toEqual(
-      ['benign.mp3', 'benign.wav', 'clip.mp4', 'corrupt.mp4', 'corrupt.wav', 'hateful.mp3', 'hateful.wav', 'sign-benign.png', 'sign-hateful.png'],
-    );
+    expect([...verdicts.keys()].sort()).toEqual([
+      'benign.mp3',
+      'benign.wav',
+      'clip.mp4',
+      'corrupt.mp4',
+      'corrupt.wav',
+      'hateful.mp3',
+      'hateful.wav',
+      'sign-benign.png',
+      'sign-hateful.png',
+    ]);
   });
 
   it.each(['wav', 'mp3'])('scores a spoken hateful sentence above a spoken benign one (%s)', (ext) => {
@@ -103,7 +116,13 @@ describe('media through the local pipeline', () => {
   });
 
   it('gives corrupt audio and video an error verdict', () => {
-    expect(verdicts.get('corrupt.wav')).toMatchObject({ decision: 'error', error: { code: 'AUDIO_DECODE_FAILED' } });
-    expect(verdicts.get('corrupt.mp4')).toMatchObject({ decision: 'error', error: { code: 'VIDEO_DECODE_FAILED' } });
+    expect(verdicts.get('corrupt.wav')).toMatchObject({
+      decision: 'error',
+      error: { code: 'AUDIO_DECODE_FAILED' },
+    });
+    expect(verdicts.get('corrupt.mp4')).toMatchObject({
+      decision: 'error',
+      error: { code: 'VIDEO_DECODE_FAILED' },
+    });
   });
 });

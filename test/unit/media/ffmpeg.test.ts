@@ -32,7 +32,9 @@ describe('ffmpeg argument safety', () => {
   it('decodes with no stdin, a duration cap past the limit and only the first audio stream', () => {
     const args = audioDecodeArgs('ogg', '/in', 120);
     expect(args[0]).toBe('-nostdin');
-    expect(args).toEqual(expect.arrayContaining(['-t', '121', '-map', '0:a:0', '-ac', '1', '-ar', '16000', '-f', 'f32le']));
+    expect(args).toEqual(
+      expect.arrayContaining(['-t', '121', '-map', '0:a:0', '-ac', '1', '-ar', '16000', '-f', 'f32le']),
+    );
     expect(args.at(-1)).toBe('pipe:1');
     expect(args.indexOf('-t')).toBeGreaterThan(args.indexOf('-i'));
   });
@@ -41,9 +43,11 @@ describe('ffmpeg argument safety', () => {
     const filter = frameFilter(LIMITS.video);
     expect(filter).toContain('gt(scene,0.3)');
     expect(filter).toContain('gte(t-prev_selected_t,2)');
-    expect(filter).toContain("min(960,iw)");
+    expect(filter).toContain('min(960,iw)');
     const args = frameSampleArgs('matroska', '/in', '/out', 60, LIMITS.video);
-    expect(args).toEqual(expect.arrayContaining(['-frames:v', '32', '-fps_mode', 'vfr', '-map', '0:v:0', '-an']));
+    expect(args).toEqual(
+      expect.arrayContaining(['-frames:v', '32', '-fps_mode', 'vfr', '-map', '0:v:0', '-an']),
+    );
     expect(args.at(-1)).toBe('/out/frame-%03d.png');
   });
 
@@ -59,7 +63,9 @@ describe('ffmpeg argument safety', () => {
 
 describe('runTool bounds', () => {
   it('kills a run that passes its time limit', async () => {
-    await expect(runTool('sleep', ['5'], { timeoutMs: 200, maxStdoutBytes: 10 })).rejects.toBeInstanceOf(MediaTimeoutError);
+    await expect(runTool('sleep', ['5'], { timeoutMs: 200, maxStdoutBytes: 10 })).rejects.toBeInstanceOf(
+      MediaTimeoutError,
+    );
   });
 
   it('stops reading at maxStdoutBytes', async () => {
@@ -78,9 +84,9 @@ describe('runTool bounds', () => {
   });
 
   it('tells a missing binary apart from a bad input', async () => {
-    await expect(runTool('no-such-ffmpeg', [], { timeoutMs: 1000, maxStdoutBytes: 10 })).rejects.toBeInstanceOf(
-      MediaToolMissingError,
-    );
+    await expect(
+      runTool('no-such-ffmpeg', [], { timeoutMs: 1000, maxStdoutBytes: 10 }),
+    ).rejects.toBeInstanceOf(MediaToolMissingError);
   });
 
   it('never follows a concat list dressed as a WAV file', async () => {

@@ -14,7 +14,10 @@ const min = (a: Float32Array) => a.reduce((m, v) => Math.min(m, v), Infinity);
 const max = (a: Float32Array) => a.reduce((m, v) => Math.max(m, v), -Infinity);
 
 const sine = (hz: number, seconds: number, amp = 0.5) =>
-  Float32Array.from({ length: seconds * SAMPLE_RATE }, (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / SAMPLE_RATE));
+  Float32Array.from(
+    { length: seconds * SAMPLE_RATE },
+    (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / SAMPLE_RATE),
+  );
 
 /** Centre frequency (Hz) of mel filter m, from the same Slaney scale. */
 const centre = (m: number) => melToHz(((m + 1) * hzToMel(SAMPLE_RATE / 2)) / 81);

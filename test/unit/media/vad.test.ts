@@ -63,7 +63,10 @@ describe('Silero VAD on generated audio', () => {
     expect(segs[0]?.endMs).toBeLessThanOrEqual(gapStart + 400);
     expect(segs[1]?.startMs).toBeGreaterThanOrEqual(gapStart + 1600);
 
-    const tone = Float32Array.from({ length: 3 * 16_000 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 16_000));
+    const tone = Float32Array.from(
+      { length: 3 * 16_000 },
+      (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 16_000),
+    );
     expect(await detectSpeech(tone, vad)).toEqual([]);
   });
 });

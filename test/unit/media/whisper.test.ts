@@ -11,9 +11,9 @@ import {
   greedyDecode,
   onnxWhisperGraphs,
   type WhisperConfig,
-  whisperConfigSchema,
-  WhisperTokenizer,
   type WhisperGraphs,
+  WhisperTokenizer,
+  whisperConfigSchema,
 } from '#shared/speech/whisper.ts';
 import config from '#test/fixtures/whisper/tiny-random/config.json' with { type: 'json' };
 import vocab from '#test/fixtures/whisper/tiny-random/vocab.json' with { type: 'json' };
@@ -52,12 +52,12 @@ describe('Whisper ONNX path (tiny random-weight fixture)', () => {
   it('decodes greedily after the prompt until end-of-text', async () => {
     const tokens = await greedyDecode(graphs, tone(440), cfg);
     const tokenizer = WhisperTokenizer.fromJson(vocab, cfg.eot);
-    expect(tokens).toEqual([vocab['Ġhello'], vocab['Ġworld']]);
+    expect(tokens).toEqual([vocab.Ġhello, vocab.Ġworld]);
     expect(tokenizer.decode(tokens)).toBe('hello world');
   });
 
   it('stops at maxNewTokens', async () => {
-    expect(await greedyDecode(graphs, tone(440), { ...cfg, maxNewTokens: 1 })).toEqual([vocab['Ġhello']]);
+    expect(await greedyDecode(graphs, tone(440), { ...cfg, maxNewTokens: 1 })).toEqual([vocab.Ġhello]);
   });
 
   it('is selected by configuration and transcribes each speech segment', async () => {
@@ -87,7 +87,7 @@ describe('Whisper tokenizer', () => {
     expect(b2u.size).toBe(256);
     expect(b2u.get(' '.charCodeAt(0))).toBe('Ġ');
     const e = [...new TextEncoder().encode('é')].map((b) => b2u.get(b)).join('');
-    const tokenizer = new WhisperTokenizer({ 'Ġcaf': 0, [e]: 1, '<|endoftext|>': 2 }, 2);
+    const tokenizer = new WhisperTokenizer({ Ġcaf: 0, [e]: 1, '<|endoftext|>': 2 }, 2);
     expect(tokenizer.decode([0, 1, 2])).toBe('café');
   });
 

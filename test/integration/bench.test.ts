@@ -1,0 +1,62 @@
+/**
+ * `npm run bench -- --json --quick` end to end: every suite runs (Lambda bundle, inference server
+ * vs raw session, local pipeline) and stdout holds only well-formed result lines. Timings are not
+ * asserted: the machine is shared.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type BenchLine, lineProblems } from '../../bench/lib/line.ts';
+
+let stdout = '';
+let lines: BenchLine[] = [];
+
+beforeAll(async () => {
+  const run = promisify(execFile);
+  ({ stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--json', '--quick'], {
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 170_000,
+  }));
+  lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as BenchLine);
+}, 180_000);
+
+describe('bench --json --quick', () => {
+  it('prints one well-formed JSON object per line and nothing else', () => {
+    // Assert
+    expect(stdout.endsWith('\n')).toBe(true);
+    for (const line of lines) expect(lineProblems(line), line.name).toEqual([]);
+    expect(new Set(lines.map((l) => l.name)).size).toBe(lines.length);
+  });
+
+  it('compares the server with a raw session for both models, including dynamic batching', () => {
+    // Assert
+    for (const model of ['image-nsfw', 'text-toxicity']) {
+      const ours = lines.filter((l) => l.name.startsWith(`inference/${model}/`));
+      expect(ours.map((l) => l.name)).toContain(`inference/${model}/server-vs-raw/batch=1`);
+      const dynamic = ours.find((l) => l.name.includes('batch') && l.name.includes('dynamic'));
+      expect(dynamic?.baselineItemsPerSec).toBeGreaterThan(0);
+      expect(dynamic?.ratio).toBeCloseTo(
+        (dynamic?.itemsPerSec ?? 0) / (dynamic?.baselineItemsPerSec ?? 1),
+        0,
+      );
+      expect(typeof dynamic?.met).toBe('boolean');
+    }
+  });
+
+  it('reports end-to-end latency for text and image, peak memory and the Lambda bundle', () => {
+    // Assert
+    for (const modality of ['text', 'image']) {
+      const e2e = lines.find((l) => l.name === `pipeline/${modality}/one-at-a-time`);
+      expect(e2e?.itemsPerSec).toBeGreaterThan(0);
+      expect(e2e?.p99Ms).toBeGreaterThanOrEqual(e2e?.p50Ms ?? Number.POSITIVE_INFINITY);
+    }
+    expect(lines.find((l) => l.name === 'pipeline/peak-rss')?.value).toBeGreaterThan(50);
+    const bundle = lines.find((l) => l.name === 'lambda/moderate/bundle-zipped');
+    expect(bundle?.value).toBeGreaterThan(10_000);
+    expect(bundle?.value).toBeLessThan(bundle?.bundleBytes as number);
+    expect(lines.find((l) => l.name === 'lambda/moderate/cold-init')?.unit).toBe('ms');
+  });
+});

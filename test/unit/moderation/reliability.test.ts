@@ -1,0 +1,191 @@
+/**
+ * moderateObject's reliability rules with an in-memory store that keeps DynamoDB's conditional
+ * semantics: one verdict per version, redriven placeholders replaced, S3 failures classified.
+ */
+import { Readable } from 'node:stream';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { sdkStreamMixin } from '@smithy/util-stream';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Verdict } from '#shared/domain/verdict.ts';
+import { latestKey, normaliseSequencer, type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
+import type { InferenceClient } from '#shared/inference/client.ts';
+import { InferenceUnavailableError } from '#shared/inference/client.ts';
+import { decodeTensors, encodeTensors } from '#shared/inference/tensor-codec.ts';
+import { loadModelPack } from '#shared/moderation/model-pack.ts';
+import { createModelGateway } from '#shared/moderation/models.ts';
+import { moderateObject } from '#shared/moderation/moderate-object.ts';
+import { loadPolicy } from '#shared/policy/policy.ts';
+import { deadLetterVerdict } from '#shared/verdict/dead-letter.ts';
+import type { LatestPointer, VerdictItem, VerdictStore } from '#shared/verdict/store.ts';
+
+const s3 = mockClient(S3Client);
+const pack = loadModelPack();
+
+/** DynamoDB's conditions, in memory. */
+function memoryStore() {
+  const items = new Map<string, VerdictItem | LatestPointer>();
+  const store: VerdictStore = {
+    async get(pk) {
+      return items.get(pk) as VerdictItem | undefined;
+    },
+    async putOnce(pk, verdict, options = {}) {
+      const existing = items.get(pk) as VerdictItem | undefined;
+      if (existing && existing.error?.code !== options.replaceErrorCode) return 'duplicate';
+      items.set(pk, { pk, ...verdict });
+      return 'written';
+    },
+    async advanceLatest(ref) {
+      if (!ref.sequencer) return 'unordered';
+      const current = items.get(latestKey(ref)) as LatestPointer | undefined;
+      if (current && current.sequencer >= ref.sequencer) return 'not-newer';
+      items.set(latestKey(ref), {
+        pk: latestKey(ref),
+        verdictPk: verdictKey(ref),
+        sequencer: ref.sequencer,
+        updatedAt: '',
+      });
+      return 'advanced';
+    },
+    async getCurrent(ref) {
+      const pointer = items.get(latestKey(ref)) as LatestPointer | undefined;
+      return pointer && (items.get(pointer.verdictPk) as VerdictItem | undefined);
+    },
+  };
+  return { store, items };
+}
+
+/** An endpoint that answers every model with fixed probabilities (shape follows the batch). */
+function fakeInference(fail = false): InferenceClient & { calls: number } {
+  const client = {
+    calls: 0,
+    async invoke(model: string, inputs: Parameters<InferenceClient['invoke']>[1]) {
+      client.calls++;
+      if (fail) throw new InferenceUnavailableError('down', { model, endpoint: model, retryable: true });
+      const batch = Object.values(inputs)[0]?.dims[0] ?? 1;
+      const labels =
+        model === pack.text.name
+          ? pack.text.labels
+          : model === pack.image.name
+            ? pack.image.labels
+            : pack.fusion.labels;
+      const data = new Float32Array(batch * labels.length).fill(0.05);
+      return {
+        model: { name: model, version: '1' },
+        outputs: decodeTensors(
+          encodeTensors({ probs: { dtype: 'float32', dims: [batch, labels.length], data } }),
+        ),
+      };
+    },
+  };
+  return client;
+}
+
+const body = (text: string) => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(text)])) });
+const ref = (versionId: string, sequencer: string): ObjectRef => ({
+  bucket: 'b',
+  key: 'uploads/note.txt',
+  versionId,
+  size: 10,
+  sequencer: normaliseSequencer(sequencer),
+});
+
+function deps(store: VerdictStore, inference = fakeInference()) {
+  return {
+    s3: s3 as unknown as S3Client,
+    store,
+    models: createModelGateway(inference, pack),
+    policy: loadPolicy('balanced'),
+  };
+}
+
+describe('one verdict per object version', () => {
+  beforeEach(() => {
+    s3.reset();
+    s3.on(GetObjectCommand).callsFake(() => body('a perfectly fine note'));
+  });
+
+  it('moderates a redelivery only once, and a newer version separately; the newer stays current', async () => {
+    const { store, items } = memoryStore();
+    const inference = fakeInference();
+    const d = deps(store, inference);
+    const v1 = ref('v1', '00A0');
+    const v2 = ref('v2', '00B0');
+
+    expect((await moderateObject(v1, d)).outcome).toBe('written');
+    expect((await moderateObject(v1, d)).outcome).toBe('already-moderated');
+    const callsAfterV1 = inference.calls;
+    expect((await moderateObject(v2, d)).latest).toBe('advanced');
+    expect(inference.calls).toBeGreaterThan(callsAfterV1);
+    // v1's event again, late: its verdict is kept and it does not become current.
+    const late = await moderateObject(v1, d);
+    expect(late).toMatchObject({ outcome: 'already-moderated', latest: 'not-newer' });
+
+    expect((await store.getCurrent(v2))?.pk).toBe(verdictKey(v2));
+    expect([...items.keys()].filter((k) => !k.startsWith('latest#')).sort()).toEqual(
+      [verdictKey(v1), verdictKey(v2)].sort(),
+    );
+  });
+
+  it('replaces a PROCESSING_FAILED placeholder when the message is redriven', async () => {
+    const { store } = memoryStore();
+    const v1 = ref('v1', '01');
+    await store.putOnce(verdictKey(v1), deadLetterVerdict(v1, 'dead-lettered', 'p', new Date()));
+
+    const result = await moderateObject(v1, deps(store));
+
+    expect(result.outcome).toBe('written');
+    expect((await store.get(verdictKey(v1)))?.decision).toBe('allow');
+  });
+
+  it('keeps any other existing verdict, even an error one', async () => {
+    const { store } = memoryStore();
+    const v1 = ref('v1', '01');
+    const existing: Verdict = {
+      ...deadLetterVerdict(v1, 'x', 'p', new Date()),
+      error: { code: 'TOO_LARGE', message: 'x' },
+    };
+    await store.putOnce(verdictKey(v1), existing);
+    const inference = fakeInference();
+
+    expect((await moderateObject(v1, deps(store, inference))).outcome).toBe('already-moderated');
+    expect(inference.calls).toBe(0);
+  });
+
+  it('throws on an endpoint outage (so SQS redelivers) and writes nothing', async () => {
+    const { store, items } = memoryStore();
+    await expect(moderateObject(ref('v1', '01'), deps(store, fakeInference(true)))).rejects.toBeInstanceOf(
+      InferenceUnavailableError,
+    );
+    expect(items.size).toBe(0);
+  });
+});
+
+describe('objects that cannot be read become error verdicts, not crashes', () => {
+  beforeEach(() => s3.reset());
+  const s3Error = (name: string, status: number) =>
+    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+  it.each([
+    ['deleted before processing (NoSuchKey)', s3Error('NoSuchKey', 404), 'OBJECT_NOT_FOUND'],
+    ['a bare 404 (NotFound)', s3Error('NotFound', 404), 'OBJECT_NOT_FOUND'],
+    ['an unknown 404', s3Error('UnknownError', 404), 'OBJECT_NOT_FOUND'],
+    ['a deleted version (NoSuchVersion)', s3Error('NoSuchVersion', 404), 'OBJECT_NOT_FOUND'],
+    ['access denied (AccessDenied)', s3Error('AccessDenied', 403), 'ACCESS_DENIED'],
+    ['a KMS key we may not use (403)', s3Error('KMS.AccessDeniedException', 403), 'ACCESS_DENIED'],
+  ])('%s → %s', async (_what, err, code) => {
+    s3.on(GetObjectCommand).rejects(err);
+    const { store } = memoryStore();
+    const { verdict, outcome } = await moderateObject(ref('v1', '01'), deps(store));
+    expect(outcome).toBe('written');
+    expect(verdict.decision).toBe('error');
+    expect(verdict.error?.code).toBe(code);
+  });
+
+  it('lets S3 being unavailable (5xx) through, so the message is retried', async () => {
+    s3.on(GetObjectCommand).rejects(s3Error('ServiceUnavailable', 503));
+    const { store, items } = memoryStore();
+    await expect(moderateObject(ref('v1', '01'), deps(store))).rejects.toThrow('ServiceUnavailable');
+    expect(items.size).toBe(0);
+  });
+});
