@@ -84,7 +84,7 @@ export function markdown(lines: readonly BenchLine[], machine: Machine, command:
       '### Inference server vs raw onnxruntime session',
       '',
       'Server: `startInferenceServer`, called through the real `SageMakerRuntimeClient` (the pipeline’s `createInferenceClient`), in the same process. ' +
-        'Raw: `session.run` on a session from the same factory and model bytes. items/s are medians of 3 time-boxed repetitions; ratio is the median of back-to-back pairs; ' +
+        'Raw: `session.run` on a session from the same factory and model bytes. items/s are medians of 5 time-boxed repetitions; ratio is the median of back-to-back pairs; ' +
         'CPU ms/item is user+system time of the whole process (client, server and ONNX Runtime threads) per item.',
       '',
       '| model | requests | server items/s | raw items/s | ratio | CPU ms/item server / raw | mean batch formed |',

@@ -30,7 +30,7 @@ const MODELS = ['image-nsfw', 'text-toxicity'] as const;
 type ModelName = (typeof MODELS)[number];
 const BATCHES = quick ? [1, 16] : [1, 4, 16, 32, 64];
 const CONCURRENCY = quick ? 16 : 64;
-const REPS = quick ? 1 : 3;
+const REPS = quick ? 1 : 5;
 const MS = quick ? 100 : 400;
 const MAX_BATCH = DEFAULT_BATCHING.maxBatchSize;
 /** The raw batch the dynamic batcher is compared with: the largest it can form. */

@@ -9,7 +9,8 @@ import { createAwsClients } from '#shared/clients/aws.ts';
 import { logger, metrics, tracer } from '#shared/clients/powertools.ts';
 import { readPipelineEnv } from '#shared/config/env.ts';
 import { createInferenceClient } from '#shared/inference/client.ts';
-import { loadModelPack } from '#shared/moderation/model-pack.ts';
+import { createCoalescingClient } from '#shared/inference/coalesce.ts';
+import { loadModelPack, padValueOf } from '#shared/moderation/model-pack.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { createRecordHandler } from '#shared/moderation/record-handler.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
@@ -17,16 +18,21 @@ import { createVerdictStore } from '#shared/verdict/store.ts';
 
 const env = readPipelineEnv();
 const { s3, doc, sagemaker, eventBridge } = createAwsClients();
-const inference = createInferenceClient({
-  sagemaker,
-  endpointName: (model) => env.endpointNames[model] ?? model,
-  inferenceComponentName: (model) => env.inferenceComponentNames[model],
-});
+const pack = loadModelPack();
+// The batch's records share requests: concurrent calls to one model go out as one padded batch.
+const inference = createCoalescingClient(
+  createInferenceClient({
+    sagemaker,
+    endpointName: (model) => env.endpointNames[model] ?? model,
+    inferenceComponentName: (model) => env.inferenceComponentNames[model],
+  }),
+  { padValue: (model, input) => padValueOf(pack, model, input) },
+);
 const actions = { s3, eventBridge, quarantineBucket: env.quarantineBucket, eventBusName: env.eventBusName };
 const recordHandler = createRecordHandler({
   s3,
   store: createVerdictStore(doc, env.tableName),
-  models: createModelGateway(inference, loadModelPack(), { retry: { policy: env.inferenceRetry } }),
+  models: createModelGateway(inference, pack, { retry: { policy: env.inferenceRetry } }),
   policy: loadPolicy(env.policyName),
   logger,
   metrics,

@@ -51,9 +51,9 @@ const FIG_DIR = join(REPORT_DIR, 'figures');
 
 /** Precision targets of the policy presets: review and block, per preset. */
 export const PRESET_TARGETS = {
-  strict: { review: 0.5, block: 0.8 },
-  balanced: { review: 0.65, block: 0.9 },
-  lenient: { review: 0.8, block: 0.95 },
+  strict: { review: 0.4, block: 0.65 },
+  balanced: { review: 0.5, block: 0.8 },
+  lenient: { review: 0.65, block: 0.9 },
 } as const;
 /** Categories with no labelled data keep their hand-set thresholds (not data-derived). */
 const HAND_SET: Record<keyof typeof PRESET_TARGETS, Record<'sexual' | 'violence', { review: number; block: number }>> = {
@@ -61,8 +61,13 @@ const HAND_SET: Record<keyof typeof PRESET_TARGETS, Record<'sexual' | 'violence'
   balanced: { sexual: { review: 0.5, block: 0.85 }, violence: { review: 0.5, block: 0.85 } },
   lenient: { sexual: { review: 0.7, block: 0.95 }, violence: { review: 0.7, block: 0.95 } },
 };
-/** Prevalence used to show what a measured precision means on traffic where harm is rare. */
-const RARE_PREVALENCE = 0.05;
+/**
+ * Share of positives the presets' precision targets assume. The corpora are harm-rich (about two
+ * thirds of texts are offensive), so a precision measured on their own mix says little about
+ * traffic; targets are met at this reference prevalence instead (recall and false-positive rate
+ * re-weighted), and the report gives both.
+ */
+export const REFERENCE_PREVALENCE = Number(process.env.EVAL_REFERENCE_PREVALENCE ?? 0.1);
 
 /** One operating point of a preset: its threshold and what it gives on the test mix. */
 interface Operating {
@@ -71,7 +76,7 @@ interface Operating {
   threshold: number;
   precision: number | null;
   recall: number | null;
-  precisionAt5pct: number | null;
+  precisionAtReference: number | null;
 }
 type PresetEval = Record<
   keyof typeof PRESET_TARGETS,
@@ -305,12 +310,12 @@ async function main(): Promise<void> {
         TEXT_CATS.map((l) => {
           const [vs, vy] = column(valMix, fused, C(l), true);
           const [ts, ty] = column(testMix, fused, C(l), true);
-          const review = thresholdForPrecision(vs, vy, targets.review);
+          const review = thresholdForPrecision(vs, vy, targets.review, { prevalence: REFERENCE_PREVALENCE });
           // Offensive language alone is never blocked (a person decides); only hate/harassment block.
           const block =
             l === 'offensive'
               ? { threshold: NEVER, reached: true }
-              : thresholdForPrecision(vs, vy, targets.block);
+              : thresholdForPrecision(vs, vy, targets.block, { prevalence: REFERENCE_PREVALENCE });
           const blockT = Math.max(block.threshold, review.threshold);
           const measure = (t: number) => {
             const m = atThreshold(ts, ty, t);
@@ -318,7 +323,7 @@ async function main(): Promise<void> {
               threshold: t,
               precision: t >= NEVER ? null : m.precision,
               recall: t >= NEVER ? null : m.recall,
-              precisionAt5pct: t >= NEVER ? null : precisionAtPrevalence(ts, ty, t, RARE_PREVALENCE),
+              precisionAtReference: t >= NEVER ? null : precisionAtPrevalence(ts, ty, t, REFERENCE_PREVALENCE),
             };
           };
           return [
@@ -489,19 +494,27 @@ function writePresets(presets: PresetEval, fusionVersion: string, textVersion: s
       version: `${name}-2.${hash}`,
       description:
         `Per-category thresholds on calibrated fused probabilities: at or above review → review, at or above block → block. ` +
-        `hate/harassment/offensive chosen by \`npm run eval\` on validation data for precision ≥ ${targets.review} (review) and ≥ ${targets.block} (block); ` +
+        `hate/harassment/offensive chosen by \`npm run eval\` on validation data for precision ≥ ${targets.review} (review) and ≥ ${targets.block} (block) at ${REFERENCE_PREVALENCE * 100}% prevalence; ` +
         `offensive alone never blocks; sexual and violence are hand-set (no labelled data).`,
       thresholds: ordered,
       reviewWhenPartial: true,
       expected: {
         measuredOn: `test split: text-only uploads, pictures, clips and composed posts (reports/EVALUATION.md); fusion ${fusionVersion}, text-toxicity ${textVersion}`,
-        targets: { review: targets.review, block: targets.block },
+        targets: { review: targets.review, block: targets.block, atPrevalence: REFERENCE_PREVALENCE },
         categories: Object.fromEntries(
           Object.entries(cats).map(([l, v]) => [
             l,
             {
-              review: { precision: r3(v.review.precision), recall: r3(v.review.recall) },
-              block: { precision: r3(v.block.precision), recall: r3(v.block.recall) },
+              review: {
+                precision: r3(v.review.precision),
+                recall: r3(v.review.recall),
+                precisionAtReference: r3(v.review.precisionAtReference),
+              },
+              block: {
+                precision: r3(v.block.precision),
+                recall: r3(v.block.recall),
+                precisionAtReference: r3(v.block.precisionAtReference),
+              },
             },
           ]),
         ),
@@ -575,7 +588,7 @@ function renderReport(r: ReportInput): string {
           ? x.target === null
             ? 'never (offensive alone does not block)'
             : `never (precision ${x.target} not reached on validation)`
-          : `${fmt(x.threshold, 3)} → P ${fmt(x.precision ?? Number.NaN)}, R ${fmt(x.recall ?? Number.NaN)} (P at 5% prevalence ${fmt(x.precisionAt5pct ?? Number.NaN)})`;
+          : `${fmt(x.threshold, 3)} → P ${fmt(x.precision ?? Number.NaN)}, R ${fmt(x.recall ?? Number.NaN)} (P at ${pct(REFERENCE_PREVALENCE)} prevalence ${fmt(x.precisionAtReference ?? Number.NaN)})`;
       return `| ${name} | ${l} | ${v.review.target} | ${cell(v.review)} | ${v.block.target ?? '–'} | ${cell(v.block)} |`;
     }),
   );

@@ -18,25 +18,38 @@ export interface ThresholdChoice {
 
 /**
  * The smallest threshold t (one of the scores) such that precision of `score ≥ t` is at least
- * `target`, considering only cut points with at least `minPredicted` items predicted positive (so
- * a handful of top scores cannot decide alone). Thresholds are rounded down to 3 decimals (inclusive).
+ * `target` — measured at `prevalence` when given (recall and false-positive rate re-weighted to that
+ * share of positives, see {@link precisionAtPrevalence}), else at the data's own mix — considering only
+ * cut points with at least `minPredicted` items predicted positive (so a handful of top scores cannot
+ * decide alone). Thresholds are rounded down to 3 decimals (inclusive).
  */
 export function thresholdForPrecision(
   scores: ArrayLike<number>,
   labels: ArrayLike<number>,
   target: number,
-  minPredicted = 10,
+  options: { prevalence?: number; minPredicted?: number } = {},
 ): ThresholdChoice {
+  const minPredicted = options.minPredicted ?? 10;
   const idx = Array.from({ length: scores.length }, (_, i) => i).sort(
     (a, b) => (scores[b] ?? 0) - (scores[a] ?? 0),
   );
+  let pos = 0;
+  for (let i = 0; i < labels.length; i++) if ((labels[i] ?? 0) > 0.5) pos++;
+  const neg = labels.length - pos;
   let tp = 0;
   let best: number | undefined;
   for (let i = 0; i < idx.length; i++) {
     if ((labels[idx[i] ?? 0] ?? 0) > 0.5) tp++;
     const s = scores[idx[i] ?? 0] ?? 0;
     if (i + 1 < idx.length && scores[idx[i + 1] ?? 0] === s) continue;
-    if (i + 1 >= minPredicted && tp / (i + 1) >= target) best = s;
+    const fp = i + 1 - tp;
+    let precision = tp / (i + 1);
+    if (options.prevalence !== undefined && pos > 0 && neg > 0) {
+      const tpr = tp / pos;
+      const fpr = fp / neg;
+      precision = (options.prevalence * tpr) / (options.prevalence * tpr + (1 - options.prevalence) * fpr);
+    }
+    if (i + 1 >= minPredicted && precision >= target) best = s;
   }
   if (best === undefined) return { threshold: NEVER, chosenOn: atThreshold(scores, labels, NEVER), reached: false };
   const threshold = Math.floor(best * 1000) / 1000;

@@ -17,7 +17,13 @@ import imageManifest from '../../model-artifacts/models/image-nsfw/manifest.json
 import textManifest from '../../model-artifacts/models/text-toxicity/manifest.json' with { type: 'json' };
 import { type ModelManifest, parseManifest } from '../inference/manifest.ts';
 import { type FeaturizerConfig, parseFeaturizerConfig } from '../text/featurize.ts';
-import { type ImageProcessor, imageProcessor, type ReadModelFile, type TextProcessor, textProcessor } from './processors.ts';
+import {
+  type ImageProcessor,
+  imageProcessor,
+  type ReadModelFile,
+  type TextProcessor,
+  textProcessor,
+} from './processors.ts';
 
 export interface ModelPack {
   /** `default`, or the directory the pack was read from. */
@@ -62,7 +68,9 @@ function assemble(
     enumerable: true,
     get: () => {
       if (processor.kind !== 'hashed-ngrams') {
-        throw new UnknownModelPackError(`text model ${manifests.text.name} is ${processor.kind}: it has no hashed featurizer`);
+        throw new UnknownModelPackError(
+          `text model ${manifests.text.name} is ${processor.kind}: it has no hashed featurizer`,
+        );
       }
       return parseFeaturizerConfig(manifests.text.preprocess);
     },
@@ -87,17 +95,24 @@ export function loadPackDir(dir: string): ModelPack {
   const root = resolve(dir);
   const packFile = join(root, 'pack.json');
   if (!existsSync(packFile)) {
-    throw new UnknownModelPackError(`model pack directory ${root} has no pack.json; known packs: default, strong, or a directory with pack.json`);
+    throw new UnknownModelPackError(
+      `model pack directory ${root} has no pack.json; known packs: default, strong, or a directory with pack.json`,
+    );
   }
   const pack = PackFileSchema.parse(JSON.parse(readFileSync(packFile, 'utf8')));
-  const dirs = { text: resolve(root, pack.text), image: resolve(root, pack.image), fusion: resolve(root, pack.fusion) };
+  const dirs = {
+    text: resolve(root, pack.text),
+    image: resolve(root, pack.image),
+    fusion: resolve(root, pack.fusion),
+  };
   const manifest = (d: string): ModelManifest =>
     parseManifest(JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')), join(d, 'manifest.json'));
   const reader =
     (d: string): ReadModelFile =>
     (file) => {
       const path = resolve(d, file);
-      if (!path.startsWith(`${d}/`)) throw new UnknownModelPackError(`${file} is outside its model directory`);
+      if (!path.startsWith(`${d}/`))
+        throw new UnknownModelPackError(`${file} is outside its model directory`);
       return readFileSync(path, 'utf8');
     };
   return assemble(
@@ -121,4 +136,10 @@ export function loadModelPack(name = process.env.MODEL_PACK || 'default'): Model
     );
   }
   return loadPackDir(name === 'strong' ? STRONG_PACK_DIR : name);
+}
+
+/** The fill value for a model input's variable dimensions, from its manifest (0 if unspecified). */
+export function padValueOf(pack: ModelPack, model: string, input: string): number {
+  const manifest = [pack.text, pack.image, pack.fusion].find((m) => m.name === model);
+  return manifest?.inputs.find((i) => i.name === input)?.padValue ?? 0;
 }

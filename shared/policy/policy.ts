@@ -8,6 +8,20 @@ const threshold = z
   .object({ review: z.number().min(0).max(1.01), block: z.number().min(0).max(1.01) })
   .refine((t) => t.review <= t.block, 'review threshold must not exceed block threshold');
 
+const operatingPoint = z.object({
+  /** null where the threshold is "never" (1.01). */
+  precision: z.number().min(0).max(1).nullable(),
+  recall: z.number().min(0).max(1).nullable(),
+  /** Precision re-weighted to `targets.atPrevalence` positives. */
+  precisionAtReference: z.number().min(0).max(1).nullable().optional(),
+});
+
+const expectedSchema = z.object({
+  measuredOn: z.string(),
+  targets: z.object({ review: z.number(), block: z.number(), atPrevalence: z.number().optional() }),
+  categories: z.record(z.string(), z.object({ review: operatingPoint, block: operatingPoint })),
+});
+
 const policySchema = z.object({
   name: z.string(),
   /** Stamped on every verdict, so a stored verdict can be replayed against a newer policy. */
@@ -16,6 +30,8 @@ const policySchema = z.object({
   thresholds: z.record(z.string(), threshold),
   /** Ask a person when part of the upload went unscored (e.g. text past the window limit). */
   reviewWhenPartial: z.boolean().default(true),
+  /** What the thresholds were measured to give on held-out data (written by `npm run eval`). */
+  expected: expectedSchema.optional(),
 });
 
 export type Policy = z.infer<typeof policySchema>;

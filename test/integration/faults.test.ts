@@ -132,7 +132,8 @@ describe('fault injection on the local stack', () => {
     const before = proxy.stats().upstreamErrors;
     const requestsBefore = proxy.stats().requests;
     const refs = await uploadBatch('kill-restart', 12);
-    // Kill it as soon as the batch's first model call arrives: the rest of the batch meets a dead endpoint.
+    // Stop it as soon as the batch's first model call arrives (in-flight calls finish, as in a
+    // graceful shutdown; new connections are refused): the rest of the batch meets a dead endpoint.
     while (proxy.stats().requests === requestsBefore) await sleep(2);
     await stack.control.inference.stop();
     const doneAtKill = (await Promise.all(refs.map((r) => store.get(verdictKey(r))))).filter(Boolean).length;
@@ -147,6 +148,20 @@ describe('fault injection on the local stack', () => {
     };
     expect(doneAtKill).toBeLessThan(refs.length);
     expect(proxy.stats().upstreamErrors).toBeGreaterThan(before);
+    expect(verdicts).toHaveLength(refs.length);
+    expect(verdicts.filter((v) => v.decision === 'error')).toEqual([]);
+    expect(await drained()).toBe(true);
+  });
+
+  it('survives connections dropped mid-request by the endpoint', async () => {
+    const proxy = stack.control.proxies!.inference;
+    const before = proxy.stats().faulted;
+    proxy.set({ kind: 'reset' }, { forMs: 1_500 });
+    const refs = await uploadBatch('dropped-connections', 4);
+
+    const verdicts = await verdictsFor(refs);
+    figures.droppedConnections = { items: refs.length, resetCalls: proxy.stats().faulted - before };
+    expect(proxy.stats().faulted).toBeGreaterThan(before);
     expect(verdicts).toHaveLength(refs.length);
     expect(verdicts.filter((v) => v.decision === 'error')).toEqual([]);
     expect(await drained()).toBe(true);
