@@ -11,7 +11,7 @@
  *
  * A cache built by the same DATASET_VERSION and configuration is reused as it is.
  *
- *   npm run eval:data [-- --images 200 --speech 60 --force]
+ *   npm run eval:data [-- --images 150 --speech 50 --dir DIR --force]
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -104,7 +104,16 @@ export function pickTexts(
 }
 
 /** espeak-ng voices (language + variant) the clips are spoken in. */
-const VOICES = ['en-us', 'en-gb', 'en-us+f3', 'en+m3', 'en-gb-scotland', 'en-us+f4', 'en-029', 'en-gb-x-rp+m2'];
+const VOICES = [
+  'en-us',
+  'en-gb',
+  'en-us+f3',
+  'en+m3',
+  'en-gb-scotland',
+  'en-us+f4',
+  'en-029',
+  'en-gb-x-rp+m2',
+];
 
 async function renderImages(texts: SourceText[], rnd: Rng, dir: string): Promise<Omit<ImageRecord, 'ocr'>[]> {
   const fonts = availableFonts();
@@ -144,32 +153,41 @@ async function readImages(records: Omit<ImageRecord, 'ocr'>[], dir: string): Pro
   return out;
 }
 
+/** Clips transcribed at once: each recognition is its own pocketsphinx process (≈1 s of model loading). */
+const SPEECH_WORKERS = 2;
+
 async function speak(texts: SourceText[], rnd: Rng, dir: string): Promise<SpeechRecord[]> {
   const vad = await defaultVad();
   const recognizer = await createRecognizer();
-  const out: SpeechRecord[] = [];
-  try {
-    for (const [i, t] of texts.entries()) {
-      const voice = VOICES[Math.floor(rnd() * VOICES.length)] ?? 'en-us';
-      const rate = Math.round(130 + rnd() * 60);
-      const pitch = Math.round(30 + rnd() * 40);
-      const noise = rnd() < 0.3 ? 0.005 + rnd() * 0.02 : 0;
-      const id = `${t.split}-speech-${String(i).padStart(4, '0')}`;
+  // Every random choice is drawn up front, in order, so the workers' interleaving cannot change them.
+  const plans = texts.map((t, i) => {
+    const voice = VOICES[Math.floor(rnd() * VOICES.length)] ?? 'en-us';
+    const rate = Math.round(130 + rnd() * 60);
+    const pitch = Math.round(30 + rnd() * 40);
+    const noise = rnd() < 0.3 ? 0.005 + rnd() * 0.02 : 0;
+    return { t, i, voice, rate, pitch, noise, id: `${t.split}-speech-${String(i).padStart(4, '0')}` };
+  });
+  const out: (SpeechRecord | undefined)[] = plans.map(() => undefined);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    for (let k = next++; k < plans.length; k = next++) {
+      const { t, i, voice, rate, pitch, noise, id } = plans[k] as (typeof plans)[number];
       const file = `audio/${id}.wav`;
       const path = join(dir, file);
       await run('espeak-ng', ['-v', voice, '-s', String(rate), '-p', String(pitch), '-w', path, t.shown]);
       const audio = await decodeAudio(readFileSync(path), 'audio/wav');
       if (noise > 0) {
         const r = mulberry32(DATASET_SEED + i);
-        for (let k = 0; k < audio.samples.length; k++) {
-          audio.samples[k] = (audio.samples[k] ?? 0) + (r() + r() + r() - 1.5) * 2 * noise;
+        for (let j = 0; j < audio.samples.length; j++) {
+          audio.samples[j] = (audio.samples[j] ?? 0) + (r() + r() + r() - 1.5) * 2 * noise;
         }
       }
       const started = performance.now();
       const result = recognizer
         ? await transcribe(audio, { vad, recognizer })
         : { segments: [], engine: undefined };
-      out.push({
+      out[k] = {
         ...t,
         id,
         file,
@@ -180,13 +198,16 @@ async function speak(texts: SourceText[], rnd: Rng, dir: string): Promise<Speech
         transcript: result.segments.map((s) => s.text).join(' '),
         engine: result.engine ? `${result.engine.name}@${result.engine.version}` : 'none',
         ms: Math.round(performance.now() - started),
-      });
-      if ((i + 1) % 20 === 0) log(`speech ${i + 1}/${texts.length}`);
+      };
+      if (++done % 20 === 0) log(`speech ${done}/${texts.length}`);
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: SPEECH_WORKERS }, worker));
   } finally {
     await recognizer?.close?.();
   }
-  return out;
+  return out.filter((r): r is SpeechRecord => r !== undefined);
 }
 
 export interface BuildOptions {
@@ -271,6 +292,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
       images: { type: 'string' },
       speech: { type: 'string' },
       'data-dir': { type: 'string' },
+      dir: { type: 'string' },
       force: { type: 'boolean', default: false },
     },
   });
@@ -278,6 +300,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     ...(values.images ? { imagesPerSplit: Number(values.images) } : {}),
     ...(values.speech ? { speechPerSplit: Number(values.speech) } : {}),
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+    ...(values.dir ? { dir: values.dir } : {}),
     force: values.force,
   })
     .then(() => process.exit(0))

@@ -4,7 +4,13 @@
  * them. Thresholds are always chosen on validation examples and applied to test examples.
  */
 import { type FusionParams, fuse, NUM_LABELS, SCORED } from '#model-artifacts/fusion/model.ts';
-import { atThreshold, auroc, type BinaryMetrics, bestF1Threshold, ece } from '#model-artifacts/text-model/metrics.ts';
+import {
+  atThreshold,
+  auroc,
+  type BinaryMetrics,
+  bestF1Threshold,
+  ece,
+} from '#model-artifacts/text-model/metrics.ts';
 import { CHANNELS, type Channel } from '#shared/domain/taxonomy.ts';
 import type { FusionExample } from './posts.ts';
 

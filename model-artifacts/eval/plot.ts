@@ -105,13 +105,13 @@ export function prCurve(scores: ArrayLike<number>, labels: ArrayLike<number>): [
     if (i + 1 < idx.length && scores[idx[i + 1] ?? 0] === s) continue;
     points.push([tp / total, tp / (i + 1)]);
   }
-  // Thin long curves: keep a point per 0.5% of recall, plus the ends.
+  // Thin long curves: keep a point per 0.5% of recall or 2% of precision, plus the ends.
   const thin: [number, number][] = [];
-  let last = -1;
+  let last: [number, number] = [-1, -1];
   for (const [k, p] of points.entries()) {
-    if (k === 0 || k === points.length - 1 || p[0] - last >= 0.005) {
+    if (k === 0 || k === points.length - 1 || p[0] - last[0] >= 0.005 || Math.abs(p[1] - last[1]) >= 0.02) {
       thin.push(p);
-      last = p[0];
+      last = p;
     }
   }
   return thin;
@@ -151,7 +151,11 @@ export interface Confusion {
   tn: number;
 }
 
-export function confusion(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): Confusion {
+export function confusion(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): Confusion {
   const c = { tp: 0, fp: 0, fn: 0, tn: 0 };
   for (let i = 0; i < scores.length; i++) {
     const y = (labels[i] ?? 0) > 0.5;
@@ -188,7 +192,9 @@ export function confusionGrid(panels: readonly { title: string; c: Confusion }[]
       [fn, fn + tp, 0, 1],
       [tp, fn + tp, 1, 1],
     ] as const;
-    parts.push(`<text x="${ox + cell}" y="${oy - 8}" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`);
+    parts.push(
+      `<text x="${ox + cell}" y="${oy - 8}" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`,
+    );
     for (const [v, rowTotal, cx, cy] of cells) {
       const share = rowTotal === 0 ? 0 : v / rowTotal;
       const shade = Math.round(255 - share * 180);

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import type { Rng } from '#model-artifacts/fusion/compose.ts';
 import { betaSample, IMAGE_BETA } from '#model-artifacts/fusion/compose.ts';
 import { FUSION_LABELS, NUM_CHANNELS, NUM_LABELS } from '#model-artifacts/fusion/model.ts';
+import type { InferenceSession } from '#model-artifacts/server/sessions.ts';
 import { type LabelledText, TEXT_LABELS } from '#model-artifacts/text-model/data.ts';
 import { runTextModel } from '#model-artifacts/text-model/onnx.ts';
-import type { InferenceSession } from '#model-artifacts/server/sessions.ts';
 import { CHANNELS } from '#shared/domain/taxonomy.ts';
 import { extractImage } from '#shared/extract/image.ts';
 import { type FeaturizerConfig, featurize } from '#shared/text/featurize.ts';
@@ -111,7 +111,8 @@ export async function scoreImages(
   for (let i = 0; i < images.length; i += 16) {
     const chunk = images.slice(i, i + 16);
     const data = new Uint8Array(chunk.length * size * size * 3);
-    for (const [b, bytes] of chunk.entries()) data.set((await extractImage(bytes, size)).pixels, b * size * size * 3);
+    for (const [b, bytes] of chunk.entries())
+      data.set((await extractImage(bytes, size)).pixels, b * size * size * 3);
     const r = await session.run({ image: new ort.Tensor('uint8', data, [chunk.length, size, size, 3]) });
     const probs = r.probs?.data as Float32Array;
     const emb = r.embedding?.data as Float32Array;
@@ -333,4 +334,16 @@ export function postExample(
 export function sexualTeacher(rnd: Rng): { p: number; y: number } {
   const p = betaSample(IMAGE_BETA.a, IMAGE_BETA.b, rnd);
   return { p, y: rnd() < p ? 1 : 0 };
+}
+
+/** Single-part uploads as the pipeline sees them: a text alone, a picture alone, a clip alone. */
+export function singleUploads(pools: Pools): {
+  texts: FusionExample[];
+  pictures: FusionExample[];
+  clips: FusionExample[];
+} {
+  const texts = pools.captions.flatMap((caption) => postExample({ scenario: 'neither', caption }) ?? []);
+  const pictures = pools.images.flatMap((image) => postExample({ scenario: 'neither', image }) ?? []);
+  const clips = pools.audio.flatMap((audio) => postExample({ scenario: 'neither', audio }) ?? []);
+  return { texts, pictures, clips };
 }

@@ -51,7 +51,8 @@ export function thresholdForPrecision(
     }
     if (i + 1 >= minPredicted && precision >= target) best = s;
   }
-  if (best === undefined) return { threshold: NEVER, chosenOn: atThreshold(scores, labels, NEVER), reached: false };
+  if (best === undefined)
+    return { threshold: NEVER, chosenOn: atThreshold(scores, labels, NEVER), reached: false };
   const threshold = Math.floor(best * 1000) / 1000;
   return { threshold, chosenOn: atThreshold(scores, labels, threshold), reached: true };
 }

@@ -56,7 +56,9 @@ export function rawFeatures(ex: FeatureExample, space: Omit<FeatureSpace, 'mean'
     if (k === IMAGE) {
       for (let j = 0; j < space.projDim; j++) {
         let s = 0;
-        if (emb) for (let d = 0; d < space.imageDim; d++) s += (emb[d] ?? 0) * (space.projection[d * space.projDim + j] ?? 0);
+        if (emb)
+          for (let d = 0; d < space.imageDim; d++)
+            s += (emb[d] ?? 0) * (space.projection[d * space.projDim + j] ?? 0);
         out[i++] = s;
       }
     } else {
@@ -76,7 +78,13 @@ export function fitSpace(
     const u = Math.max(1e-12, rnd());
     return (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd())) / Math.sqrt(opts.projDim);
   });
-  const base = { clip: opts.clip, projection, imageDim: opts.imageDim, projDim: opts.projDim, textDim: opts.textDim };
+  const base = {
+    clip: opts.clip,
+    projection,
+    imageDim: opts.imageDim,
+    projDim: opts.projDim,
+    textDim: opts.textDim,
+  };
   const n = featureSize(opts.textDim, opts.projDim);
   const mean = new Float64Array(n);
   const sq = new Float64Array(n);
@@ -145,7 +153,8 @@ export function trainLogistic(
           if ((ex.mask[c] ?? 0) === 0) continue;
           const d = (p[c] ?? 0) - (ex.y[c] ?? 0);
           gb[c] = (gb[c] ?? 0) + d;
-          for (let i = 0; i < dim; i++) gw[i * NUM_LABELS + c] = (gw[i * NUM_LABELS + c] ?? 0) + d * (ex.f[i] ?? 0);
+          for (let i = 0; i < dim; i++)
+            gw[i * NUM_LABELS + c] = (gw[i * NUM_LABELS + c] ?? 0) + d * (ex.f[i] ?? 0);
         }
       }
       t++;
@@ -158,7 +167,8 @@ export function trainLogistic(
           mj[i] = 0.9 * (mj[i] ?? 0) + 0.1 * gi;
           vj[i] = 0.999 * (vj[i] ?? 0) + 0.001 * gi * gi;
           param[i] =
-            (param[i] ?? 0) - (opts.lr * ((mj[i] ?? 0) / (1 - 0.9 ** t))) / (Math.sqrt((vj[i] ?? 0) / (1 - 0.999 ** t)) + 1e-8);
+            (param[i] ?? 0) -
+            (opts.lr * ((mj[i] ?? 0) / (1 - 0.9 ** t))) / (Math.sqrt((vj[i] ?? 0) / (1 - 0.999 ** t)) + 1e-8);
         }
       });
     }

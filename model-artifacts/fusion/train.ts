@@ -36,10 +36,12 @@ import {
   type Post,
   postExample,
   sexualTeacher,
+  singleUploads,
 } from '#model-artifacts/eval/posts.ts';
 import { createSession } from '#model-artifacts/server/sessions.ts';
-import { auroc } from '#model-artifacts/text-model/metrics.ts';
 import { loadCorpus } from '#model-artifacts/text-model/data.ts';
+import { auroc, ece } from '#model-artifacts/text-model/metrics.ts';
+import { fitPlatt } from '#model-artifacts/text-model/trainer.ts';
 import { CATEGORIES, CHANNELS } from '#shared/domain/taxonomy.ts';
 import { parseFeaturizerConfig } from '#shared/text/featurize.ts';
 import { IMAGE_BETA, mulberry32, type Rng } from './compose.ts';
@@ -79,8 +81,42 @@ const PREVIOUS: { version: string; params: FusionParams } = {
   params: {
     clip: { lo: 0.05, hi: 0.9999 },
     // [channel (text, image, ocr, speech), category (sexual, hate, harassment, offensive)]
-    w: Float32Array.of(0, 1.032, 1.128, 0.773, 1.115, 0, 0, 0, 0, 1.076, 0.959, 0.754, 0, 0.784, 0.734, 0.743),
-    beta: Float32Array.of(0, 3.269, 3.298, 1.871, 7.191, 0, 0, 0, 0, 3.356, 3.221, 2.063, 0, 2.596, 2.334, 1.608),
+    w: Float32Array.of(
+      0,
+      1.032,
+      1.128,
+      0.773,
+      1.115,
+      0,
+      0,
+      0,
+      0,
+      1.076,
+      0.959,
+      0.754,
+      0,
+      0.784,
+      0.734,
+      0.743,
+    ),
+    beta: Float32Array.of(
+      0,
+      3.269,
+      3.298,
+      1.871,
+      7.191,
+      0,
+      0,
+      0,
+      0,
+      3.356,
+      3.221,
+      2.063,
+      0,
+      2.596,
+      2.334,
+      1.608,
+    ),
     bias: Float32Array.of(-7.254, -3.862, -3.924, -2.64),
   },
 };
@@ -164,7 +200,8 @@ function trainFusion(
           vj[i] = 0.999 * (vj[i] ?? 0) + 0.001 * gij * gij;
           param[i] =
             (param[i] ?? 0) -
-            (TRAINING.lr * ((mj[i] ?? 0) / (1 - 0.9 ** t))) / (Math.sqrt((vj[i] ?? 0) / (1 - 0.999 ** t)) + 1e-8);
+            (TRAINING.lr * ((mj[i] ?? 0) / (1 - 0.9 ** t))) /
+              (Math.sqrt((vj[i] ?? 0) / (1 - 0.999 ** t)) + 1e-8);
         }
       });
       // Projection: monotone in every channel, and nothing learnt for pairs no model scores.
@@ -246,17 +283,82 @@ async function main(): Promise<void> {
     return { lo, loss, ...fit };
   });
   const chosen = clipSearch.reduce((a, b) => (b.loss < a.loss ? b : a));
-  const { params, losses } = chosen;
+  // The same model trained without modality dropout; the one with the better mean AUROC on a
+  // validation mix like the pipeline's input (below) is shipped, the other reported beside it.
+  const noDropoutRnd = mulberry32(SEED + 4);
+  const noDropoutFit = trainFusion(() => realise(trainPosts, noDropoutRnd, false), chosen.params.clip);
+  // Recalibration: the posts the model is trained on are not what the pipeline mostly sees
+  // (single texts, pictures, clips, and posts). Platt scaling of each fused logit on that mix
+  // (validation parts; a separate composition of posts) folds into the same form (w, β, b scaled),
+  // so the contract and the monotonicity (scale > 0) are unchanged. Not for `sexual`: no labels.
+  const mixOf = (pools: typeof valPools, posts: readonly Post[]): FusionExample[] => {
+    const singles = singleUploads(pools);
+    return [
+      ...singles.texts,
+      ...singles.pictures,
+      ...singles.clips,
+      ...posts.flatMap((p) => postExample(p) ?? []),
+    ];
+  };
+  const calMix = mixOf(valPools, selPosts);
+  const meanAuroc = (p: FusionParams): number =>
+    TEXT_CATS.reduce(
+      (sum, l) => sum + auroc(...column(calMix, fusedScorer(p), FUSION_LABELS.indexOf(l), true)),
+      0,
+    ) / TEXT_CATS.length;
+  const dropout = {
+    selectionMeanAuroc: {
+      withDropout: meanAuroc(chosen.params),
+      withoutDropout: meanAuroc(noDropoutFit.params),
+    },
+    used: false,
+  };
+  dropout.used = dropout.selectionMeanAuroc.withDropout >= dropout.selectionMeanAuroc.withoutDropout;
+  const uncalibrated = dropout.used ? chosen.params : noDropoutFit.params;
+  const alternative = dropout.used ? noDropoutFit.params : chosen.params;
+  const losses = dropout.used ? chosen.losses : noDropoutFit.losses;
+  log(
+    `modality dropout ${dropout.used ? 'kept' : 'dropped'}: validation mean AUROC ${JSON.stringify(dropout.selectionMeanAuroc)}`,
+  );
+  const params: FusionParams = {
+    ...uncalibrated,
+    w: uncalibrated.w.slice(),
+    beta: uncalibrated.beta.slice(),
+    bias: uncalibrated.bias.slice(),
+  };
+  const platt = TEXT_CATS.map((label) => {
+    const c = FUSION_LABELS.indexOf(label);
+    const logitScorer: Scorer = (ex) => fusedLogits(uncalibrated, ex.x, ex.present);
+    const fit = fitPlatt(...column(calMix, logitScorer, c, true));
+    if (!(fit.scale > 0))
+      throw new Error(`recalibration of ${label} would reverse the ranking: ${JSON.stringify(fit)}`);
+    for (let k = 0; k < NUM_CHANNELS; k++) {
+      params.w[k * NUM_LABELS + c] = (params.w[k * NUM_LABELS + c] ?? 0) * fit.scale;
+      params.beta[k * NUM_LABELS + c] = (params.beta[k * NUM_LABELS + c] ?? 0) * fit.scale;
+    }
+    params.bias[c] = (params.bias[c] ?? 0) * fit.scale + fit.shift;
+    return { label, ...fit };
+  });
   const trainSeconds = (performance.now() - tTrain) / 1000;
   log(`trained in ${fmt(trainSeconds, 1)} s, clip floor ${chosen.lo}`);
-  // Ablation: the same model without modality dropout.
-  const noDropoutRnd = mulberry32(SEED + 4);
-  const noDropout = trainFusion(() => realise(trainPosts, noDropoutRnd, false), chosen.params.clip).params;
 
   // Evaluation sets. Validation examples (for thresholds and channel choice): the training posts
   // once, as composed, with the image model's real scores. Test: the test posts as composed, and again with random parts missing.
   const valExamples = trainPosts.flatMap((p) => postExample(p) ?? []);
   const testExamples = testPosts.flatMap((p) => postExample(p) ?? []);
+  const testMix = mixOf(testPools, testPosts);
+  const calibration = TEXT_CATS.map((label) => {
+    const c = FUSION_LABELS.indexOf(label);
+    return {
+      label,
+      platt: platt.find((p) => p.label === label),
+      eceBefore: ece(...column(testMix, fusedScorer(uncalibrated), c, true)),
+      eceAfter: ece(...column(testMix, fusedScorer(params), c, true)),
+    };
+  });
+  log(
+    `recalibrated: ${calibration.map((x) => `${x.label} ECE ${fmt(x.eceBefore)} → ${fmt(x.eceAfter)}`).join(', ')}`,
+  );
   const testDropped = (() => {
     const r = mulberry32(SEED + 7);
     return testPosts.flatMap((p) => postExample(p, drawKeep(p, r)) ?? []);
@@ -285,7 +387,7 @@ async function main(): Promise<void> {
     FUSION_LABELS.map((_, c) => singleChannel(CHANNELS.indexOf(best[c] ?? 'text'))(ex)[c] ?? 0);
   const methods: Record<string, Scorer> = {
     fused: fusedScorer(params),
-    fusedNoDropout: fusedScorer(noDropout),
+    fusedAlt: fusedScorer(alternative),
     previous: fusedScorer(PREVIOUS.params),
     featureFusion: featureScorer,
     max: maxRule,
@@ -297,12 +399,16 @@ async function main(): Promise<void> {
       Object.entries(methods).map(([name, scorer]) => [
         name,
         Object.fromEntries(
-          TEXT_CATS.map((label) => [label, methodReport(scorer, FUSION_LABELS.indexOf(label), valExamples, test)]),
+          TEXT_CATS.map((label) => [
+            label,
+            methodReport(scorer, FUSION_LABELS.indexOf(label), valExamples, test),
+          ]),
         ),
       ]),
     ) as Record<string, Record<(typeof TEXT_CATS)[number], MethodReport>>;
   const comparison = compare(testExamples);
   const comparisonDropped = compare(testDropped);
+  const comparisonMix = compare(testMix);
   // Paired bootstrap over test posts of AUROC differences (posts share media parts, so these
   // intervals are, if anything, too narrow).
   const bootstrap = (a: Scorer, b: Scorer) =>
@@ -319,7 +425,14 @@ async function main(): Promise<void> {
           diffs.push(auroc(pick(sa), pick(y)) - auroc(pick(sb), pick(y)));
         }
         diffs.sort((p, q) => p - q);
-        return [label, { diff: auroc(sa, y) - auroc(sb, y), lo: diffs[Math.floor(0.025 * BOOTSTRAP)] ?? 0, hi: diffs[Math.floor(0.975 * BOOTSTRAP)] ?? 0 }];
+        return [
+          label,
+          {
+            diff: auroc(sa, y) - auroc(sb, y),
+            lo: diffs[Math.floor(0.025 * BOOTSTRAP)] ?? 0,
+            hi: diffs[Math.floor(0.975 * BOOTSTRAP)] ?? 0,
+          },
+        ];
       }),
     );
   const aurocDiffs = {
@@ -365,7 +478,10 @@ async function main(): Promise<void> {
   probe.forEach((ex, b) => {
     const ts = fuse(params, ex.x, ex.present);
     for (let c = 0; c < NUM_LABELS; c++) {
-      parityMaxAbs = Math.max(parityMaxAbs, Math.abs((onnxProbs[b * NUM_LABELS + c] ?? Number.NaN) - (ts[c] ?? 0)));
+      parityMaxAbs = Math.max(
+        parityMaxAbs,
+        Math.abs((onnxProbs[b * NUM_LABELS + c] ?? Number.NaN) - (ts[c] ?? 0)),
+      );
     }
   });
   if (!(parityMaxAbs < 1e-5)) throw new Error(`onnx parity check failed: ${parityMaxAbs}`);
@@ -424,8 +540,16 @@ async function main(): Promise<void> {
     },
     data: {
       datasetVersion: dataset.version,
-      validation: { captions: valPools.captions.length, images: valPools.images.length, clips: valPools.audio.length },
-      test: { captions: testPools.captions.length, images: testPools.images.length, clips: testPools.audio.length },
+      validation: {
+        captions: valPools.captions.length,
+        images: valPools.images.length,
+        clips: valPools.audio.length,
+      },
+      test: {
+        captions: testPools.captions.length,
+        images: testPools.images.length,
+        clips: testPools.audio.length,
+      },
       ocrEmpty: {
         validation: valPools.images.filter((i) => !i.ocr).length,
         test: testPools.images.filter((i) => !i.ocr).length,
@@ -443,7 +567,10 @@ async function main(): Promise<void> {
     bestSingleChannel: Object.fromEntries(FUSION_LABELS.map((l, c) => [l, best[c]])),
     test: comparison,
     testWithMissingParts: comparisonDropped,
+    testMix: comparisonMix,
     aurocDiffs,
+    calibration,
+    dropout,
     sexualOnTextImages: imageFpr,
     featureFusion: { features: space.mean.length, ...FEATURE_FUSION, seconds: featureSeconds },
     previousModel: PREVIOUS.version,
@@ -477,6 +604,14 @@ type Metrics = {
   test: Record<string, Record<string, MethodReport>>;
   testWithMissingParts: Record<string, Record<string, MethodReport>>;
   aurocDiffs: Record<string, Record<string, { diff: number; lo: number; hi: number }>>;
+  dropout: { used: boolean; selectionMeanAuroc: { withDropout: number; withoutDropout: number } };
+  testMix: Record<string, Record<string, MethodReport>>;
+  calibration: {
+    label: string;
+    platt?: { scale: number; shift: number };
+    eceBefore: number;
+    eceAfter: number;
+  }[];
   sexualOnTextImages: { images: number; over05: number };
   featureFusion: { features: number; projDim: number };
   onnx: { parityMaxAbs: number };
@@ -485,7 +620,7 @@ type Metrics = {
 
 const METHOD_TITLES: Record<string, string> = {
   fused: `**fusion ${MODEL_VERSION} (this model)**`,
-  fusedNoDropout: 'same, trained without modality dropout',
+  fusedAlt: 'same recipe, the other modality-dropout setting',
   previous: `fusion ${PREVIOUS.version} (trained on simulated OCR/speech noise)`,
   featureFusion: 'feature fusion (scores + projected embeddings)',
   max: 'max rule',
@@ -497,7 +632,10 @@ export function comparisonTable(
   table: Record<string, Record<string, MethodReport>>,
   best: Record<string, string | undefined>,
 ): string {
-  const rows = ['| category | method | AUROC | AP | P / R / F1 @ validation-best-F1 threshold |', '|---|---|---:|---:|---|'];
+  const rows = [
+    '| category | method | AUROC | AP | P / R / F1 @ validation-best-F1 threshold |',
+    '|---|---|---:|---:|---|',
+  ];
   for (const label of TEXT_CATS) {
     for (const [key, title] of Object.entries(METHOD_TITLES)) {
       const r = table[key]?.[label];
@@ -567,7 +705,11 @@ OCR read nothing from ${m.data.ocrEmpty.validation} validation and ${m.data.ocrE
 ${m.data.transcriptEmpty.validation} validation and ${m.data.transcriptEmpty.test} test clips.
 
 - **Modality dropout**: every epoch, half the posts keep all their parts and the others keep each part
-  with probability ${KEEP_PART} (at least one), and the label is recomputed from what remains.
+  with probability ${KEEP_PART} (at least one), and the label is recomputed from what remains. The same model
+  was also trained without it; the one with the better mean AUROC on a validation mix like the
+  pipeline's input (texts, pictures and clips alone, and posts) is shipped: with dropout
+  ${fmt(m.dropout.selectionMeanAuroc.withDropout, 4)}, without ${fmt(m.dropout.selectionMeanAuroc.withoutDropout, 4)} → **${m.dropout.used ? 'with' : 'without'} modality dropout**.
+  The other is the "other modality-dropout setting" row below.
 - **image / sexual**: no labelled images exist. In training the image channel's \`sexual\` value is
   drawn from a calibrated-teacher assumption (p ~ Beta(${IMAGE_BETA.a}, ${IMAGE_BETA.b}), label ~ Bernoulli(p)), so the
   \`sexual\` weights encode that assumption only. On the ${m.sexualOnTextImages.images} test posts with a picture (all
@@ -577,7 +719,12 @@ Training: ${TRAIN_POSTS} posts, masked binary cross-entropy, Adam (lr ${TRAINING
 L2 ${TRAINING.l2} on w), seed ${SEED}; ${fmt(m.timing.trainSeconds, 1)} s for the clip search (whole script ${fmt(m.timing.totalSeconds, 0)} s).
 ONNX vs TypeScript: max |Δp| = ${m.onnx.parityMaxAbs.toExponential(1)} with NaN in every absent channel.
 
-Learnt parameters:
+**Recalibration.** The trained logits were Platt-scaled per category on a mix like the pipeline's
+input (validation texts, pictures and clips alone, plus a separate composition of validation posts),
+and the scale folded into w, β and b. ECE (10 bins) on the matching test mix, before → after:
+${m.calibration.map((c) => `${c.label} ${fmt(c.eceBefore)} → ${fmt(c.eceAfter)} (scale ${fmt(c.platt?.scale ?? Number.NaN, 2)}, shift ${fmt(c.platt?.shift ?? Number.NaN, 2)})`).join('; ')}.
+
+Learnt parameters (after recalibration):
 
 | channel | ${FUSION_LABELS.join(' | ')} |
 |---|${FUSION_LABELS.map(() => '---').join('|')}|
@@ -592,7 +739,11 @@ fused vs max rule: ${aucGain}.
 
 ${comparisonTable(m.test, m.bestSingleChannel)}
 
-Same, with parts of each test post randomly missing (as modality dropout draws them):
+On the test mix the pipeline mostly sees (test texts, pictures and clips alone, and the test posts):
+
+${comparisonTable(m.testMix, m.bestSingleChannel)}
+
+Same as the first table, with parts of each test post randomly missing (as modality dropout draws them):
 
 ${comparisonTable(m.testWithMissingParts, m.bestSingleChannel)}
 

@@ -51,7 +51,10 @@ export function createModelGateway(
       const { processor } = pack.text;
       return inChunks(texts, async (chunk) => {
         const { model, outputs } = await client.invoke(pack.text.name, processor.encode(chunk));
-        return { scores: labelledRows(processor.decode(outputs, chunk.length), processor.labels), version: model.version };
+        return {
+          scores: labelledRows(processor.decode(outputs, chunk.length), processor.labels),
+          version: model.version,
+        };
       });
     },
 
@@ -60,7 +63,10 @@ export function createModelGateway(
       const { processor } = pack.image;
       return inChunks(images, async (chunk) => {
         const { model, outputs } = await client.invoke(pack.image.name, processor.encode(chunk));
-        return { scores: labelledRows(processor.decode(outputs, chunk.length), processor.labels), version: model.version };
+        return {
+          scores: labelledRows(processor.decode(outputs, chunk.length), processor.labels),
+          version: model.version,
+        };
       });
     },
 

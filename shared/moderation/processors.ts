@@ -73,7 +73,10 @@ function mapCategories(
   const entries = Object.entries(categoryMap).map(([category, from]) => {
     const idx = from.map((l) => {
       const i = modelLabels.indexOf(l);
-      if (i < 0) throw new UnknownProcessorError(`categoryMap names ${l}, which is not a model label (${modelLabels.join(', ')})`);
+      if (i < 0)
+        throw new UnknownProcessorError(
+          `categoryMap names ${l}, which is not a model label (${modelLabels.join(', ')})`,
+        );
       return i;
     });
     return { category, idx };
@@ -136,7 +139,8 @@ function wordpiece(manifest: ModelManifest, read: ReadModelFile): TextProcessor 
         attention_mask: { dtype: 'int64', dims, data: b.attentionMask },
       };
       // BERT exports take segment ids; DistilBERT/RoBERTa-style exports do not.
-      if (inputNames.has('token_type_ids')) inputs.token_type_ids = { dtype: 'int64', dims, data: b.tokenTypeIds };
+      if (inputNames.has('token_type_ids'))
+        inputs.token_type_ids = { dtype: 'int64', dims, data: b.tokenTypeIds };
       return inputs;
     },
     decode(outputs, n) {
@@ -199,7 +203,8 @@ const normalise = (v: readonly number[]): number[] => {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
   return v.map((x) => x / n);
 };
-const dot = (a: readonly number[], b: readonly number[]): number => a.reduce((s, x, i) => s + x * (b[i] ?? 0), 0);
+const dot = (a: readonly number[], b: readonly number[]): number =>
+  a.reduce((s, x, i) => s + x * (b[i] ?? 0), 0);
 const meanVector = (vs: readonly (readonly number[])[]): number[] =>
   normalise((vs[0] ?? []).map((_, d) => vs.reduce((s, v) => s + (v[d] ?? 0), 0) / vs.length));
 
@@ -215,9 +220,14 @@ function clip(manifest: ModelManifest, read: ReadModelFile): ImageProcessor {
     const negatives = head.negatives.map((v) => normalise(v));
     // Each label competes with the harmless prompts: P(label) = softmax over [label, negatives...].
     score = (e) =>
-      targets.map((t) => softmax([dot(e, t), ...negatives.map((n) => dot(e, n))].map((s) => s * head.scale))[0] ?? 0);
+      targets.map(
+        (t) => softmax([dot(e, t), ...negatives.map((n) => dot(e, n))].map((s) => s * head.scale))[0] ?? 0,
+      );
   } else {
-    labels = manifest.labels.length === head.weights.length ? manifest.labels : head.weights.map((_, i) => `label${i}`);
+    labels =
+      manifest.labels.length === head.weights.length
+        ? manifest.labels
+        : head.weights.map((_, i) => `label${i}`);
     score = (e) => head.weights.map((w, i) => sigmoid(dot(e, w) + (head.bias[i] ?? 0)));
   }
   return {
@@ -230,7 +240,8 @@ function clip(manifest: ModelManifest, read: ReadModelFile): ImageProcessor {
       images.forEach((pixels, b) => {
         for (let i = 0; i < plane; i++) {
           for (let c = 0; c < 3; c++) {
-            data[b * 3 * plane + c * plane + i] = ((pixels[i * 3 + c] ?? 0) / 255 - (mean[c] ?? 0)) / (std[c] ?? 1);
+            data[b * 3 * plane + c * plane + i] =
+              ((pixels[i * 3 + c] ?? 0) / 255 - (mean[c] ?? 0)) / (std[c] ?? 1);
           }
         }
       });
@@ -257,15 +268,22 @@ export function textProcessor(manifest: ModelManifest, read: ReadModelFile): Tex
   if (manifest.modality !== 'text') throw new UnknownProcessorError(`${manifest.name} is not a text model`);
   const kind = kindOf(manifest) ?? 'hashed-ngrams';
   const make = TEXT_KINDS[kind];
-  if (!make) throw new UnknownProcessorError(`unknown text preprocess.kind ${JSON.stringify(kind)}; known: ${Object.keys(TEXT_KINDS).join(', ')}`);
+  if (!make)
+    throw new UnknownProcessorError(
+      `unknown text preprocess.kind ${JSON.stringify(kind)}; known: ${Object.keys(TEXT_KINDS).join(', ')}`,
+    );
   return make(manifest, read);
 }
 
 /** The image processor the manifest asks for (the nsfwjs model's manifest names no kind). */
 export function imageProcessor(manifest: ModelManifest, read: ReadModelFile): ImageProcessor {
-  if (manifest.modality !== 'image') throw new UnknownProcessorError(`${manifest.name} is not an image model`);
+  if (manifest.modality !== 'image')
+    throw new UnknownProcessorError(`${manifest.name} is not an image model`);
   const kind = kindOf(manifest) ?? 'nsfw';
   const make = IMAGE_KINDS[kind];
-  if (!make) throw new UnknownProcessorError(`unknown image preprocess.kind ${JSON.stringify(kind)}; known: ${Object.keys(IMAGE_KINDS).join(', ')}`);
+  if (!make)
+    throw new UnknownProcessorError(
+      `unknown image preprocess.kind ${JSON.stringify(kind)}; known: ${Object.keys(IMAGE_KINDS).join(', ')}`,
+    );
   return make(manifest, read);
 }

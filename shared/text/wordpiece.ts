@@ -36,7 +36,12 @@ const isWhitespace = (ch: string): boolean => /\s/u.test(ch);
 /** BERT treats every non-alphanumeric ASCII character as punctuation, plus Unicode P*. */
 const isPunctuation = (ch: string): boolean => {
   const cp = ch.codePointAt(0) ?? 0;
-  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) {
+  if (
+    (cp >= 33 && cp <= 47) ||
+    (cp >= 58 && cp <= 64) ||
+    (cp >= 91 && cp <= 96) ||
+    (cp >= 123 && cp <= 126)
+  ) {
     return true;
   }
   return /\p{P}/u.test(ch);
@@ -63,7 +68,11 @@ export function basicTokenize(text: string, lowercase = true): string[] {
   const words: string[] = [];
   for (let word of cleaned.split(' ')) {
     if (word === '') continue;
-    if (lowercase) word = word.toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, '');
+    if (lowercase)
+      word = word
+        .toLowerCase()
+        .normalize('NFD')
+        .replace(/\p{Mn}/gu, '');
     let current = '';
     for (const ch of word) {
       if (isPunctuation(ch)) {
@@ -105,7 +114,8 @@ export class WordPieceTokenizer {
     this.clsId = id(this.options.clsToken);
     this.sepId = id(this.options.sepToken);
     this.padId = id(this.options.padToken);
-    if (this.options.maxLength < 2) throw new VocabularyError('maxLength must leave room for [CLS] and [SEP]');
+    if (this.options.maxLength < 2)
+      throw new VocabularyError('maxLength must leave room for [CLS] and [SEP]');
   }
 
   /** Parses `vocab.txt` content: one token per line, the line number is the id. */

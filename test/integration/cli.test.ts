@@ -12,7 +12,15 @@ describe('cli', () => {
   it('prints one JSON verdict per input and nothing else on stdout, in input order', async () => {
     const { stdout, stderr } = await run(
       process.execPath,
-      ['--import', 'tsx', 'cli/moderate.ts', '--json', 'samples/abusive-reply.txt', 'samples/post', 'no/such/file.txt'],
+      [
+        '--import',
+        'tsx',
+        'cli/moderate.ts',
+        '--json',
+        'samples/abusive-reply.txt',
+        'samples/post',
+        'no/such/file.txt',
+      ],
       { cwd: root, timeout: 120_000 },
     );
     const lines = stdout.trim().split('\n');
@@ -30,10 +38,14 @@ describe('cli', () => {
   });
 
   it('prints a readable table by default', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/moderate.ts', 'samples/truncated.png'], {
-      cwd: root,
-      timeout: 120_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'cli/moderate.ts', 'samples/truncated.png'],
+      {
+        cwd: root,
+        timeout: 120_000,
+      },
+    );
     expect(stdout.split('\n')[0]).toMatch(/^DECISION\s+SCORE\s+TOP CATEGORY\s+FILE/);
     expect(stdout).toMatch(/error\s+-\s+IMAGE_DECODE_FAILED/);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DynamicBatcher, type RunBatch } from '#model-artifacts/server/batcher.ts';
-import { concatBatch } from '#shared/inference/batching.ts';
 import { ModelExecutionError } from '#model-artifacts/server/errors.ts';
+import { concatBatch } from '#shared/inference/batching.ts';
 import type { InputSpec, OutputSpec } from '#shared/inference/manifest.ts';
 import type { Tensor } from '#shared/inference/tensor-codec.ts';
 

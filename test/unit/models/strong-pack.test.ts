@@ -30,7 +30,14 @@ describe('WordPiece tokenizer (BERT BasicTokenizer + WordPiece)', () => {
   });
 
   it('wraps in [CLS] … [SEP], truncates to maxLength and pads a batch with an attention mask', () => {
-    expect(tokenizer.encode('you are an idiot').tokens).toEqual(['[CLS]', 'you', 'are', 'an', 'idiot', '[SEP]']);
+    expect(tokenizer.encode('you are an idiot').tokens).toEqual([
+      '[CLS]',
+      'you',
+      'are',
+      'an',
+      'idiot',
+      '[SEP]',
+    ]);
     const long = tokenizer.encode('you '.repeat(30));
     expect(long.ids).toHaveLength(12);
     expect(long.tokens.at(-1)).toBe('[SEP]');
@@ -59,13 +66,17 @@ function weights(path: string): Map<string, Float32Array> {
 type Mat = number[][];
 const dense = (x: Mat, w: Float32Array, b: Float32Array | undefined, dOut: number): Mat =>
   x.map((row) =>
-    Array.from({ length: dOut }, (_, j) => row.reduce((s, v, i) => s + v * (w[i * dOut + j] ?? 0), b?.[j] ?? 0)),
+    Array.from({ length: dOut }, (_, j) =>
+      row.reduce((s, v, i) => s + v * (w[i * dOut + j] ?? 0), b?.[j] ?? 0),
+    ),
   );
 const layerNorm = (x: Mat, gamma: Float32Array, beta: Float32Array, eps: number): Mat =>
   x.map((row) => {
     const mean = row.reduce((a, b) => a + b, 0) / row.length;
     const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length;
-    return row.map((v, i) => ((v - mean) / Math.sqrt(variance + eps)) * ((gamma[i] ?? 0) + 1) + (beta[i] ?? 0));
+    return row.map(
+      (v, i) => ((v - mean) / Math.sqrt(variance + eps)) * ((gamma[i] ?? 0) + 1) + (beta[i] ?? 0),
+    );
   });
 const erf = (x: number): number => {
   // Abramowitz–Stegun 7.1.26 is only 1e-7 accurate; a series is exact enough here.
@@ -79,7 +90,14 @@ const erf = (x: number): number => {
 };
 const add = (a: Mat, b: Mat): Mat => a.map((r, i) => r.map((v, j) => v + (b[i]?.[j] ?? 0)));
 
-function attentionRef(x: Mat, W: Map<string, Float32Array>, name: string, d: number, heads: number, mask: number[]): Mat {
+function attentionRef(
+  x: Mat,
+  W: Map<string, Float32Array>,
+  name: string,
+  d: number,
+  heads: number,
+  mask: number[],
+): Mat {
   const g = (n: string) => W.get(`${name}.${n}`) as Float32Array;
   const q = dense(x, g('query.weight'), g('query.bias'), d);
   const k = dense(x, g('key.weight'), g('key.bias'), d);
@@ -97,7 +115,10 @@ function attentionRef(x: Mat, W: Map<string, Float32Array>, name: string, d: num
       const p = scores.map((s) => Math.exp(s - m));
       const z = p.reduce((a, b) => a + b, 0);
       for (let e = 0; e < dh; e++) {
-        (ctx[i] as number[])[h * dh + e] = p.reduce((s, pj, j) => s + (pj / z) * (v[j]?.[h * dh + e] ?? 0), 0);
+        (ctx[i] as number[])[h * dh + e] = p.reduce(
+          (s, pj, j) => s + (pj / z) * (v[j]?.[h * dh + e] ?? 0),
+          0,
+        );
       }
     }
   }
@@ -111,15 +132,32 @@ function bertRef(W: Map<string, Float32Array>, ids: number[], mask: number[]): n
   const rowOf = (m: Float32Array, r: number) => Array.from(m.slice(r * d, (r + 1) * d));
   const emb = ids.map((id, t) =>
     rowOf(w('embeddings.word_embeddings'), id).map(
-      (v, i) => v + (rowOf(w('embeddings.position_embeddings'), t)[i] ?? 0) + (rowOf(w('embeddings.token_type_embeddings'), 0)[i] ?? 0),
+      (v, i) =>
+        v +
+        (rowOf(w('embeddings.position_embeddings'), t)[i] ?? 0) +
+        (rowOf(w('embeddings.token_type_embeddings'), 0)[i] ?? 0),
     ),
   );
   const x0 = layerNorm(emb, w('embeddings.LayerNorm.weight'), w('embeddings.LayerNorm.bias'), eps);
   const p = 'encoder.layer.0';
-  const x1 = layerNorm(add(attentionRef(x0, W, `${p}.attention`, d, heads, mask), x0), w(`${p}.attention.LayerNorm.weight`), w(`${p}.attention.LayerNorm.bias`), eps);
-  const inter = dense(x1, w(`${p}.intermediate.weight`), w(`${p}.intermediate.bias`), ff).map((r) => r.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))));
-  const x2 = layerNorm(add(dense(inter, w(`${p}.output.weight`), w(`${p}.output.bias`), d), x1), w(`${p}.output.LayerNorm.weight`), w(`${p}.output.LayerNorm.bias`), eps);
-  const pooled = dense([x2[0] as number[]], w('pooler.dense.weight'), w('pooler.dense.bias'), d).map((r) => r.map(Math.tanh));
+  const x1 = layerNorm(
+    add(attentionRef(x0, W, `${p}.attention`, d, heads, mask), x0),
+    w(`${p}.attention.LayerNorm.weight`),
+    w(`${p}.attention.LayerNorm.bias`),
+    eps,
+  );
+  const inter = dense(x1, w(`${p}.intermediate.weight`), w(`${p}.intermediate.bias`), ff).map((r) =>
+    r.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))),
+  );
+  const x2 = layerNorm(
+    add(dense(inter, w(`${p}.output.weight`), w(`${p}.output.bias`), d), x1),
+    w(`${p}.output.LayerNorm.weight`),
+    w(`${p}.output.LayerNorm.bias`),
+    eps,
+  );
+  const pooled = dense([x2[0] as number[]], w('pooler.dense.weight'), w('pooler.dense.bias'), d).map((r) =>
+    r.map(Math.tanh),
+  );
   return dense(pooled, w('classifier.weight'), w('classifier.bias'), BERT_LABELS.length)[0] as number[];
 }
 
@@ -148,8 +186,13 @@ describe('tiny BERT fixture (model-artifacts/fixtures/strong-tiny/text-bert)', (
     for (const text of ['you are a stupid idiot!', 'nice day at the cafe', 'we will run']) {
       const e = tokenizer.encode(text);
       const [onnx] = await logits([text]);
-      const ref = bertRef(W, e.ids, e.ids.map(() => 1));
-      for (let k = 0; k < BERT_LABELS.length; k++) expect(Math.abs((onnx?.[k] ?? 0) - (ref[k] ?? 0))).toBeLessThan(1e-4);
+      const ref = bertRef(
+        W,
+        e.ids,
+        e.ids.map(() => 1),
+      );
+      for (let k = 0; k < BERT_LABELS.length; k++)
+        expect(Math.abs((onnx?.[k] ?? 0) - (ref[k] ?? 0))).toBeLessThan(1e-4);
     }
   });
 
@@ -157,7 +200,8 @@ describe('tiny BERT fixture (model-artifacts/fixtures/strong-tiny/text-bert)', (
     const short = 'nice day';
     const [alone] = await logits([short]);
     const [batched] = await logits([short, 'you are a stupid idiot and this is not a nice day at all']);
-    for (let k = 0; k < BERT_LABELS.length; k++) expect(Math.abs((alone?.[k] ?? 0) - (batched?.[k] ?? 0))).toBeLessThan(1e-5);
+    for (let k = 0; k < BERT_LABELS.length; k++)
+      expect(Math.abs((alone?.[k] ?? 0) - (batched?.[k] ?? 0))).toBeLessThan(1e-5);
   });
 });
 
@@ -167,13 +211,16 @@ describe('tiny CLIP vision fixture (model-artifacts/fixtures/strong-tiny/image-c
     const { session, manifest } = await loadModel(dir);
     expect(readFileSync(join(dir, 'model.onnx')).length).toBeLessThan(1024 * 1024);
     const size = CLIP.size;
-    const img = (seed: number) => Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i * 0.001 * seed));
+    const img = (seed: number) =>
+      Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i * 0.001 * seed));
     const run = async (xs: Float32Array[]) => {
       const data = new Float32Array(xs.length * 3 * size * size);
       xs.forEach((x, b) => {
         data.set(x, b * 3 * size * size);
       });
-      const out = await session.run({ pixel_values: new ort.Tensor('float32', data, [xs.length, 3, size, size]) });
+      const out = await session.run({
+        pixel_values: new ort.Tensor('float32', data, [xs.length, 3, size, size]),
+      });
       return Array.from(out.image_embeds?.data as Float32Array);
     };
     const both = await run([img(1), img(7)]);
@@ -227,11 +274,17 @@ describe('model packs (MODEL_PACK)', () => {
         calls.push(`${model}:${Object.keys(inputs).sort().join(',')}`);
         const session = sessions[model as keyof typeof sessions];
         const feeds = Object.fromEntries(
-          Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data as Float32Array, t.dims)]),
+          Object.entries(inputs).map(([k, t]) => [
+            k,
+            new ort.Tensor(t.dtype, t.data as Float32Array, t.dims),
+          ]),
         );
         const out = await session.run(feeds);
         const outputs: Record<string, Tensor> = Object.fromEntries(
-          Object.entries(out).map(([k, t]) => [k, { dtype: 'float32', dims: [...t.dims], data: t.data as Float32Array }]),
+          Object.entries(out).map(([k, t]) => [
+            k,
+            { dtype: 'float32', dims: [...t.dims], data: t.data as Float32Array },
+          ]),
         );
         return { model: { name: model, version: 'tiny-random-1' }, outputs };
       },
@@ -257,14 +310,30 @@ describe('model packs (MODEL_PACK)', () => {
       {
         ...base,
         labels: ['sexual', 'violence'],
-        preprocess: { kind: 'clip', size: 2, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], head: { kind: 'linear', weights: [[1, 0], [0, -1]], bias: [0, 0] } },
+        preprocess: {
+          kind: 'clip',
+          size: 2,
+          mean: [0.5, 0.5, 0.5],
+          std: [0.5, 0.5, 0.5],
+          head: {
+            kind: 'linear',
+            weights: [
+              [1, 0],
+              [0, -1],
+            ],
+            bias: [0, 0],
+          },
+        },
       },
       () => '',
     );
     const enc = p.encode([Uint8Array.of(255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0)]).pixel_values;
     expect(enc?.dims).toEqual([1, 3, 2, 2]);
     expect(Array.from(enc?.data as Float32Array).slice(0, 2)).toEqual([1, -1]);
-    const [scores] = p.decode({ image_embeds: { dtype: 'float32', dims: [1, 2], data: Float32Array.of(3, 4) } }, 1);
+    const [scores] = p.decode(
+      { image_embeds: { dtype: 'float32', dims: [1, 2], data: Float32Array.of(3, 4) } },
+      1,
+    );
     expect(scores?.[0]).toBeCloseTo(1 / (1 + Math.exp(-0.6)), 6);
     expect(scores?.[1]).toBeCloseTo(1 / (1 + Math.exp(0.8)), 6);
     expect(p.labels).toEqual(['sexual', 'violence']);
