@@ -57,17 +57,20 @@ function localError(object: string, code: string, message: string): Verdict {
 function formatTable(rows: Verdict[]): string {
   const lines = rows.map((v) => {
     const top = Object.entries(v.categories).sort((a, b) => b[1] - a[1])[0];
+    // The policy's own reasons when it flagged something, else the highest category.
     const detail =
       v.decision === 'error'
         ? `${v.error?.code}: ${v.error?.message}`
-        : top
-          ? `${top[0]} ${top[1].toFixed(2)}`
-          : '';
+        : v.reasons.length
+          ? v.reasons.join('; ')
+          : top
+            ? `${top[0]} ${top[1].toFixed(2)}`
+            : '';
     return [v.decision, v.decision === 'error' ? '-' : v.score.toFixed(2), detail, v.object];
   });
-  const header = ['DECISION', 'SCORE', 'TOP CATEGORY', 'FILE'];
+  const header = ['DECISION', 'SCORE', 'WHY', 'FILE'];
   const widths = header.map((h, i) =>
-    Math.min(60, Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length))),
+    Math.min(72, Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length))),
   );
   const fmt = (cells: string[]) =>
     cells

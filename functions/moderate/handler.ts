@@ -5,9 +5,9 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { applyVerdictActions } from '#shared/actions/verdict-actions.ts';
-import { createAwsClients } from '#shared/clients/aws.ts';
+import { createAwsClients, createSqsClient } from '#shared/clients/aws.ts';
 import { logger, metrics, tracer } from '#shared/clients/powertools.ts';
-import { readPipelineEnv } from '#shared/config/env.ts';
+import { type PipelineEnv, readPipelineEnv } from '#shared/config/env.ts';
 import { createInferenceClient } from '#shared/inference/client.ts';
 import { createCoalescingClient } from '#shared/inference/coalesce.ts';
 import { loadModelPack, padValueOf } from '#shared/moderation/model-pack.ts';
@@ -16,34 +16,47 @@ import { createRecordHandler } from '#shared/moderation/record-handler.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { createVerdictStore } from '#shared/verdict/store.ts';
 
-const env = readPipelineEnv();
-const { s3, doc, sagemaker, eventBridge } = createAwsClients();
-const pack = loadModelPack();
-// The batch's records share requests: concurrent calls to one model go out as one padded batch.
-const inference = createCoalescingClient(
-  createInferenceClient({
-    sagemaker,
-    endpointName: (model) => env.endpointNames[model] ?? model,
-    inferenceComponentName: (model) => env.inferenceComponentNames[model],
-  }),
-  { padValue: (model, input) => padValueOf(pack, model, input) },
-);
-const actions = { s3, eventBridge, quarantineBucket: env.quarantineBucket, eventBusName: env.eventBusName };
-const recordHandler = createRecordHandler({
-  s3,
-  store: createVerdictStore(doc, env.tableName),
-  models: createModelGateway(inference, pack, { retry: { policy: env.inferenceRetry } }),
-  policy: loadPolicy(env.policyName),
-  logger,
-  metrics,
-  onVerdict: (verdict) => applyVerdictActions(verdict, actions),
-});
-const processor = new BatchProcessor(EventType.SQS);
+/**
+ * The moderate function for one configuration: `MEDIA_MODE=sync` consumes the ingest queue (and
+ * forwards media over its limits to `LONG_MEDIA_QUEUE_URL`), `MEDIA_MODE=long` the long-media queue.
+ * The local mode builds both from this one factory.
+ */
+export function createHandler(env: PipelineEnv) {
+  const { s3, doc, sagemaker, eventBridge } = createAwsClients();
+  const pack = loadModelPack();
+  // The batch's records share requests: concurrent calls to one model go out as one padded batch.
+  const inference = createCoalescingClient(
+    createInferenceClient({
+      sagemaker,
+      endpointName: (model) => env.endpointNames[model] ?? model,
+      inferenceComponentName: (model) => env.inferenceComponentNames[model],
+    }),
+    { padValue: (model, input) => padValueOf(pack, model, input) },
+  );
+  const actions = { s3, eventBridge, quarantineBucket: env.quarantineBucket, eventBusName: env.eventBusName };
+  const recordHandler = createRecordHandler({
+    s3,
+    store: createVerdictStore(doc, env.tableName),
+    models: createModelGateway(inference, pack, { retry: { policy: env.inferenceRetry } }),
+    policy: loadPolicy(env.policyName),
+    logger,
+    metrics,
+    onVerdict: (verdict) => applyVerdictActions(verdict, actions),
+    mediaMode: env.mediaMode,
+    ...(env.mediaMode === 'sync' &&
+      env.longMediaQueueUrl !== '' && {
+        longMedia: { sqs: createSqsClient(), queueUrl: env.longMediaQueueUrl },
+      }),
+  });
+  const processor = new BatchProcessor(EventType.SQS);
 
-/** S3 → SQS → here: moderate each object named in the batch; report only the failed records. */
-export const handler = middy((event: SQSEvent, context: Context) =>
-  processPartialResponse(event, recordHandler, processor, { context }),
-)
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  /** S3 → SQS → here: moderate each object named in the batch; report only the failed records. */
+  return middy((event: SQSEvent, context: Context) =>
+    processPartialResponse(event, recordHandler, processor, { context }),
+  )
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
+}
+
+export const handler = createHandler(readPipelineEnv());

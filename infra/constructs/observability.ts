@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { Ingest } from './ingest.ts';
+import type { LongMediaQueue } from './long-media-queue.ts';
 import type { ModelEndpoint } from './model-endpoint.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 
@@ -31,6 +32,13 @@ export interface ObservabilityProps {
   readonly dashboardName?: string;
   /** @default RemovalPolicy.DESTROY (the topic's key) */
   readonly removalPolicy?: RemovalPolicy;
+  /** The asynchronous path for long media, when there is one: its queues and function get alarms too. */
+  readonly longMedia?: {
+    readonly queue: LongMediaQueue;
+    readonly function: PipelineFunction;
+    /** @default 1 hour */
+    readonly queueAgeThreshold?: Duration;
+  };
 }
 
 /**
@@ -97,6 +105,37 @@ export class Observability extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
     });
+    if (props.longMedia) {
+      const { queue, function: longFunction } = props.longMedia;
+      this.addAlarm('LongMediaDeadLetterDepth', {
+        alarmDescription: `${stackName}: messages are waiting in the long-media dead-letter queue (its consumer is failing or disabled)`,
+        metric: queue.metricDeadLetterDepth(),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+      });
+      this.addAlarm('LongMediaDeadLetterArrivals', {
+        alarmDescription: `${stackName}: long uploads were dead-lettered after repeated failures (recorded as error verdicts)`,
+        metric: queue.metricDeadLetterArrivals(),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+      this.addAlarm('LongMediaOldestMessageAge', {
+        alarmDescription: `${stackName}: the oldest long upload has waited too long to be moderated`,
+        metric: queue.metricOldestMessageAge(),
+        threshold: (props.longMedia.queueAgeThreshold ?? Duration.hours(1)).toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+      });
+      this.addAlarm('LongMediaErrors', {
+        alarmDescription: `${stackName}: the long-media function threw (whole-batch failures, not per-record ones)`,
+        metric: longFunction.metricErrors(),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+    }
     const latencyMicros = (props.modelLatencyP99Threshold ?? Duration.seconds(1)).toMilliseconds() * 1000;
     for (const [name, endpoint] of Object.entries(props.endpoints)) {
       this.addAlarm(`${pascal(name)}Endpoint5xx`, {

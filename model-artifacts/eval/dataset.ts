@@ -1,6 +1,6 @@
 /**
  * The multimodal evaluation set: texts of the text model's validation and test splits rendered into
- * pictures (read back by the pipeline's OCR) and spoken by espeak-ng (transcribed by the pipeline's
+ * pictures (read back by the pipeline's OCR) and spoken by flite (transcribed by the pipeline's
  * speech recogniser). Built by build-dataset.ts into a git-ignored cache; read here by the fusion
  * trainer (validation parts) and the evaluation (test parts).
  *
@@ -19,7 +19,7 @@ export const REPO = resolve(HERE, '../..');
 /** Git-ignored (`.local/`): rebuilt by `npm run eval:data`, never committed. */
 export const CACHE_DIR = join(REPO, '.local/eval-cache');
 /** Bump when the selection, rendering or recognition changes, so a stale cache is rebuilt. */
-export const DATASET_VERSION = 1;
+export const DATASET_VERSION = 2;
 
 export type EvalSplit = 'validation' | 'test';
 

@@ -21,6 +21,7 @@ import { createSession, type InferenceSession } from '#model-artifacts/server/se
 import { loadCorpus, type Source } from '#model-artifacts/text-model/data.ts';
 import { atThreshold, auroc, bestF1Threshold, ece } from '#model-artifacts/text-model/metrics.ts';
 import { CHANNELS } from '#shared/domain/taxonomy.ts';
+import { applyPolicy, parsePolicy } from '#shared/policy/policy.ts';
 import { charErrors, errorRate, wordErrors } from '#shared/text/error-rate.ts';
 import { parseFeaturizerConfig } from '#shared/text/featurize.ts';
 import { buildDataset } from './build-dataset.ts';
@@ -47,6 +48,7 @@ import {
   singleUploads,
 } from './posts.ts';
 import { NEVER, precisionAtPrevalence, thresholdForPrecision } from './thresholds.ts';
+import { buildVideos, localGateway, scoreVideos, VIDEO_SCENARIOS } from './videos.ts';
 
 const EVAL_SEED = 20_240_620;
 const POSTS = { validation: 4_000, test: 4_000 };
@@ -375,6 +377,51 @@ async function main(): Promise<void> {
   ) as PresetEval;
   if (!values['no-presets']) writePresets(presets, fusionM.version, textM.version);
 
+  // ---- Videos (test): the pipeline's media path and scoring, end to end ------------------------------
+  const videoSet = await buildVideos(dataset);
+  const videoScores = await scoreVideos(videoSet, await localGateway(modelsDir));
+  // Read back from disk: the presets were just regenerated, and the imported copy predates that.
+  const balanced = parsePolicy(
+    JSON.parse(readFileSync(join(REPO, 'shared/policy/presets/balanced.json'), 'utf8')),
+  );
+  const videoRows = VIDEO_SCENARIOS.map((scenario) => {
+    const vs = videoScores.filter((v) => v.record.scenario === scenario);
+    const flagged = (cats: (v: (typeof vs)[number]) => Record<string, number>) =>
+      vs.filter((v) => applyPolicy(balanced, cats(v)).decision !== 'allow').length;
+    const maxCats = (v: (typeof vs)[number]) =>
+      Object.fromEntries(
+        TEXT_CATS.map((l) => [l, Math.max(0, ...['ocr', 'speech'].map((ch) => v.channels[ch]?.[l] ?? 0))]),
+      );
+    return {
+      scenario,
+      videos: vs.length,
+      offensive: vs.filter((v) => v.record.y[C('offensive')] === 1).length,
+      fused: flagged((v) => v.fused),
+      max: flagged(maxCats),
+      ocrRead: vs.filter((v) => v.record.ocr.length > 0).length,
+      speechHeard: vs.filter((v) => v.record.speech.length > 0).length,
+    };
+  });
+  const videoOcr = errorRate(
+    videoSet.videos.map((v) => {
+      const still = dataset.images.find((r) => r.id === v.imageId);
+      return wordErrors(still?.shown ?? '', v.ocr[0]?.text ?? '');
+    }),
+  );
+  const stillOcr = errorRate(
+    videoSet.videos.map((v) => {
+      const still = dataset.images.find((r) => r.id === v.imageId);
+      return wordErrors(still?.shown ?? '', still?.ocr.text ?? '');
+    }),
+  );
+  const videoSummary = {
+    rows: videoRows,
+    ocrWer: { video: videoOcr, still: stillOcr },
+    frames: videoSet.videos.reduce((a, v) => a + v.frames.length, 0) / Math.max(1, videoSet.videos.length),
+    extractMs: videoSet.videos.reduce((a, v) => a + v.extractMs, 0) / Math.max(1, videoSet.videos.length),
+    buildSeconds: videoSet.seconds,
+  };
+
   // ---- Figures ------------------------------------------------------------------------------------
   mkdirSync(FIG_DIR, { recursive: true });
   const figures: string[] = [];
@@ -523,6 +570,7 @@ async function main(): Promise<void> {
     cross: textMetrics.crossDataset,
     ocrQuality,
     speechQuality,
+    videoSummary,
     calibration,
     presets,
     figures,
@@ -637,6 +685,21 @@ interface ReportInput {
     crossDomain: Record<string, { auroc: number; at05: { f1: number }; atTuned: { f1: number } }>;
   }[];
   ocrQuality: { cer: number; wer: number; empty: number; meanMs: number };
+  videoSummary: {
+    rows: {
+      scenario: string;
+      videos: number;
+      offensive: number;
+      fused: number;
+      max: number;
+      ocrRead: number;
+      speechHeard: number;
+    }[];
+    ocrWer: { video: number; still: number };
+    frames: number;
+    extractMs: number;
+    buildSeconds: number;
+  };
   speechQuality: { wer: number; empty: number; meanMs: number; engine: string };
   calibration: { label: string; textEce: number; fusedEce: number }[];
   presets: PresetEval;
@@ -732,6 +795,23 @@ nothing recognised in ${r.speechQuality.empty}, mean ${r.speechQuality.meanMs.to
 
 ${TEXT_CATS.map((l) => fig(`pr-channels-${l}.svg`, `precision-recall, ${l}, per channel`)).join('\n')}
 
+## Video uploads (test)
+
+${r.videoSummary.rows.reduce((a, x) => a + x.videos, 0)} short MP4 videos (H.264 + AAC): a picture of a test text shown for the length of a spoken test
+clip, harm (offensive) in neither half, the picture, the sound track or both. Each goes through the
+pipeline's own media path (\`collectMedia\`: ffmpeg frame sampling, OCR on frames, the sound track
+through VAD + speech recognition; ${r.videoSummary.frames.toFixed(1)} frames and ${(r.videoSummary.extractMs / 1000).toFixed(1)} s per video) and its own scoring
+(\`score\`: per-channel models, then the fusion model). "Flagged" = the balanced preset says review or
+block. The max rule applies the same preset to the highest OCR/speech channel score.
+
+| harm in | videos | offensive-labelled | flagged (fused) | flagged (max rule) | OCR read text | speech recognised |
+|---|---:|---:|---:|---:|---:|---:|
+${r.videoSummary.rows.map((x) => `| ${x.scenario} | ${x.videos} | ${x.offensive} | ${x.fused} | ${x.max} | ${x.ocrRead} | ${x.speechHeard} |`).join('\n')}
+
+OCR word error rate on the first text read from the video frames ${pct(r.videoSummary.ocrWer.video)}, vs ${pct(r.videoSummary.ocrWer.still)} on the same
+pictures as stills (H.264 at CRF 30). Harm carried only by the sound track is rarely caught: the
+recogniser's transcripts carry almost no signal (above). Too few videos for AUROC; the counts are the result.
+
 ## Text unlike tweets, and across sources
 
 **Hand-written non-tweets** (model-artifacts/eval/handwritten-non-tweets.json, written by this project:
@@ -782,7 +862,7 @@ ${experimentsTable()}
 ${r.calibration.map((c) => `| ${c.label} | ${fmt(c.textEce)} | ${fmt(c.fusedEce)} |`).join('\n')}
 
 Both are calibrated to the corpora's mix, where most texts are offensive; on traffic where harm is
-rare the same probability means less (see "P at 5% prevalence" below).
+rare the same probability means less (see "P at ${pct(REFERENCE_PREVALENCE)} prevalence" below).
 
 ${fig('reliability-text.svg', 'reliability, text model')}
 ${fig('reliability-fused.svg', 'reliability, fused')}
@@ -790,11 +870,15 @@ ${fig('reliability-fused.svg', 'reliability, fused')}
 ## Policy presets
 
 \`shared/policy/presets/*.json\` are regenerated by this run: for hate, harassment and offensive the
-lowest fused-probability threshold whose **validation** precision reaches the preset's target
-(review, block); offensive alone never blocks; sexual and violence keep hand-set thresholds (no
-labelled data). Expected precision / recall on the **test** mix (${r.counts.testMix} items: ${r.counts.testTexts} texts, ${r.counts.testPictures}
-pictures, ${r.counts.testClips} clips, ${r.counts.testPosts} posts), also recorded in each preset's \`expected\` field. "P at 5%
-prevalence" re-weights the same recall and false-positive rate to traffic where 5% of items are positive.
+lowest fused-probability threshold whose **validation** precision, re-weighted to ${pct(REFERENCE_PREVALENCE)} positives
+(the corpora's own mix is far richer in harm than traffic), reaches the preset's target (review,
+block); offensive alone never blocks; sexual and violence keep hand-set thresholds (no labelled
+data). Expected precision / recall on the **test** mix (${r.counts.testMix} items: ${r.counts.testTexts} texts, ${r.counts.testPictures}
+pictures, ${r.counts.testClips} clips, ${r.counts.testPosts} posts), also recorded in each preset's \`expected\` field, and the
+test precision re-weighted to ${pct(REFERENCE_PREVALENCE)} positives — the quantity the targets are set on. Where
+that is below the target, the validation-chosen threshold did not carry over to the test split: the
+validation split also served the text model's early stopping and calibration and the fusion model's
+training, so it flatters both a little, and thresholds chosen on it are optimistic.
 
 | preset | category | review target | review threshold → test | block target | block threshold → test |
 |---|---|---:|---|---:|---|
@@ -804,8 +888,8 @@ ${fig('confusion-balanced.svg', 'confusion matrices, balanced preset')}
 
 ## Data
 
-- ${d.images.length} pictures (${d.config.imagesPerSplit} per split), fonts: ${d.config.fonts.join(', ')}; ${d.speech.length} clips (${d.config.speechPerSplit} per split), espeak-ng voices;
-  built in ${d.timing.totalSeconds.toFixed(0)} s (OCR ${d.timing.ocrSeconds.toFixed(0)} s, speech ${d.timing.speechSeconds.toFixed(0)} s, in parallel). Video is not part of the set (see docs/EVALUATION.md).
+- ${d.images.length} pictures (${d.config.imagesPerSplit} per split), fonts: ${d.config.fonts.join(', ')}; ${d.speech.length} clips (${d.config.speechPerSplit} per split), flite voices;
+  built in ${d.timing.totalSeconds.toFixed(0)} s (OCR ${d.timing.ocrSeconds.toFixed(0)} s, speech ${d.timing.speechSeconds.toFixed(0)} s, in parallel); ${r.videoSummary.rows.reduce((a, x) => a + x.videos, 0)} test videos in ${r.videoSummary.buildSeconds.toFixed(0)} s.
 - Posts: ${r.counts.valPosts} validation posts (thresholds, best channel) and ${r.counts.testPosts} test posts, seed ${EVAL_SEED}.
 `;
 }
@@ -905,12 +989,12 @@ cost elsewhere, so the model was not retrained.`,
 
 Full report: [reports/EVALUATION.md](../../../reports/EVALUATION.md). Test posts, fusion ${fusionVersion}:
 
-| category | fused AUROC | max rule | mean rule | best single channel | fused F1 | max-rule F1 | fused ECE |
-|---|---:|---:|---:|---:|---:|---:|---:|
+| category | fused AUROC | max rule | mean rule | best single channel | fused F1 | max-rule F1 | fused ECE (posts) | fused ECE (test mix) |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
 ${TEXT_CATS.map((l) => {
   const h = headline[l];
   const cal = calibration.find((x) => x.label === l);
-  return `| ${l} | ${fmt(h.fused?.auroc ?? Number.NaN)} | ${fmt(h.max?.auroc ?? Number.NaN)} | ${fmt(h.mean?.auroc ?? Number.NaN)} | ${fmt(h.best?.auroc ?? Number.NaN)} | ${fmt(h.fused?.tuned.f1 ?? Number.NaN)} | ${fmt(h.max?.tuned.f1 ?? Number.NaN)} | ${fmt(cal?.fusedEce ?? Number.NaN)} |`;
+  return `| ${l} | ${fmt(h.fused?.auroc ?? Number.NaN)} | ${fmt(h.max?.auroc ?? Number.NaN)} | ${fmt(h.mean?.auroc ?? Number.NaN)} | ${fmt(h.best?.auroc ?? Number.NaN)} | ${fmt(h.fused?.tuned.f1 ?? Number.NaN)} | ${fmt(h.max?.tuned.f1 ?? Number.NaN)} | ${fmt(h.fused?.ece ?? Number.NaN)} | ${fmt(cal?.fusedEce ?? Number.NaN)} |`;
 }).join('\n')}`,
   };
   for (const [name, block] of Object.entries(blocks)) {

@@ -523,7 +523,7 @@ async function main(): Promise<void> {
       `Trained by model-artifacts/fusion/train.ts (seed ${SEED}) on posts composed from the multimodal ` +
       `evaluation set (model-artifacts/eval, dataset v${dataset.version}): text-toxicity ${textManifest.version} on ` +
       `validation-split texts of ${corpus.files.map((f) => `${f.file} (sha256 ${f.sha256})`).join(' and ')}, ` +
-      `as typed, as read back by tesseract.js from rendered pictures, and as transcribed from espeak-ng speech; ` +
+      `as typed, as read back by tesseract.js from rendered pictures, and as transcribed from flite speech; ` +
       `image channel's sexual entry simulated (Beta(${IMAGE_BETA.a}, ${IMAGE_BETA.b}) teacher, no labelled images).`,
     license: 'Apache-2.0 (this project). Derived from the text-toxicity model; see its licence note.',
   };
@@ -776,7 +776,7 @@ reports/EVALUATION.md), so the model learnt to use only the fact that a clip is 
 - Composed posts: real model outputs on real texts, but the pairing of caption and media is random,
   so channels are independent given the labels; real posts have correlated channels (a caption about
   its picture) and context that defuses or creates harm across channels, which OR labels ignore.
-- Pictures are rendered texts (machine fonts, synthetic backgrounds), speech is espeak-ng: real
+- Pictures are rendered texts (machine fonts, synthetic backgrounds), speech is flite (synthetic): real
   photos, handwriting and human voices are harder for OCR and recognition.
 - \`sexual\` is a pass-through of the image channel by construction (see above).
 - Inherits every limitation of the text-toxicity model (tweets, English, label noise).

@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { ocrImage, tesseractEngine } from '#shared/extract/ocr.ts';
 import { charErrors, type ErrorCount, errorRate, wordErrors } from '#shared/text/error-rate.ts';
 import { renderSign, SIGN_STYLES } from '#test/fixtures/media/signs.ts';
-import { createSession, type InferenceSession } from '../server/sessions.ts';
+import { createSession } from '../server/sessions.ts';
 
 const SENTENCES = [
   'Go back to where you came from, you worthless idiot',

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigError, getNumberFromEnv } from '../config/env.ts';
 import { DEFAULT_RETRY_POLICY } from '../retry/retry.ts';
@@ -87,4 +88,20 @@ export function createAwsClients() {
   );
   const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts: 3 }));
   return { s3, doc, sagemaker, eventBridge };
+}
+
+/**
+ * The SQS client that forwards long media (shared/moderation/record-handler.ts). It sends to the
+ * regional endpoint (or AWS_ENDPOINT_URL_SQS), not to the queue URL's host: local emulators name
+ * queues by hosts that do not resolve.
+ */
+export function createSqsClient(): SQSClient {
+  assertEncryptedInTransit();
+  return tracer.captureAWSv3Client(
+    new SQSClient({
+      maxAttempts: 3,
+      useQueueUrlAsEndpoint: false,
+      requestHandler: handler(CLIENT_SETTINGS.s3.connectionTimeout, 10_000),
+    }),
+  );
 }

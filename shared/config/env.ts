@@ -1,3 +1,4 @@
+import type { MediaMode } from '../ingest/limits.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry/retry.ts';
 
 /**
@@ -39,6 +40,18 @@ export interface PipelineEnv {
   eventBusName: string;
   /** Retries of model calls: INFERENCE_MAX_ATTEMPTS, INFERENCE_TIMEOUT_MS, INFERENCE_RETRY_* (ms). */
   inferenceRetry: RetryPolicy;
+  /** MEDIA_MODE: `sync` (the ingest queue's consumer) or `long` (the long-media queue's). @default 'sync' */
+  mediaMode: MediaMode;
+  /** LONG_MEDIA_QUEUE_URL: where the synchronous mode forwards media over its limits; '' = nowhere. */
+  longMediaQueueUrl: string;
+}
+
+/** MEDIA_MODE, validated. */
+export function readMediaMode(env: NodeJS.ProcessEnv = process.env): MediaMode {
+  const raw = env.MEDIA_MODE || 'sync';
+  if (raw !== 'sync' && raw !== 'long')
+    throw new ConfigError(`environment variable MEDIA_MODE must be sync or long, got ${raw}`);
+  return raw;
 }
 
 /** The model-call retry policy, each field overridable from the environment (local mode, fault tests). */
@@ -73,5 +86,7 @@ export function readPipelineEnv(): PipelineEnv {
     quarantineBucket: getStringFromEnv('QUARANTINE_BUCKET', ''),
     eventBusName: getStringFromEnv('EVENT_BUS_NAME', ''),
     inferenceRetry: readInferenceRetryPolicy(),
+    mediaMode: readMediaMode(),
+    longMediaQueueUrl: getStringFromEnv('LONG_MEDIA_QUEUE_URL', ''),
   };
 }

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   MEDIA_DECODE_TIMEOUT: 'decoding the media took longer than its time limit',
   TOO_LONG_FOR_SYNC:
     'the audio or video is longer than the synchronous limit; it needs the asynchronous path',
+  TOO_LONG: 'the audio or video is longer than the long-media limit (the asynchronous path)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

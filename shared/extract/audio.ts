@@ -5,7 +5,7 @@
  * and again from the decoded length when the header lies or says nothing.
  */
 import { ModerationError } from '../domain/errors.ts';
-import { type AudioLimits, LIMITS } from '../ingest/limits.ts';
+import { type AudioLimits, LIMITS, type MediaMode } from '../ingest/limits.ts';
 import {
   DEMUXERS,
   ffmpegPath,
@@ -60,7 +60,18 @@ export function demuxerFor(mime: string): string {
   return demuxer;
 }
 
-export function tooLong(kind: string, durationS: number, limitS: number): ModerationError {
+export function tooLong(
+  kind: string,
+  durationS: number,
+  limitS: number,
+  mode: MediaMode = 'sync',
+): ModerationError {
+  if (mode === 'long') {
+    return new ModerationError(
+      'TOO_LONG',
+      `${kind} is ${durationS.toFixed(1)} s; the long-media limit is ${limitS} s`,
+    );
+  }
   return new ModerationError(
     'TOO_LONG_FOR_SYNC',
     `${kind} is ${durationS.toFixed(1)} s; the synchronous limit is ${limitS} s (longer media needs the asynchronous path, docs/MEDIA.md)`,
@@ -96,7 +107,8 @@ export async function decodeAudioFile(
   const samples = new Float32Array(usable / 4);
   new Uint8Array(samples.buffer).set(stdout.subarray(0, usable));
   const durationMs = (samples.length / SAMPLE_RATE) * 1000;
-  if (durationMs > maxDurationS * 1000 + 50) throw tooLong('audio', durationMs / 1000, maxDurationS);
+  if (durationMs > maxDurationS * 1000 + 50)
+    throw tooLong('audio', durationMs / 1000, maxDurationS, limits.mode);
   return { samples, durationMs };
 }
 
@@ -115,7 +127,7 @@ export async function decodeAudio(
       const info = await probe(path, demuxer, limits.decodeTimeoutMs);
       if (!info.hasAudio) throw new ModerationError('AUDIO_DECODE_FAILED', 'the file has no audio stream');
       if ((info.durationS ?? 0) > limits.maxSyncDurationS)
-        throw tooLong('audio', info.durationS ?? 0, limits.maxSyncDurationS);
+        throw tooLong('audio', info.durationS ?? 0, limits.maxSyncDurationS, limits.mode);
       const audio = await decodeAudioFile(path, demuxer, limits.maxSyncDurationS, limits);
       if (audio.samples.length === 0)
         throw new ModerationError('AUDIO_DECODE_FAILED', 'the audio stream has no samples');

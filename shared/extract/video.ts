@@ -8,7 +8,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModerationError } from '../domain/errors.ts';
-import { LIMITS, type VideoLimits } from '../ingest/limits.ts';
+import { type AudioLimits, LIMITS, type VideoLimits } from '../ingest/limits.ts';
 import { ffmpegPath, inputArgs, probe, runTool, withTempInput } from '../media/ffmpeg.ts';
 import { type DecodedAudio, decodeAudioFile, demuxerFor, mediaError, tooLong } from './audio.ts';
 
@@ -95,6 +95,7 @@ export async function extractVideo(
   bytes: Uint8Array,
   mime: string,
   limits: VideoLimits = LIMITS.video,
+  audioLimits: AudioLimits = LIMITS.audio,
 ): Promise<ExtractedVideo> {
   if (bytes.byteLength > limits.maxBytes) {
     throw new ModerationError('TOO_LARGE', `video is over the ${limits.maxBytes}-byte limit`);
@@ -113,13 +114,14 @@ export async function extractVideo(
         );
       }
       if ((info.durationS ?? 0) > limits.maxSyncDurationS) {
-        throw tooLong('video', info.durationS ?? 0, limits.maxSyncDurationS);
+        throw tooLong('video', info.durationS ?? 0, limits.maxSyncDurationS, limits.mode);
       }
       const durationMs = info.durationS === undefined ? undefined : Math.round(info.durationS * 1000);
       const audioPromise = info.hasAudio
         ? decodeAudioFile(path, demuxer, limits.maxSyncDurationS, {
-            ...LIMITS.audio,
+            ...audioLimits,
             decodeTimeoutMs: limits.decodeTimeoutMs,
+            mode: limits.mode,
           }).catch((err) => {
             throw mediaError(err, 'VIDEO_DECODE_FAILED', 'the sound track');
           })
@@ -146,7 +148,7 @@ export async function extractVideo(
         const last = frames.at(-1)?.timestampMs ?? 0;
         // The header can understate the length; a frame past the limit shows the truth.
         if (last > limits.maxSyncDurationS * 1000)
-          throw tooLong('video', last / 1000, limits.maxSyncDurationS);
+          throw tooLong('video', last / 1000, limits.maxSyncDurationS, limits.mode);
       }
       const audio = await audioPromise;
       return {

@@ -34,8 +34,13 @@ export interface OcrLimits {
 /** Audio files and the audio track of videos (docs/MEDIA.md). */
 export interface AudioLimits {
   maxBytes: number;
-  /** Longer media is not moderated synchronously: `TOO_LONG_FOR_SYNC` (the asynchronous path's job). */
+  /**
+   * Longest audio this mode moderates. Over it: `TOO_LONG_FOR_SYNC` in the synchronous mode (the
+   * long-media path's job), `TOO_LONG` in the long-media mode (see `mode`).
+   */
   maxSyncDurationS: number;
+  /** Which path these limits belong to; decides the error code for media over the duration limit. @default 'sync' */
+  mode?: MediaMode;
   /** Wall-clock bound on one ffmpeg or recogniser run. */
   decodeTimeoutMs: number;
   /** Transcript text beyond this is not scored (the verdict is marked partial). */
@@ -45,7 +50,10 @@ export interface AudioLimits {
 /** Video files and animated images (docs/MEDIA.md). */
 export interface VideoLimits {
   maxBytes: number;
+  /** Longest video this mode moderates (as `AudioLimits.maxSyncDurationS`). */
   maxSyncDurationS: number;
+  /** @default 'sync' */
+  mode?: MediaMode;
   /** Frame size guard, from the container header before decoding. */
   maxFramePixels: number;
   /** Most frames sampled from one video. */
@@ -60,6 +68,12 @@ export interface VideoLimits {
   frameMaxSide: number;
   decodeTimeoutMs: number;
 }
+
+/**
+ * Which path moderates an upload: `sync` is the moderate function on the ingest queue; `long` is the
+ * same code on the long-media queue (docs/MEDIA.md, "Asynchronous path"), with the limits below.
+ */
+export type MediaMode = 'sync' | 'long';
 
 export const LIMITS: {
   readonly maxObjectBytes: number;
@@ -114,3 +128,41 @@ export const LIMITS: {
     decodeTimeoutMs: 60_000,
   },
 };
+
+/** Audio and video limits of one mode. */
+export interface MediaLimits {
+  readonly audio: Readonly<AudioLimits>;
+  readonly video: Readonly<VideoLimits>;
+}
+
+/**
+ * The long-media mode (env `MEDIA_MODE=long`): uploads the synchronous function forwarded because
+ * they were over its duration limits. Sized for a 15-minute function with 2+ vCPUs; sizes stay at the
+ * object limit (the bytes are read once, into memory, as in the synchronous mode).
+ */
+export const LONG_MEDIA_LIMITS: MediaLimits = {
+  audio: {
+    ...LIMITS.audio,
+    mode: 'long',
+    /** 15 min: decoded PCM is 57.6 MB; VAD over it takes ~15 s on one vCPU. */
+    maxSyncDurationS: 15 * 60,
+    /** One ffmpeg or recogniser run on up to 15 min of media. */
+    decodeTimeoutMs: 5 * 60_000,
+    maxTranscriptChars: 100_000,
+  },
+  video: {
+    ...LIMITS.video,
+    mode: 'long',
+    /** 10 min. */
+    maxSyncDurationS: 10 * 60,
+    /** A floor of one frame per 5 s (120 over 10 min) leaves room for 40 scene changes. */
+    maxFrames: 160,
+    frameIntervalS: 5,
+    decodeTimeoutMs: 5 * 60_000,
+  },
+};
+
+/** The audio and video limits of a mode. */
+export function mediaLimits(mode: MediaMode = 'sync'): MediaLimits {
+  return mode === 'long' ? LONG_MEDIA_LIMITS : { audio: LIMITS.audio, video: LIMITS.video };
+}

@@ -16,6 +16,7 @@ import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import S3rver from 's3rver';
 import { type InferenceServer, startInferenceServer } from '../../model-artifacts/server/server.ts';
+import { readPipelineEnv } from '../config/env.ts';
 import type { Verdict } from '../domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '../events/s3-notification.ts';
 import type { RetryPolicy } from '../retry/retry.ts';
@@ -27,6 +28,8 @@ export const LOCAL_BUCKET = 'moderation-uploads';
 export const UPLOAD_PREFIX = 'uploads/';
 const TABLE = 'moderation-verdicts';
 const QUEUE = 'moderation-ingest';
+/** Media over the synchronous limits, consumed by the same handler in long mode (docs/MEDIA.md). */
+const LONG_MEDIA_QUEUE = 'moderation-long-media';
 
 export interface LocalStackOptions {
   /** Where the emulators keep their data. @default a temporary folder, removed on stop */
@@ -37,6 +40,8 @@ export interface LocalStackOptions {
   policyName?: string;
   /** Seconds a failed message stays invisible before it is retried. @default 5 */
   visibilityTimeoutSeconds?: number;
+  /** The same for the long-media queue, whose messages take longer. @default 60 */
+  longMediaVisibilityTimeoutSeconds?: number;
   /**
    * Put fault-injection proxies (shared/local/fault-proxy.ts) between the pipeline and DynamoDB and
    * the inference server; the stack's own clients (`doc`, `waitForVerdicts`) bypass them. @default false
@@ -55,13 +60,16 @@ export interface LocalQueues {
   deadLetterUrl: string;
   deadLetterArn: string;
   maxReceiveCount: number;
+  /** Media over the synchronous limits (and its own DLQ, also drained by the dead-letter handler). */
+  longMediaUrl: string;
+  longMediaDeadLetterUrl: string;
 }
 
 /** Hooks to break and mend the local stack's parts while it runs (fault-injection tests). */
 export interface LocalStackControl {
   /** The inference server: `stop` kills it, `start` brings it back on the same port. */
   inference: { stop(): Promise<void>; start(): Promise<void> };
-  /** The consumer that turns dead letters into `PROCESSING_FAILED` verdicts. */
+  /** The consumer that turns dead letters (of both queues) into `PROCESSING_FAILED` verdicts. */
   deadLetterConsumer: { stop(): Promise<void>; start(): void };
   /** Present with `faultProxies: true`. */
   proxies?: { dynamodb: FaultProxy; inference: FaultProxy };
@@ -154,6 +162,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount }),
       },
     });
+    const longDlq = fauxqs.createQueue(`${LONG_MEDIA_QUEUE}-dlq`);
+    const longQueue = fauxqs.createQueue(LONG_MEDIA_QUEUE, {
+      attributes: {
+        VisibilityTimeout: String(options.longMediaVisibilityTimeoutSeconds ?? 60),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: longDlq.queueArn, maxReceiveCount }),
+      },
+    });
     // DynamoDB
     const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     const dynamoPort = await listen(dynamoServer);
@@ -202,6 +217,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TABLE_NAME: TABLE,
       POLICY_NAME: options.policyName ?? 'balanced',
       POWERTOOLS_SERVICE_NAME: 'moderation-local',
+      MEDIA_MODE: 'sync',
+      LONG_MEDIA_QUEUE_URL: longQueue.queueUrl,
       ...retryEnv,
     };
     Object.assign(process.env, env);
@@ -262,35 +279,51 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     // Imported only now: the handler reads its configuration and creates its clients at module load.
-    const { handler } = (await import('../../functions/moderate/handler.ts')) as { handler: SqsHandler };
+    // Built here from this stack's environment, not the module's own `handler`, so a second stack
+    // in the same process gets clients pointing at its own emulators.
+    const { createHandler } = await import('../../functions/moderate/handler.ts');
+    const handler = createHandler(readPipelineEnv());
     const source = startEventSource({
       sqs,
       queueUrl: queue.queueUrl,
       queueArn: queue.queueArn,
-      handler,
+      handler: handler as SqsHandler,
       onError: options.onError,
     });
     stops.unshift(() => source.stop());
+    // The long-media function: the same handler in long mode, one message at a time (as on AWS).
+    const longHandler = createHandler({ ...readPipelineEnv(), mediaMode: 'long', longMediaQueueUrl: '' });
+    const longSource = startEventSource({
+      sqs,
+      queueUrl: longQueue.queueUrl,
+      queueArn: longQueue.queueArn,
+      handler: longHandler as SqsHandler,
+      batchSize: 1,
+      onError: options.onError,
+    });
+    stops.unshift(() => longSource.stop());
 
     // The DLQ's consumer, as on AWS: the same dead-letter handler records `PROCESSING_FAILED`.
     const { handler: deadLetterHandler } = (await import('../../functions/dead-letter/handler.ts')) as {
       handler: SqsHandler;
     };
-    let deadLetterSource: { stop(): Promise<void> } | undefined;
+    let deadLetterSources: { stop(): Promise<void> }[] | undefined;
     const deadLetterConsumer = {
       start() {
-        deadLetterSource ??= startEventSource({
-          sqs,
-          queueUrl: dlq.queueUrl,
-          queueArn: dlq.queueArn,
-          handler: deadLetterHandler,
-          onError: options.onError,
-        });
+        deadLetterSources ??= [dlq, longDlq].map((q) =>
+          startEventSource({
+            sqs,
+            queueUrl: q.queueUrl,
+            queueArn: q.queueArn,
+            handler: deadLetterHandler,
+            onError: options.onError,
+          }),
+        );
       },
       async stop() {
-        const running = deadLetterSource;
-        deadLetterSource = undefined;
-        await running?.stop();
+        const running = deadLetterSources;
+        deadLetterSources = undefined;
+        await Promise.all((running ?? []).map((r) => r.stop()));
       },
     };
     deadLetterConsumer.start();
@@ -323,6 +356,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         deadLetterUrl: dlq.queueUrl,
         deadLetterArn: dlq.queueArn,
         maxReceiveCount,
+        longMediaUrl: longQueue.queueUrl,
+        longMediaDeadLetterUrl: longDlq.queueUrl,
       },
       control,
       async notify(refs) {

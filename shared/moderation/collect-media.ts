@@ -9,7 +9,7 @@ import { extractImage } from '../extract/image.ts';
 import { defaultOcrEngine, type OcrEngine, type OcrInput, ocrImage } from '../extract/ocr.ts';
 import { extractText } from '../extract/text.ts';
 import { extractVideo } from '../extract/video.ts';
-import { LIMITS } from '../ingest/limits.ts';
+import { LIMITS, type MediaLimits, mediaLimits } from '../ingest/limits.ts';
 import type { Sniffed } from '../ingest/sniff.ts';
 import { defaultSpeechDeps, type SpeechDeps, transcribe } from '../speech/transcribe.ts';
 import type { Collected, ImageItem } from './collect.ts';
@@ -147,8 +147,14 @@ function speechItems(
   return items;
 }
 
-async function collectSpeech(audio: DecodedAudio, source: string, deps: MediaDeps, out: MediaCollected) {
-  const transcript = await transcribe(audio, await deps.speech());
+async function collectSpeech(
+  audio: DecodedAudio,
+  source: string,
+  deps: MediaDeps,
+  out: MediaCollected,
+  maxTranscriptChars: number,
+) {
+  const transcript = await transcribe(audio, await deps.speech(), maxTranscriptChars);
   out.engines = { ...out.engines, vad: 'silero-vad-v5' };
   if (transcript.engine)
     out.engines['speech-to-text'] = `${transcript.engine.name}@${transcript.engine.version}`;
@@ -156,19 +162,24 @@ async function collectSpeech(audio: DecodedAudio, source: string, deps: MediaDep
   if (transcript.partial) unscored(out, 'the transcript was cut at its character limit');
 }
 
-/** Audio or video upload → model inputs (Collected with no typed text). */
+/**
+ * Audio or video upload → model inputs (Collected with no typed text), under the limits of one mode
+ * (synchronous by default; the long-media path passes `mediaLimits('long')`).
+ */
 export async function collectMedia(
   bytes: Uint8Array,
   sniffed: Sniffed,
   source: string,
   imageSize: number,
   deps: MediaDeps = defaultMediaDeps,
+  limits: MediaLimits = mediaLimits('sync'),
 ): Promise<Collected> {
   const out = empty();
+  const maxChars = limits.audio.maxTranscriptChars;
   if (sniffed.kind === 'audio') {
-    await collectSpeech(await decodeAudio(bytes, sniffed.mime), source, deps, out);
+    await collectSpeech(await decodeAudio(bytes, sniffed.mime, limits.audio), source, deps, out, maxChars);
   } else {
-    const video = await extractVideo(bytes, sniffed.mime);
+    const video = await extractVideo(bytes, sniffed.mime, limits.video, limits.audio);
     for (const frame of video.frames) {
       const { pixels } = await extractImage(frame.png, imageSize);
       out.images.push({ source, pixels, timestampMs: frame.timestampMs } satisfies ImageItem);
@@ -179,7 +190,7 @@ export async function collectMedia(
       deps.ocr(),
       out,
     );
-    if (video.audio) await collectSpeech(video.audio, source, deps, out);
+    if (video.audio) await collectSpeech(video.audio, source, deps, out, maxChars);
   }
   return { contentType: sniffed.mime, texts: [], ...out };
 }

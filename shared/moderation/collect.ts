@@ -3,11 +3,17 @@ import { ModerationError } from '../domain/errors.ts';
 import { extractImage } from '../extract/image.ts';
 import { parsePostManifest, resolveMediaKey } from '../extract/post.ts';
 import { extractText, type TextWindow } from '../extract/text.ts';
-import { LIMITS } from '../ingest/limits.ts';
+import { LIMITS, type MediaMode, mediaLimits } from '../ingest/limits.ts';
 import { readObject } from '../ingest/read-object.ts';
 import { decodeUtf8, type Sniffed, sniff } from '../ingest/sniff.ts';
 import { trailingBytes } from '../ingest/trailing.ts';
-import { collectImageExtras, collectMedia, type MediaTextItem, mergeMedia } from './collect-media.ts';
+import {
+  collectImageExtras,
+  collectMedia,
+  defaultMediaDeps,
+  type MediaTextItem,
+  mergeMedia,
+} from './collect-media.ts';
 
 /** A text window to score, and where it came from. */
 export interface TextItem {
@@ -44,6 +50,8 @@ export interface CollectContext {
   bucket: string;
   key: string;
   imageSize: number;
+  /** Whose audio/video limits apply (shared/ingest/limits.ts). @default 'sync' */
+  mediaMode?: MediaMode;
 }
 
 const uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
@@ -53,9 +61,10 @@ async function collectLeaf(
   sniffed: Sniffed,
   source: string,
   imageSize: number,
+  mediaMode: MediaMode = 'sync',
 ): Promise<Collected> {
   if (sniffed.kind === 'audio' || sniffed.kind === 'video')
-    return collectMedia(bytes, sniffed, source, imageSize);
+    return collectMedia(bytes, sniffed, source, imageSize, defaultMediaDeps, mediaLimits(mediaMode));
   if (sniffed.kind === 'image') {
     const { pixels } = await extractImage(bytes, imageSize);
     const extras = await collectImageExtras(bytes, source, imageSize);
@@ -91,7 +100,7 @@ async function collectLeaf(
 export async function collect(bytes: Uint8Array, ctx: CollectContext): Promise<Collected> {
   const sniffed = await sniff(bytes);
   const source = uri(ctx.bucket, ctx.key);
-  if (sniffed.kind !== 'post') return collectLeaf(bytes, sniffed, source, ctx.imageSize);
+  if (sniffed.kind !== 'post') return collectLeaf(bytes, sniffed, source, ctx.imageSize, ctx.mediaMode);
 
   const manifest = parsePostManifest(decodeUtf8(bytes) ?? '');
   const collected: Collected = {
@@ -121,7 +130,7 @@ export async function collect(bytes: Uint8Array, ctx: CollectContext): Promise<C
           `post media ${key} is itself a post; posts do not nest`,
         );
       }
-      return collectLeaf(mediaBytes, mediaSniffed, uri(ctx.bucket, key), ctx.imageSize);
+      return collectLeaf(mediaBytes, mediaSniffed, uri(ctx.bucket, key), ctx.imageSize, ctx.mediaMode);
     }),
   );
   for (const m of media) {

@@ -3,7 +3,7 @@ import { type ErrorCode, ModerationError } from '../domain/errors.ts';
 import { errorVerdict, type Verdict } from '../domain/verdict.ts';
 import { type ObjectRef, s3Uri, verdictKey } from '../events/s3-notification.ts';
 import { InferenceError } from '../inference/client.ts';
-import { LIMITS } from '../ingest/limits.ts';
+import { LIMITS, type MediaMode } from '../ingest/limits.ts';
 import { readObject } from '../ingest/read-object.ts';
 import { applyPolicy, type Policy } from '../policy/policy.ts';
 import type { LatestOutcome, VerdictStore } from '../verdict/store.ts';
@@ -17,6 +17,28 @@ export interface ModeratorDeps {
   models: ModelGateway;
   policy: Policy;
   now?: () => Date;
+  /** Audio/video limits to apply (shared/ingest/limits.ts). @default 'sync' */
+  mediaMode?: MediaMode;
+  /**
+   * Media over the synchronous limits is handed to the long-media path instead of getting a
+   * `TOO_LONG_FOR_SYNC` verdict: `moderateObject` then throws `LongMediaDeferral` and writes nothing.
+   * @default false
+   */
+  deferLongMedia?: boolean;
+}
+
+/**
+ * Thrown instead of writing a `TOO_LONG_FOR_SYNC` verdict when `deferLongMedia` is on: the caller
+ * forwards the notification to the long-media queue, whose consumer writes the one verdict.
+ */
+export class LongMediaDeferral extends Error {
+  override name = 'LongMediaDeferral';
+  constructor(
+    readonly ref: ObjectRef,
+    reason: ModerationError,
+  ) {
+    super(reason.message, { cause: reason });
+  }
 }
 
 export type Outcome = 'written' | 'duplicate' | 'already-moderated';
@@ -74,6 +96,7 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
       bucket: ref.bucket,
       key: ref.key,
       imageSize: deps.models.pack.image.size,
+      mediaMode: deps.mediaMode ?? 'sync',
     });
     timings.extractMs = elapsed(t);
     t = performance.now();
@@ -99,6 +122,9 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
     };
   } catch (err) {
     const now = deps.now?.() ?? new Date();
+    // Decided from the probe (or the decoded length) before any frame or speech work was done.
+    if (err instanceof ModerationError && err.code === 'TOO_LONG_FOR_SYNC' && deps.deferLongMedia)
+      throw new LongMediaDeferral(ref, err);
     if (err instanceof ModerationError) verdict = errorVerdict(base, err.code, err.message, timings, now);
     // An endpoint that rejects the input will reject it on every retry: record it instead of looping.
     else if (err instanceof InferenceError && !err.retryable) {

@@ -1,17 +1,42 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import type { Verdict } from '../domain/verdict.ts';
-import { parseS3Notification } from '../events/s3-notification.ts';
+import { decodeS3Key, type ObjectRef, parseS3Notification } from '../events/s3-notification.ts';
 import { describeError, objectId } from '../logging/redact.ts';
 import { deadlineFromContext, runWithDeadline } from '../retry/deadline.ts';
-import { type ModeratorDeps, moderateObject } from './moderate-object.ts';
+import { LongMediaDeferral, type ModeratorDeps, moderateObject } from './moderate-object.ts';
+
+/** Where media over the synchronous limits goes (docs/MEDIA.md, "Asynchronous path"). */
+export interface LongMediaQueue {
+  sqs: SQSClient;
+  queueUrl: string;
+}
 
 export interface RecordHandlerDeps extends ModeratorDeps {
   logger: Logger;
   metrics: Metrics;
   /** Runs once a new verdict is stored (tag, quarantine, event); absent locally unless configured. */
   onVerdict?: (verdict: Verdict) => Promise<unknown>;
+  /**
+   * In the synchronous mode: media over its limits is forwarded here (the original notification,
+   * that one object) and gets no verdict from this handler. Absent: it gets `TOO_LONG_FOR_SYNC`.
+   */
+  longMedia?: LongMediaQueue;
+}
+
+/**
+ * The notification to forward for one object: the message body itself when it names only that
+ * object (S3 sends one record per message), else the body with only that object's record.
+ */
+export function singleObjectNotification(body: string, ref: ObjectRef): string {
+  const parsed = JSON.parse(body) as { Records: { s3: { object: { key: string; versionId?: string } } }[] };
+  if (parsed.Records.length === 1) return body;
+  const Records = parsed.Records.filter(
+    (r) => decodeS3Key(r.s3.object.key) === ref.key && r.s3.object.versionId === ref.versionId,
+  ).slice(0, 1);
+  return JSON.stringify({ ...parsed, Records });
 }
 
 /**
@@ -21,14 +46,32 @@ export interface RecordHandlerDeps extends ModeratorDeps {
  * stop in time to return.
  */
 export function createRecordHandler(deps: RecordHandlerDeps) {
+  const { longMedia } = deps;
+  // The long-media consumer itself never forwards: over its own limits is a `TOO_LONG` verdict.
+  const moderatorDeps: ModeratorDeps = {
+    ...deps,
+    deferLongMedia: longMedia !== undefined && (deps.mediaMode ?? 'sync') === 'sync',
+  };
   return (record: SQSRecord, context?: Context): Promise<void> =>
     runWithDeadline(deadlineFromContext(context), async () => {
       const refs = parseS3Notification(record.body);
       for (const ref of refs) {
         let result: Awaited<ReturnType<typeof moderateObject>>;
         try {
-          result = await moderateObject(ref, deps);
+          result = await moderateObject(ref, moderatorDeps);
         } catch (err) {
+          if (err instanceof LongMediaDeferral && longMedia) {
+            // Over the synchronous limits: the long-media consumer writes this object's one verdict.
+            await longMedia.sqs.send(
+              new SendMessageCommand({
+                QueueUrl: longMedia.queueUrl,
+                MessageBody: singleObjectNotification(record.body, ref),
+              }),
+            );
+            deps.logger.info('forwarded to the long-media queue', { object: objectId(ref) });
+            deps.metrics.addMetric('longMediaForwarded', MetricUnit.Count, 1);
+            continue;
+          }
           // Pseudonym, error class and receive count only: messages can quote keys or manifest text.
           deps.logger.warn('moderation failed; the message goes back to the queue', {
             object: objectId(ref),

@@ -5,7 +5,8 @@
  * its word timings are mapped onto the VAD's speech segments.
  */
 import { join } from 'node:path';
-import { LIMITS } from '../ingest/limits.ts';
+import { readMediaMode } from '../config/env.ts';
+import { mediaLimits } from '../ingest/limits.ts';
 import { runTool, withTempInput } from '../media/ffmpeg.ts';
 import { type SpeechRecognizer, wordsToSegments } from './recognizer.ts';
 import type { SpeechSegment } from './vad.ts';
@@ -22,7 +23,8 @@ export function pocketsphinxConfigFromEnv(env: NodeJS.ProcessEnv = process.env):
   return {
     bin: env.POCKETSPHINX_PATH || 'pocketsphinx_continuous',
     modelDir: env.POCKETSPHINX_MODEL_DIR || '/usr/share/pocketsphinx/model/en-us',
-    timeoutMs: LIMITS.audio.decodeTimeoutMs,
+    // Recognition time grows with the clip: the long-media function gets its mode's longer bound.
+    timeoutMs: mediaLimits(readMediaMode(env)).audio.decodeTimeoutMs,
   };
 }
 

@@ -46,7 +46,7 @@ describe('cli', () => {
         timeout: 120_000,
       },
     );
-    expect(stdout.split('\n')[0]).toMatch(/^DECISION\s+SCORE\s+TOP CATEGORY\s+FILE/);
+    expect(stdout.split('\n')[0]).toMatch(/^DECISION\s+SCORE\s+WHY\s+FILE/);
     expect(stdout).toMatch(/error\s+-\s+IMAGE_DECODE_FAILED/);
   });
 });

@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { decodeTensors, encodeTensor } from '#shared/inference/tensor-codec.ts';
+import { loadPolicy } from '#shared/policy/policy.ts';
 
 const s3 = mockClient(S3Client);
 const sagemaker = mockClient(SageMakerRuntimeClient);
@@ -59,7 +60,7 @@ function fakeEndpoint(endpoint: string, body: string) {
   const canned: Record<string, { probs: number[]; name: string }> = {
     'text-toxicity': { probs: [0.91, 0.4, 0.97], name: 'text-toxicity' },
     'image-nsfw': { probs: [0.05, 0.01, 0.9, 0.02, 0.02], name: 'image-nsfw' },
-    fusion: { probs: [0.03, 0.9, 0.4, 0.97], name: 'fusion' },
+    fusion: { probs: [0.03, 0.9, 0.95, 0.97], name: 'fusion' },
   };
   const c = canned[endpoint]!;
   const data = Float32Array.from({ length: batch * c.probs.length }, (_, i) => c.probs[i % c.probs.length]!);
@@ -122,7 +123,10 @@ describe('moderate handler', () => {
     const text = verdicts.find((v) => v.pk.includes('note'))!;
     expect(text.object).toBe('s3://uploads/uploads/my note.txt');
     expect(text.contentType).toBe('text/plain');
-    expect(text.decision).toBe('block'); // offensive 0.97 → review, hate 0.9 → block under 'balanced'
+    // The fused harassment 0.95 is past the balanced preset's block threshold.
+    expect(0.95).toBeGreaterThanOrEqual(loadPolicy('balanced').thresholds.harassment!.block);
+    expect(text.decision).toBe('block');
+    expect(text.reasons.some((r) => r.startsWith('harassment 0.95 ≥ block'))).toBe(true);
     expect(Object.keys(text.categories).sort()).toEqual(['harassment', 'hate', 'offensive']);
     // The text model says nothing about nudity: `sexual` is reported unscored, not given the fusion prior.
     expect(text.unscoredCategories).toEqual(['sexual', 'violence']);

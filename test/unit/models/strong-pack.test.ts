@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildZeroShotHead, PromptsSchema } from '#model-artifacts/clip/zero-shot-head.ts';
 import { BERT, BERT_LABELS, CLIP, FIXTURE_PACK_DIR, VOCAB } from '#model-artifacts/fixtures/make-fixtures.ts';
 import { loadModel } from '#model-artifacts/server/registry.ts';
 import type { InferenceClient } from '#shared/inference/client.ts';
@@ -10,6 +12,7 @@ import type { Tensor } from '#shared/inference/tensor-codec.ts';
 import { loadModelPack, UnknownModelPackError } from '#shared/moderation/model-pack.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { imageProcessor, textProcessor, UnknownProcessorError } from '#shared/moderation/processors.ts';
+import { ClipTokenizer } from '#shared/text/clip-bpe.ts';
 import { basicTokenize, WordPieceTokenizer } from '#shared/text/wordpiece.ts';
 
 const tokenizer = new WordPieceTokenizer(new Map(VOCAB.map((t, i) => [t, i])), { maxLength: 12 });
@@ -337,5 +340,81 @@ describe('model packs (MODEL_PACK)', () => {
     expect(scores?.[0]).toBeCloseTo(1 / (1 + Math.exp(-0.6)), 6);
     expect(scores?.[1]).toBeCloseTo(1 / (1 + Math.exp(0.8)), 6);
     expect(p.labels).toEqual(['sexual', 'violence']);
+  });
+});
+
+describe('CLIP text tower and zero-shot head (model-artifacts/fixtures/strong-tiny/clip-text)', () => {
+  const dir = join(FIXTURE_PACK_DIR, 'clip-text');
+  const clipTokenizer = ClipTokenizer.fromFiles(
+    readFileSync(join(dir, 'vocab.json'), 'utf8'),
+    readFileSync(join(dir, 'merges.txt'), 'utf8'),
+  );
+
+  it('tokenizes as CLIP does: lower case, byte-level BPE with </w>, start/end tokens, end-token padding', () => {
+    expect(clipTokenizer.tokenize('A  photo of a NAKED person!! &amp; zebra')).toEqual([
+      'a</w>',
+      'photo</w>',
+      'of</w>',
+      'a</w>',
+      'naked</w>',
+      'person</w>',
+      '!',
+      '!</w>',
+      '&</w>',
+      'z',
+      'e',
+      'b',
+      'r',
+      'a</w>',
+    ]);
+    // Non-ASCII goes through the byte alphabet: "é" is two bytes, the second one ends the word.
+    expect(clipTokenizer.tokenize('é')).toHaveLength(2);
+    const ids = clipTokenizer.encode('a photo', 5);
+    expect(ids).toEqual([clipTokenizer.bosId, ...ids.slice(1, 3), clipTokenizer.eosId]);
+    expect(clipTokenizer.encode('a photo of a person of a person', 5)).toHaveLength(5);
+    const b = clipTokenizer.encodeBatch(['a photo'], 8);
+    expect(Array.from(b.inputIds, Number).slice(4)).toEqual([
+      clipTokenizer.eosId,
+      clipTokenizer.eosId,
+      clipTokenizer.eosId,
+      clipTokenizer.eosId,
+    ]);
+    expect(Array.from(b.attentionMask, Number)).toEqual([1, 1, 1, 1, 0, 0, 0, 0]);
+  });
+
+  it('pools at the end token under a causal mask: padding and batch partners change nothing', async () => {
+    const { session } = await loadModel(dir);
+    const embed = async (texts: string[], context: number) => {
+      const b = clipTokenizer.encodeBatch(texts, context);
+      const dims = [texts.length, context];
+      const out = await session.run({
+        input_ids: new ort.Tensor('int64', b.inputIds, dims),
+        attention_mask: new ort.Tensor('int64', b.attentionMask, dims),
+      });
+      return Array.from(out.text_embeds?.data as Float32Array);
+    };
+    const short = await embed(['a photo'], 6);
+    const padded = await embed(['a photo', 'a photo of a naked person'], 77);
+    short.forEach((v, i) => {
+      expect(Math.abs(v - (padded[i] ?? 0))).toBeLessThan(1e-5);
+    });
+    const other = padded.slice(short.length);
+    expect(other.some((v, i) => Math.abs(v - (short[i] ?? 0)) > 1e-3)).toBe(true);
+  });
+
+  it('builds the image model head from prompts, reproducing the committed head.json', async () => {
+    const prompts = PromptsSchema.parse(
+      JSON.parse(
+        readFileSync(
+          fileURLToPath(new URL('../../../model-artifacts/clip/prompts.json', import.meta.url)),
+          'utf8',
+        ),
+      ),
+    );
+    const head = await buildZeroShotHead(dir, prompts);
+    const committed = JSON.parse(readFileSync(join(FIXTURE_PACK_DIR, 'image-clip/head.json'), 'utf8'));
+    expect(head).toEqual(committed);
+    expect(head.prompts.sexual).toHaveLength(prompts.prompts.sexual?.length ?? -1);
+    expect(head.negatives[0]).toHaveLength(CLIP.embed);
   });
 });
