@@ -74,7 +74,8 @@ export function drawStyle(rnd: Rng, fonts: readonly string[]): RenderStyle {
   };
 }
 
-const escapeXml = (s: string): string =>
+/** Escapes text for an SVG text node. */
+export const escapeXml = (s: string): string =>
   s.replace(
     /[<>&'"]/g,
     (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
