@@ -1,6 +1,6 @@
 /**
  * `npm run load -- [--count N] [--rate R] [--timeout S]` — a bounded load test of the whole local
- * pipeline (shared/local/load.ts): prints throughput, p50/p99 upload→verdict latency and lost
+ * pipeline (local/load.ts): prints throughput, p50/p99 upload→verdict latency and lost
  * uploads (exit status 1 when any was lost). Loopback only; stops by itself.
  */
 import { parseArgs } from 'node:util';
@@ -44,8 +44,8 @@ async function main(): Promise<number> {
     if (!(Number.isFinite(v) && v > 0))
       throw new Error(`--${name} must be a positive number, got ${values[name]}`);
   }
-  const { startLocalStack } = await import('../shared/local/stack.ts');
-  const { runLoad } = await import('../shared/local/load.ts');
+  const { startLocalStack } = await import('#local/stack.ts');
+  const { runLoad } = await import('#local/load.ts');
   process.stderr.write(`starting local stack; ${count} uploads at ${rate}/s…\n`);
   const stack = await startLocalStack({
     onError: (err) => process.stderr.write(`pipeline: ${(err as Error).message}\n`),

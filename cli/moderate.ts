@@ -1,12 +1,12 @@
 /**
  * `npm start -- [--json] <file|dir>...` — moderates local files through the full pipeline on the
- * embedded local stack (shared/local/stack.ts) and prints one verdict per input.
+ * embedded local stack (local/stack.ts) and prints one verdict per input.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { errorVerdict, type Verdict } from '../shared/domain/verdict.ts';
-import type { ObjectRef } from '../shared/events/s3-notification.ts';
+import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
+import type { ObjectRef } from '#shared/events/s3-notification.ts';
 
 // stdout carries verdicts and nothing else: everything else the process prints (SDK warnings,
 // emulator chatter, logs) is sent to stderr before any of it loads.
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   const toUpload = files.filter((f) => !results.has(f));
 
   if (values.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
-  const { startLocalStack } = await import('../shared/local/stack.ts');
+  const { startLocalStack } = await import('#local/stack.ts');
   progress(`starting local stack (S3, SQS, DynamoDB, inference server) for ${toUpload.length} file(s)…`);
   const stack = await startLocalStack({
     dataDir: values['data-dir'],

@@ -1,7 +1,7 @@
 /**
  * `npm run redrive -- --from <dlq-url> --to <ingest-queue-url>` — puts dead-lettered upload
  * notifications back on the ingest queue (after the failure that sent them there is fixed).
- * Logic: shared/queue/redrive.ts. See docs/RELIABILITY.md for when to use which mode.
+ * Logic: ops/redrive.ts. See docs/RELIABILITY.md for when to use which mode.
  */
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,7 +13,7 @@ import {
   redriveByCopy,
   redriveFailedVerdicts,
   startMoveTask,
-} from '../shared/queue/redrive.ts';
+} from '#ops/redrive.ts';
 
 const USAGE = `usage:
   npm run redrive -- --from <dlq-url> --to <ingest-queue-url> [--max N] [--endpoint-url URL]

@@ -10,10 +10,10 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { REPO_ROOT } from '../lib/child.ts';
-import { emit, progress, suiteArgs } from '../lib/line.ts';
-import { median, quantile, round } from '../lib/measure.ts';
-import { zip } from '../lib/zip.ts';
+import { REPO_ROOT } from '#bench/lib/child.ts';
+import { emit, progress, suiteArgs } from '#bench/lib/line.ts';
+import { median, quantile, round } from '#bench/lib/measure.ts';
+import { zip } from '#bench/lib/zip.ts';
 
 const { quick } = suiteArgs();
 const COLD_STARTS = quick ? 2 : 7;

@@ -8,10 +8,10 @@
  * uploads sent together (items per second from the first PutObject to the last verdict).
  */
 import sharp from 'sharp';
+import { emit, progress, suiteArgs } from '#bench/lib/line.ts';
+import { quantile, round } from '#bench/lib/measure.ts';
+import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
-import { type LocalStack, startLocalStack } from '#shared/local/stack.ts';
-import { emit, progress, suiteArgs } from '../lib/line.ts';
-import { quantile, round } from '../lib/measure.ts';
 
 const { quick } = suiteArgs();
 /** Poll interval while timing one upload: 5 ms of resolution at one BatchGetItem per poll. */

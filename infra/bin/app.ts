@@ -6,7 +6,7 @@
  * model-artifacts/models, filled by `npm run models`).
  */
 import { App } from 'aws-cdk-lib';
-import { addPipeline } from '../app.ts';
+import { addPipeline } from '#infra/app.ts';
 
 const app = new App();
 const modelsDirectory = app.node.tryGetContext('modelsDirectory') as string | undefined;

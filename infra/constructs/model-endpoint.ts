@@ -194,7 +194,7 @@ export class ModelEndpoint extends Construct {
         mode: 'SingleModel',
         environment: {
           MODEL_NAME: props.modelName,
-          // The server's session settings (model-artifacts/server/sessions.ts): CUDA on GPU hosts, and
+          // The server's session settings (shared/onnx/sessions.ts): CUDA on GPU hosts, and
           // no silent CPU fallback there: a GPU endpoint running on CPU must fail, not crawl.
           ORT_EXECUTION_PROVIDERS: gpu ? 'cuda' : 'cpu',
           ...props.environment,

@@ -6,23 +6,23 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { type HostingConfig, MODEL_NAMES, type ModelName, type PipelineConfig } from '../config.ts';
-import { AsyncInferenceStore } from '../constructs/async-inference-store.ts';
-import { ContainerImage } from '../constructs/container-image.ts';
-import { Ingest } from '../constructs/ingest.ts';
-import { LongMediaQueue } from '../constructs/long-media-queue.ts';
-import { ModelData } from '../constructs/model-data.ts';
-import { type EndpointHosting, ModelEndpoint } from '../constructs/model-endpoint.ts';
-import { METRICS_NAMESPACE, Observability } from '../constructs/observability.ts';
-import { PipelineFunction } from '../constructs/pipeline-function.ts';
+import { type HostingConfig, MODEL_NAMES, type ModelName, type PipelineConfig } from '#infra/config.ts';
+import { AsyncInferenceStore } from '#infra/constructs/async-inference-store.ts';
+import { ContainerImage } from '#infra/constructs/container-image.ts';
+import { Ingest } from '#infra/constructs/ingest.ts';
+import { LongMediaQueue } from '#infra/constructs/long-media-queue.ts';
+import { ModelData } from '#infra/constructs/model-data.ts';
+import { type EndpointHosting, ModelEndpoint } from '#infra/constructs/model-endpoint.ts';
+import { METRICS_NAMESPACE, Observability } from '#infra/constructs/observability.ts';
+import { PipelineFunction } from '#infra/constructs/pipeline-function.ts';
 import {
   acknowledgeWildcards,
   arnPatternFinding,
   type Finding,
   GRANT_ACTION_FINDINGS,
-} from '../constructs/private/nag.ts';
-import { QuarantineBucket } from '../constructs/quarantine-bucket.ts';
-import { VerdictTable } from '../constructs/verdict-table.ts';
+} from '#infra/constructs/private/nag.ts';
+import { QuarantineBucket } from '#infra/constructs/quarantine-bucket.ts';
+import { VerdictTable } from '#infra/constructs/verdict-table.ts';
 
 /** The repository root (infra/stacks/ → ../..). */
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { z } from 'zod';
+import { CLIP_CONTEXT, ClipTokenizer } from '#model-artifacts/clip/clip-bpe.ts';
 import { loadModel } from '#model-artifacts/server/registry.ts';
-import { CLIP_CONTEXT, ClipTokenizer } from '#shared/text/clip-bpe.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 

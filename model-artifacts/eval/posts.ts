@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import type { Rng } from '#model-artifacts/fusion/compose.ts';
 import { betaSample, IMAGE_BETA } from '#model-artifacts/fusion/compose.ts';
 import { FUSION_LABELS, NUM_CHANNELS, NUM_LABELS } from '#model-artifacts/fusion/model.ts';
-import type { InferenceSession } from '#model-artifacts/server/sessions.ts';
 import { type LabelledText, TEXT_LABELS } from '#model-artifacts/text-model/data.ts';
 import { runTextModel } from '#model-artifacts/text-model/onnx.ts';
 import { CHANNELS } from '#shared/domain/taxonomy.ts';
 import { extractImage } from '#shared/extract/image.ts';
+import type { InferenceSession } from '#shared/onnx/sessions.ts';
 import { type FeaturizerConfig, featurize } from '#shared/text/featurize.ts';
 import { CACHE_DIR, type EvalDataset, type EvalSplit } from './dataset.ts';
 

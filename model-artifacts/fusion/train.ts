@@ -38,11 +38,11 @@ import {
   sexualTeacher,
   singleUploads,
 } from '#model-artifacts/eval/posts.ts';
-import { createSession } from '#model-artifacts/server/sessions.ts';
 import { loadCorpus } from '#model-artifacts/text-model/data.ts';
 import { auroc, ece } from '#model-artifacts/text-model/metrics.ts';
 import { fitPlatt } from '#model-artifacts/text-model/trainer.ts';
 import { CATEGORIES, CHANNELS } from '#shared/domain/taxonomy.ts';
+import { createSession } from '#shared/onnx/sessions.ts';
 import { parseFeaturizerConfig } from '#shared/text/featurize.ts';
 import { IMAGE_BETA, mulberry32, type Rng } from './compose.ts';
 import { features, fitSpace, predictLogistic, trainLogistic } from './feature-fusion.ts';

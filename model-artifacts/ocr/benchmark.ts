@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
+import { charErrors, type ErrorCount, errorRate, wordErrors } from '#model-artifacts/eval/error-rate.ts';
 import { ocrImage, tesseractEngine } from '#shared/extract/ocr.ts';
-import { charErrors, type ErrorCount, errorRate, wordErrors } from '#shared/text/error-rate.ts';
+import { createSession } from '#shared/onnx/sessions.ts';
 import { renderSign, SIGN_STYLES } from '#test/fixtures/media/signs.ts';
-import { createSession } from '../server/sessions.ts';
 
 const SENTENCES = [
   'Go back to where you came from, you worthless idiot',

@@ -14,11 +14,12 @@
  * | `SHUTDOWN_TIMEOUT_MS` | 20000 | SIGTERM: time to finish in-flight requests |
  * | `ORT_*` | see sessions.ts | execution providers, threads |
  */
+
+import { type SessionConfig, sessionConfigFromEnv } from '#shared/onnx/sessions.ts';
 import { DEFAULT_BATCHING } from './batcher.ts';
 import { InferenceServerError } from './errors.ts';
 import { modelsRootFromEnv } from './registry.ts';
 import { DEFAULT_MAX_BODY_BYTES, type InferenceServerOptions } from './server.ts';
-import { type SessionConfig, sessionConfigFromEnv } from './sessions.ts';
 
 export interface ServerConfig {
   port: number;

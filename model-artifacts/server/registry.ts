@@ -12,8 +12,8 @@ import {
   type OutputSpec,
   readManifest,
 } from '#shared/inference/manifest.ts';
+import { createSession, type InferenceSession, type SessionConfig } from '#shared/onnx/sessions.ts';
 import { ChecksumMismatchError, ModelLoadError } from './errors.ts';
-import { createSession, type InferenceSession, type SessionConfig } from './sessions.ts';
 
 export interface LoadedModel {
   manifest: ModelManifest;

@@ -20,10 +20,10 @@ import {
   TensorFormatError,
   type TypedData,
 } from '#shared/inference/tensor-codec.ts';
+import type { InferenceSession, SessionConfig } from '#shared/onnx/sessions.ts';
 import { type BatcherStats, type BatchingOptions, DynamicBatcher, type RunBatch } from './batcher.ts';
 import { InferenceServerError, ModelExecutionError, RequestValidationError } from './errors.ts';
 import { type LoadedModel, loadModels, type ModelRegistry } from './registry.ts';
-import type { InferenceSession, SessionConfig } from './sessions.ts';
 
 /** 20 MiB: a batch of 32 224×224×3 uint8 images is 6.4 MB as base64. */
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;

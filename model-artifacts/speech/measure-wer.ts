@@ -11,11 +11,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type ErrorCount, errorRate, wordErrors } from '#model-artifacts/eval/error-rate.ts';
 import { decodeAudio } from '#shared/extract/audio.ts';
 import { createRecognizer } from '#shared/speech/recognizer.ts';
 import { transcribe } from '#shared/speech/transcribe.ts';
 import { defaultVad } from '#shared/speech/vad.ts';
-import { type ErrorCount, errorRate, wordErrors } from '#shared/text/error-rate.ts';
 import { espeak, speak } from '#test/fixtures/media/generate.ts';
 
 const WRITTEN = [

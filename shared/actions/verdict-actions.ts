@@ -6,7 +6,7 @@ import {
   type S3Client,
   type Tag,
 } from '@aws-sdk/client-s3';
-import type { Verdict } from '../domain/verdict.ts';
+import type { Verdict } from '#shared/domain/verdict.ts';
 
 /** The EventBridge event every verdict produces (the contract for downstream consumers). */
 export const VERDICT_EVENT = { source: 'moderation.pipeline', detailType: 'Moderation Verdict' } as const;

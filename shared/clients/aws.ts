@@ -4,8 +4,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConfigError, getNumberFromEnv } from '../config/env.ts';
-import { DEFAULT_RETRY_POLICY } from '../retry/retry.ts';
+import { ConfigError, getNumberFromEnv } from '#shared/config/env.ts';
+import { DEFAULT_RETRY_POLICY } from '#shared/retry/retry.ts';
 import { tracer } from './powertools.ts';
 
 /**

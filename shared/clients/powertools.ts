@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { redactingReplacer } from '../logging/redact.ts';
+import { redactingReplacer } from '#shared/logging/redact.ts';
 
 /**
  * One logger, metrics and tracer per process. POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE

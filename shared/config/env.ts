@@ -1,5 +1,5 @@
-import type { MediaMode } from '../ingest/limits.ts';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry/retry.ts';
+import type { MediaMode } from '#shared/ingest/limits.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '#shared/retry/retry.ts';
 
 /**
  * Configuration, read once and loudly: a missing required variable throws at cold start with its

@@ -4,7 +4,7 @@
  * is covered end to end; each picked frame is then moderated like an image, with its timestamp.
  */
 import sharp from 'sharp';
-import { LIMITS } from '../ingest/limits.ts';
+import { LIMITS } from '#shared/ingest/limits.ts';
 
 export interface AnimationFrame {
   page: number;

@@ -4,8 +4,8 @@
  * limit is refused with `TOO_LONG_FOR_SYNC` before anything is decoded when the header says so,
  * and again from the decoded length when the header lies or says nothing.
  */
-import { ModerationError } from '../domain/errors.ts';
-import { type AudioLimits, LIMITS, type MediaMode } from '../ingest/limits.ts';
+import { ModerationError } from '#shared/domain/errors.ts';
+import { type AudioLimits, LIMITS, type MediaMode } from '#shared/ingest/limits.ts';
 import {
   DEMUXERS,
   ffmpegPath,
@@ -15,7 +15,7 @@ import {
   probe,
   runTool,
   withTempInput,
-} from '../media/ffmpeg.ts';
+} from '#shared/media/ffmpeg.ts';
 
 export const SAMPLE_RATE = 16_000;
 

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
-import { ModerationError } from '../domain/errors.ts';
-import { type ImageLimits, LIMITS } from '../ingest/limits.ts';
+import { ModerationError } from '#shared/domain/errors.ts';
+import { type ImageLimits, LIMITS } from '#shared/ingest/limits.ts';
 
 export interface ExtractedImage {
   /** RGB uint8, row-major [size, size, 3]: what the image encoder takes. */

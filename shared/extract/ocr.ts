@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { LIMITS, type OcrLimits } from '../ingest/limits.ts';
+import { LIMITS, type OcrLimits } from '#shared/ingest/limits.ts';
 
 /** One recognised word and the engine's confidence in it (0..100). */
 export interface OcrWord {

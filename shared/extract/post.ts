@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { ModerationError } from '../domain/errors.ts';
-import { LIMITS, type PostLimits } from '../ingest/limits.ts';
+import { ModerationError } from '#shared/domain/errors.ts';
+import { LIMITS, type PostLimits } from '#shared/ingest/limits.ts';
 
 /** A post: one caption and the media it shows, moderated together into one verdict. */
 export interface PostManifest {

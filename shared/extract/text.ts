@@ -1,5 +1,5 @@
-import { ModerationError } from '../domain/errors.ts';
-import { LIMITS, type TextLimits } from '../ingest/limits.ts';
+import { ModerationError } from '#shared/domain/errors.ts';
+import { LIMITS, type TextLimits } from '#shared/ingest/limits.ts';
 
 /** A window of a text, with its character range in the normalised text. */
 export interface TextWindow {

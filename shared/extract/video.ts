@@ -7,9 +7,9 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModerationError } from '../domain/errors.ts';
-import { type AudioLimits, LIMITS, type VideoLimits } from '../ingest/limits.ts';
-import { ffmpegPath, inputArgs, probe, runTool, withTempInput } from '../media/ffmpeg.ts';
+import { ModerationError } from '#shared/domain/errors.ts';
+import { type AudioLimits, LIMITS, type VideoLimits } from '#shared/ingest/limits.ts';
+import { ffmpegPath, inputArgs, probe, runTool, withTempInput } from '#shared/media/ffmpeg.ts';
 import { type DecodedAudio, decodeAudioFile, demuxerFor, mediaError, tooLong } from './audio.ts';
 
 export interface VideoFrame {

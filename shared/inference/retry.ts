@@ -4,8 +4,8 @@
  * a malformed response) fails at once. When the retries are spent the error reaches the record
  * handler, the SQS message goes back to the queue, and after maxReceiveCount it is dead-lettered.
  */
-import { currentDeadline, type Deadline } from '../retry/deadline.ts';
-import { type RetryPolicy, retry } from '../retry/retry.ts';
+import { currentDeadline, type Deadline } from '#shared/retry/deadline.ts';
+import { type RetryPolicy, retry } from '#shared/retry/retry.ts';
 import { type InferenceClient, InferenceError, InferenceUnavailableError } from './client.ts';
 
 export interface InferenceRetryOptions {

@@ -1,5 +1,5 @@
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { type ErrorCode, ModerationError } from '../domain/errors.ts';
+import { type ErrorCode, ModerationError } from '#shared/domain/errors.ts';
 
 /** S3 error names that mean "this object can't be read", as opposed to "S3 is having trouble". */
 function unreadableCode(err: unknown, notFound: ErrorCode): ErrorCode | undefined {

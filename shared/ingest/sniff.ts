@@ -1,5 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type';
-import { ModerationError } from '../domain/errors.ts';
+import { ModerationError } from '#shared/domain/errors.ts';
 
 export type ContentKind = 'text' | 'image' | 'post' | 'audio' | 'video';
 

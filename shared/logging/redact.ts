@@ -5,7 +5,7 @@
  * and code (messages can quote a manifest's media references or an object key).
  */
 import { createHash } from 'node:crypto';
-import { type ObjectRef, verdictKey } from '../events/s3-notification.ts';
+import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 
 /**
  * A stable pseudonym for an object version in logs: `obj_` + the first 16 hex digits of the SHA-256

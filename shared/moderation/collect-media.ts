@@ -3,15 +3,15 @@
  * animated images, audio (speech → transcript) and video (frames + OCR + sound track). Each becomes
  * model inputs with the time it came from, so verdict evidence can name a frame or a time range.
  */
-import { animationFrames } from '../extract/animation.ts';
-import { type DecodedAudio, decodeAudio } from '../extract/audio.ts';
-import { extractImage } from '../extract/image.ts';
-import { defaultOcrEngine, type OcrEngine, type OcrInput, ocrImage } from '../extract/ocr.ts';
-import { extractText } from '../extract/text.ts';
-import { extractVideo } from '../extract/video.ts';
-import { LIMITS, type MediaLimits, mediaLimits } from '../ingest/limits.ts';
-import type { Sniffed } from '../ingest/sniff.ts';
-import { defaultSpeechDeps, type SpeechDeps, transcribe } from '../speech/transcribe.ts';
+import { animationFrames } from '#shared/extract/animation.ts';
+import { type DecodedAudio, decodeAudio } from '#shared/extract/audio.ts';
+import { extractImage } from '#shared/extract/image.ts';
+import { defaultOcrEngine, type OcrEngine, type OcrInput, ocrImage } from '#shared/extract/ocr.ts';
+import { extractText } from '#shared/extract/text.ts';
+import { extractVideo } from '#shared/extract/video.ts';
+import { LIMITS, type MediaLimits, mediaLimits } from '#shared/ingest/limits.ts';
+import type { Sniffed } from '#shared/ingest/sniff.ts';
+import { defaultSpeechDeps, type SpeechDeps, transcribe } from '#shared/speech/transcribe.ts';
 import type { Collected, ImageItem } from './collect.ts';
 
 /** Text found in media (OCR, speech), where it came from and when. */

@@ -1,12 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ModerationError } from '../domain/errors.ts';
-import { extractImage } from '../extract/image.ts';
-import { parsePostManifest, resolveMediaKey } from '../extract/post.ts';
-import { extractText, type TextWindow } from '../extract/text.ts';
-import { LIMITS, type MediaMode, mediaLimits } from '../ingest/limits.ts';
-import { readObject } from '../ingest/read-object.ts';
-import { decodeUtf8, type Sniffed, sniff } from '../ingest/sniff.ts';
-import { trailingBytes } from '../ingest/trailing.ts';
+import { ModerationError } from '#shared/domain/errors.ts';
+import { extractImage } from '#shared/extract/image.ts';
+import { parsePostManifest, resolveMediaKey } from '#shared/extract/post.ts';
+import { extractText, type TextWindow } from '#shared/extract/text.ts';
+import { LIMITS, type MediaMode, mediaLimits } from '#shared/ingest/limits.ts';
+import { readObject } from '#shared/ingest/read-object.ts';
+import { decodeUtf8, type Sniffed, sniff } from '#shared/ingest/sniff.ts';
+import { trailingBytes } from '#shared/ingest/trailing.ts';
 import {
   collectImageExtras,
   collectMedia,

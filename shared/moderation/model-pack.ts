@@ -12,11 +12,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import fusionManifest from '../../model-artifacts/models/fusion/manifest.json' with { type: 'json' };
-import imageManifest from '../../model-artifacts/models/image-nsfw/manifest.json' with { type: 'json' };
-import textManifest from '../../model-artifacts/models/text-toxicity/manifest.json' with { type: 'json' };
-import { type ModelManifest, parseManifest } from '../inference/manifest.ts';
-import { type FeaturizerConfig, parseFeaturizerConfig } from '../text/featurize.ts';
+import fusionManifest from '#model-artifacts/models/fusion/manifest.json' with { type: 'json' };
+import imageManifest from '#model-artifacts/models/image-nsfw/manifest.json' with { type: 'json' };
+import textManifest from '#model-artifacts/models/text-toxicity/manifest.json' with { type: 'json' };
+import { type ModelManifest, parseManifest } from '#shared/inference/manifest.ts';
+import { type FeaturizerConfig, parseFeaturizerConfig } from '#shared/text/featurize.ts';
 import {
   type ImageProcessor,
   imageProcessor,

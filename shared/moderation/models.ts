@@ -1,7 +1,7 @@
-import type { Channel } from '../domain/taxonomy.ts';
-import type { InferenceClient } from '../inference/client.ts';
-import { type InferenceRetryOptions, withRetries } from '../inference/retry.ts';
-import { row, type Tensor } from '../inference/tensor-codec.ts';
+import type { Channel } from '#shared/domain/taxonomy.ts';
+import type { InferenceClient } from '#shared/inference/client.ts';
+import { type InferenceRetryOptions, withRetries } from '#shared/inference/retry.ts';
+import { row, type Tensor } from '#shared/inference/tensor-codec.ts';
 import type { ModelPack } from './model-pack.ts';
 
 /** Scores per label for each item of a batch, and the version of the model that produced them. */

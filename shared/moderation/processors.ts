@@ -17,10 +17,10 @@
  *   temperature against `negatives`) or `linear` (sigmoid(W·e + b)).
  */
 import { z } from 'zod';
-import type { ModelManifest } from '../inference/manifest.ts';
-import { row, type Tensor } from '../inference/tensor-codec.ts';
-import { type FeaturizerConfig, featurize, padBatch, parseFeaturizerConfig } from '../text/featurize.ts';
-import { WordPieceTokenizer } from '../text/wordpiece.ts';
+import type { ModelManifest } from '#shared/inference/manifest.ts';
+import { row, type Tensor } from '#shared/inference/tensor-codec.ts';
+import { type FeaturizerConfig, featurize, padBatch, parseFeaturizerConfig } from '#shared/text/featurize.ts';
+import { WordPieceTokenizer } from '#shared/text/wordpiece.ts';
 
 export class UnknownProcessorError extends Error {
   override name = 'UnknownProcessorError';

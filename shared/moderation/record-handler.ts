@@ -2,10 +2,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
-import type { Verdict } from '../domain/verdict.ts';
-import { decodeS3Key, type ObjectRef, parseS3Notification } from '../events/s3-notification.ts';
-import { describeError, objectId } from '../logging/redact.ts';
-import { deadlineFromContext, runWithDeadline } from '../retry/deadline.ts';
+import type { Verdict } from '#shared/domain/verdict.ts';
+import { decodeS3Key, type ObjectRef, parseS3Notification } from '#shared/events/s3-notification.ts';
+import { describeError, objectId } from '#shared/logging/redact.ts';
+import { deadlineFromContext, runWithDeadline } from '#shared/retry/deadline.ts';
 import { LongMediaDeferral, type ModeratorDeps, moderateObject } from './moderate-object.ts';
 
 /** Where media over the synchronous limits goes (docs/MEDIA.md, "Asynchronous path"). */

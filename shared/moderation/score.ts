@@ -1,5 +1,5 @@
-import { CATEGORIES, type Category, type Channel } from '../domain/taxonomy.ts';
-import type { Evidence, ModalityResult } from '../domain/verdict.ts';
+import { CATEGORIES, type Category, type Channel } from '#shared/domain/taxonomy.ts';
+import type { Evidence, ModalityResult } from '#shared/domain/verdict.ts';
 import type { Collected } from './collect.ts';
 import type { MediaTextItem } from './collect-media.ts';
 import type { ModelGateway } from './models.ts';

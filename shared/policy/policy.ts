@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Decision } from '../domain/verdict.ts';
+import type { Decision } from '#shared/domain/verdict.ts';
 import balanced from './presets/balanced.json' with { type: 'json' };
 import lenient from './presets/lenient.json' with { type: 'json' };
 import strict from './presets/strict.json' with { type: 'json' };

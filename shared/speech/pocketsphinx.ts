@@ -5,9 +5,9 @@
  * its word timings are mapped onto the VAD's speech segments.
  */
 import { join } from 'node:path';
-import { readMediaMode } from '../config/env.ts';
-import { mediaLimits } from '../ingest/limits.ts';
-import { runTool, withTempInput } from '../media/ffmpeg.ts';
+import { readMediaMode } from '#shared/config/env.ts';
+import { mediaLimits } from '#shared/ingest/limits.ts';
+import { runTool, withTempInput } from '#shared/media/ffmpeg.ts';
 import { type SpeechRecognizer, wordsToSegments } from './recognizer.ts';
 import type { SpeechSegment } from './vad.ts';
 

@@ -2,8 +2,8 @@
  * Audio → speech segments (VAD) → transcript segments (recogniser), with the process-wide models
  * created once and reused by warm invocations.
  */
-import type { DecodedAudio } from '../extract/audio.ts';
-import { LIMITS } from '../ingest/limits.ts';
+import type { DecodedAudio } from '#shared/extract/audio.ts';
+import { LIMITS } from '#shared/ingest/limits.ts';
 import { createRecognizer, type SpeechRecognizer, type TranscriptSegment } from './recognizer.ts';
 import { defaultVad, detectSpeech, type SpeechSegment, type VadModel } from './vad.ts';
 

@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { InferenceSession } from '../../model-artifacts/server/sessions.ts';
+import type { InferenceSession } from '#shared/onnx/sessions.ts';
 
 export const VAD_SAMPLE_RATE = 16_000;
 /** Samples per frame the v5 model takes at 16 kHz (32 ms). */
@@ -153,7 +153,7 @@ let shared: Promise<VadModel> | undefined;
 export function defaultVad(): Promise<VadModel> {
   shared ??= (async () => {
     const [{ createSession }, ort] = await Promise.all([
-      import('../../model-artifacts/server/sessions.ts'),
+      import('#shared/onnx/sessions.ts'),
       import('onnxruntime-node'),
     ]);
     // One thread: frames are sequential and tiny; more threads only add synchronisation.

@@ -176,7 +176,7 @@ export function whisperRecognizer(
 /** Runs the two graphs in this process through the project's session factory. */
 export async function onnxWhisperGraphs(dir: string): Promise<WhisperGraphs> {
   const [{ createSession }, { Tensor }] = await Promise.all([
-    import('../../model-artifacts/server/sessions.ts'),
+    import('#shared/onnx/sessions.ts'),
     import('onnxruntime-node'),
   ]);
   const [encoder, decoder] = await Promise.all([

@@ -1,16 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
-import { ERROR_CODES } from '../domain/errors.ts';
-import { errorVerdict, type Verdict } from '../domain/verdict.ts';
+import { ERROR_CODES } from '#shared/domain/errors.ts';
+import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
 import {
   NotificationParseError,
   type ObjectRef,
   parseS3Notification,
   s3Uri,
   verdictKey,
-} from '../events/s3-notification.ts';
-import { objectId } from '../logging/redact.ts';
+} from '#shared/events/s3-notification.ts';
+import { objectId } from '#shared/logging/redact.ts';
 import type { VerdictStore } from './store.ts';
 
 /** The code every dead-lettered upload's verdict carries (shared/domain/errors.ts). */

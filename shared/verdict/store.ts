@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Verdict } from '../domain/verdict.ts';
-import { latestKey, type ObjectRef, verdictKey } from '../events/s3-notification.ts';
+import type { Verdict } from '#shared/domain/verdict.ts';
+import { latestKey, type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 
 /** The DynamoDB item: the verdict contract plus its key. */
 export type VerdictItem = Verdict & { pk: string };

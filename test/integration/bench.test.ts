@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BenchLine, lineProblems } from '../../bench/lib/line.ts';
+import { type BenchLine, lineProblems } from '#bench/lib/line.ts';
 
 let stdout = '';
 let lines: BenchLine[] = [];

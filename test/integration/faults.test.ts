@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DYNAMODB_THROTTLED } from '#local/fault-proxy.ts';
+import { type LocalStack, startLocalStack } from '#local/stack.ts';
+import { queueDepth, redriveFailedVerdicts } from '#ops/redrive.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
-import { DYNAMODB_THROTTLED } from '#shared/local/fault-proxy.ts';
-import { type LocalStack, startLocalStack } from '#shared/local/stack.ts';
-import { queueDepth, redriveFailedVerdicts } from '#shared/queue/redrive.ts';
 import { createVerdictStore, type VerdictStore } from '#shared/verdict/store.ts';
 import { solidJpeg, solidPng } from '#test/fixtures/hostile-inputs.ts';
 

@@ -4,11 +4,11 @@
  * moderated. The table is the one in docs/RELIABILITY.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { ErrorCode } from '#shared/domain/errors.ts';
 import type { Decision, Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
-import { type LocalStack, startLocalStack } from '#shared/local/stack.ts';
 import {
   deeplyNestedManifest,
   gifScriptPolyglot,

@@ -1,7 +1,7 @@
 /** The bounded load test (`npm run load`) at a small size: it runs, stops by itself, and loses nothing. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LoadReport, percentile, runLoad } from '#shared/local/load.ts';
-import { type LocalStack, startLocalStack } from '#shared/local/stack.ts';
+import { type LoadReport, percentile, runLoad } from '#local/load.ts';
+import { type LocalStack, startLocalStack } from '#local/stack.ts';
 
 let stack: LocalStack;
 let report: LoadReport;

@@ -4,9 +4,9 @@
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
-import { type LocalStack, startLocalStack } from '#shared/local/stack.ts';
 
 let stack: LocalStack;
 const verdicts = new Map<string, Verdict>();

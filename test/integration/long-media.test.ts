@@ -6,9 +6,9 @@
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { LIMITS, LONG_MEDIA_LIMITS } from '#shared/ingest/limits.ts';
-import { type LocalStack, startLocalStack } from '#shared/local/stack.ts';
 import { ffmpegOutput } from '#test/fixtures/media/generate.ts';
 
 const VIDEO_S = LIMITS.video.maxSyncDurationS + 5;

@@ -5,9 +5,9 @@
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
-import { type LocalStack, startLocalStack } from '#shared/local/stack.ts';
 import { convert, slideshow, speak } from '#test/fixtures/media/generate.ts';
 import { renderSign, SIGN_STYLES } from '#test/fixtures/media/signs.ts';
 

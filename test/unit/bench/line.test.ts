@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { lineProblems } from '../../../bench/lib/line.ts';
-import { paired, quantile } from '../../../bench/lib/measure.ts';
-import { BEGIN, END, spliceResults } from '../../../bench/lib/report.ts';
+import { lineProblems } from '#bench/lib/line.ts';
+import { paired, quantile } from '#bench/lib/measure.ts';
+import { BEGIN, END, spliceResults } from '#bench/lib/report.ts';
 
 describe('bench helpers', () => {
   it('interpolates quantiles between ranks', () => {

@@ -16,7 +16,6 @@ import {
   type ServerLogger,
   startInferenceServer,
 } from '#model-artifacts/server/server.ts';
-import { createSession } from '#model-artifacts/server/sessions.ts';
 import {
   createInferenceClient,
   type InferenceClient,
@@ -33,6 +32,7 @@ import {
   type Tensor,
   type WireTensor,
 } from '#shared/inference/tensor-codec.ts';
+import { createSession } from '#shared/onnx/sessions.ts';
 import {
   CLASSIFIER_MANIFEST,
   classifierModel,

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { wordErrors } from '#model-artifacts/eval/error-rate.ts';
 import { edgeFraction, type OcrEngine, ocrImage, tesseractEngine } from '#shared/extract/ocr.ts';
-import { wordErrors } from '#shared/text/error-rate.ts';
 import { renderSign, SIGN_STYLES } from '#test/fixtures/media/signs.ts';
 
 const tesseract = tesseractEngine();

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { charErrors, errorRate, wordErrors } from '#model-artifacts/eval/error-rate.ts';
 import { pickFrames } from '#shared/extract/animation.ts';
 import { sniff } from '#shared/ingest/sniff.ts';
 import { parsePocketsphinxWords } from '#shared/speech/pocketsphinx.ts';
 import { wordsToSegments } from '#shared/speech/recognizer.ts';
-import { charErrors, errorRate, wordErrors } from '#shared/text/error-rate.ts';
 
 describe('PocketSphinx output', () => {
   it('reads word timings and drops markers, silences and fillers', () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ClipTokenizer } from '#model-artifacts/clip/clip-bpe.ts';
 import { buildZeroShotHead, PromptsSchema } from '#model-artifacts/clip/zero-shot-head.ts';
 import { BERT, BERT_LABELS, CLIP, FIXTURE_PACK_DIR, VOCAB } from '#model-artifacts/fixtures/make-fixtures.ts';
 import { loadModel } from '#model-artifacts/server/registry.ts';
@@ -12,7 +13,6 @@ import type { Tensor } from '#shared/inference/tensor-codec.ts';
 import { loadModelPack, UnknownModelPackError } from '#shared/moderation/model-pack.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { imageProcessor, textProcessor, UnknownProcessorError } from '#shared/moderation/processors.ts';
-import { ClipTokenizer } from '#shared/text/clip-bpe.ts';
 import { basicTokenize, WordPieceTokenizer } from '#shared/text/wordpiece.ts';
 
 const tokenizer = new WordPieceTokenizer(new Map(VOCAB.map((t, i) => [t, i])), { maxLength: 12 });

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { redriveByCopy, startMoveTask } from '#shared/queue/redrive.ts';
+import { redriveByCopy, startMoveTask } from '#ops/redrive.ts';
 
 const sqs = new SQSClient({ region: 'us-east-1' });
 const sqsMock = mockClient(sqs);

@@ -8,7 +8,7 @@
  * One approximation: the original first runs `ftfy.fix_text` (mojibake repair); here text is only
  * HTML-unescaped, NFC-normalised and whitespace-collapsed, which is the same for clean text.
  */
-import { bytesToUnicode } from '../speech/whisper.ts';
+import { bytesToUnicode } from '#shared/speech/whisper.ts';
 
 export const CLIP_BOS = '<|startoftext|>';
 export const CLIP_EOS = '<|endoftext|>';

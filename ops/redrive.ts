@@ -14,8 +14,8 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { encodeS3Key } from '../events/s3-notification.ts';
-import { VERDICT_TABLE } from '../verdict/table.ts';
+import { encodeS3Key } from '#shared/events/s3-notification.ts';
+import { VERDICT_TABLE } from '#shared/verdict/table.ts';
 
 export interface CopyRedriveOptions {
   sqs: SQSClient;

@@ -15,12 +15,12 @@ import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import S3rver from 's3rver';
-import { type InferenceServer, startInferenceServer } from '../../model-artifacts/server/server.ts';
-import { readPipelineEnv } from '../config/env.ts';
-import type { Verdict } from '../domain/verdict.ts';
-import { type ObjectRef, verdictKey } from '../events/s3-notification.ts';
-import type { RetryPolicy } from '../retry/retry.ts';
-import { VERDICT_TABLE } from '../verdict/table.ts';
+import { type InferenceServer, startInferenceServer } from '#model-artifacts/server/server.ts';
+import { readPipelineEnv } from '#shared/config/env.ts';
+import type { Verdict } from '#shared/domain/verdict.ts';
+import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
+import type { RetryPolicy } from '#shared/retry/retry.ts';
+import { VERDICT_TABLE } from '#shared/verdict/table.ts';
 import { type SqsHandler, startEventSource } from './event-source.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 
@@ -43,7 +43,7 @@ export interface LocalStackOptions {
   /** The same for the long-media queue, whose messages take longer. @default 60 */
   longMediaVisibilityTimeoutSeconds?: number;
   /**
-   * Put fault-injection proxies (shared/local/fault-proxy.ts) between the pipeline and DynamoDB and
+   * Put fault-injection proxies (local/fault-proxy.ts) between the pipeline and DynamoDB and
    * the inference server; the stack's own clients (`doc`, `waitForVerdicts`) bypass them. @default false
    */
   faultProxies?: boolean;
@@ -281,7 +281,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Imported only now: the handler reads its configuration and creates its clients at module load.
     // Built here from this stack's environment, not the module's own `handler`, so a second stack
     // in the same process gets clients pointing at its own emulators.
-    const { createHandler } = await import('../../functions/moderate/handler.ts');
+    const { createHandler } = await import('#functions/moderate/handler.ts');
     const handler = createHandler(readPipelineEnv());
     const source = startEventSource({
       sqs,
@@ -304,7 +304,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.unshift(() => longSource.stop());
 
     // The DLQ's consumer, as on AWS: the same dead-letter handler records `PROCESSING_FAILED`.
-    const { handler: deadLetterHandler } = (await import('../../functions/dead-letter/handler.ts')) as {
+    const { handler: deadLetterHandler } = (await import('#functions/dead-letter/handler.ts')) as {
       handler: SqsHandler;
     };
     let deadLetterSources: { stop(): Promise<void> }[] | undefined;

@@ -6,8 +6,8 @@
  */
 import { BatchGetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import sharp from 'sharp';
-import type { Verdict } from '../domain/verdict.ts';
-import { type ObjectRef, verdictKey } from '../events/s3-notification.ts';
+import type { Verdict } from '#shared/domain/verdict.ts';
+import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import type { LocalStack } from './stack.ts';
 
 export interface LoadOptions {
