@@ -16,11 +16,12 @@ import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { listSupportedBackends, Tensor as OrtTensor } from 'onnxruntime-node';
+import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import { loadModel } from '#model-artifacts/server/registry.ts';
 import { startInferenceServer } from '#model-artifacts/server/server.ts';
+import { ENCODER_MODELS, MODELS, type ModelName } from '#shared/contracts/models.ts';
 import { createInferenceClient } from '#shared/inference/client.ts';
 import type { Tensor } from '#shared/inference/tensor-codec.ts';
-import { loadModelPack } from '#shared/moderation/model-pack.ts';
 import type { SessionConfig } from '#shared/onnx/sessions.ts';
 import { featurize, padBatch } from '#shared/text/featurize.ts';
 import { REPO_ROOT } from './lib/child.ts';
@@ -31,15 +32,13 @@ import { humanLine } from './lib/report.ts';
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const quick = argv.includes('--quick');
-const MODELS = ['image-nsfw', 'text-toxicity'] as const;
-type ModelName = (typeof MODELS)[number];
 const BATCHES = quick ? [1, 64] : [1, 8, 32, 64, 128, 256];
 const CONCURRENCY = quick ? 64 : 256;
 const MS = quick ? 300 : 1000;
 const REPS = quick ? 1 : 3;
 const modelsDir = join(REPO_ROOT, 'model-artifacts/models');
 const CUDA: Partial<SessionConfig> = { executionProviders: ['cuda'], cpuFallback: false };
-const pack = loadModelPack();
+const pack = loadPack();
 
 function say(line: BenchLine): void {
   process.stdout.write(`${json ? formatJsonLine(line) : humanLine(line)}\n`);
@@ -77,7 +76,7 @@ async function cudaUnavailable(): Promise<string | undefined> {
 }
 
 function inputs(model: ModelName, n: number, offset = 0): Record<string, Tensor> {
-  if (model === 'text-toxicity') {
+  if (model === MODELS.text) {
     const texts = Array.from(
       { length: n },
       (_, i) => `you are message number ${offset + i} and a worthless idiot`,
@@ -115,7 +114,7 @@ async function main(): Promise<void> {
   });
   const client = createInferenceClient({ sagemaker, endpointName: (m) => m });
   try {
-    for (const model of MODELS) {
+    for (const model of ENCODER_MODELS) {
       const cuda = await loadModel(join(modelsDir, model), CUDA);
       const cpu = await loadModel(join(modelsDir, model), { executionProviders: ['cpu'] });
       for (const b of BATCHES) {

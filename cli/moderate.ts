@@ -5,6 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ENV } from '#shared/contracts/env.ts';
 import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
 
@@ -111,7 +112,7 @@ async function main(): Promise<number> {
   }
   const toUpload = files.filter((f) => !results.has(f));
 
-  if (values.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  if (values.verbose) process.env[ENV.logLevel] = 'INFO';
   const { startLocalStack } = await import('#local/stack.ts');
   progress(`starting local stack (S3, SQS, DynamoDB, inference server) for ${toUpload.length} file(s)…`);
   const stack = await startLocalStack({

@@ -3,6 +3,7 @@
  * `moderation:environments`; `-c env=<name>` picks one (default `dev`). Read once and loudly: a
  * missing or malformed value fails synth with its path, never deploys a half-configured pipeline.
  */
+import { MODEL_NAMES, type ModelName } from '#shared/contracts/models.ts';
 
 /** The Lambda architecture; the native `sharp` binaries are installed for it (see docs/DEPLOY.md). */
 export type LambdaArchitecture = 'arm64' | 'x86_64';
@@ -30,20 +31,6 @@ export interface ServerlessHostingConfig {
 }
 
 export type HostingConfig = InstanceHostingConfig | ServerlessHostingConfig;
-
-/** The models the pipeline serves: the directory names under model-artifacts/models (docs/CONTRACTS.md). */
-export const MODEL_NAMES = ['text-toxicity', 'image-nsfw', 'fusion'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
-
-export interface AsyncInferenceConfig {
-  readonly enabled: boolean;
-  /** Models that also get an asynchronous endpoint (long media). */
-  readonly models: readonly ModelName[];
-  readonly instanceType: string;
-  readonly maxInstances: number;
-  /** Requests one instance works on at once. */
-  readonly maxConcurrentInvocationsPerInstance: number;
-}
 
 export interface PipelineConfig {
   /** The environment's name (`dev`, `prod`): part of the stack name and tags. */
@@ -75,7 +62,6 @@ export interface PipelineConfig {
   readonly models: Readonly<Record<ModelName, HostingConfig>>;
   /** Put instance-hosted models behind inference components whose copies (and instances) scale to zero. */
   readonly scaleToZero: boolean;
-  readonly asyncInference: AsyncInferenceConfig;
   readonly alarms: {
     /** Alarm when the oldest ingest message is older than this. */
     readonly queueAgeSeconds: number;
@@ -156,14 +142,6 @@ class Reader {
     }
     return value;
   }
-
-  stringArray(key: string): string[] {
-    const value = this.raw(key);
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-      throw new Error(`config ${this.where(key)} must be an array of strings, got ${JSON.stringify(value)}`);
-    }
-    return value as string[];
-  }
 }
 
 function readHosting(r: Reader): HostingConfig {
@@ -220,15 +198,6 @@ export function parsePipelineConfig(envName: string, raw: unknown): PipelineConf
   const models = Object.fromEntries(
     MODEL_NAMES.map((name) => [name, readHosting(modelsReader.object(name))]),
   ) as Record<ModelName, HostingConfig>;
-  const asyncReader = r.object('asyncInference');
-  const asyncModels = asyncReader.stringArray('models');
-  for (const name of asyncModels) {
-    if (!(MODEL_NAMES as readonly string[]).includes(name)) {
-      throw new Error(
-        `config asyncInference.models: unknown model ${name}; known: ${MODEL_NAMES.join(', ')}`,
-      );
-    }
-  }
   const alarms = r.object('alarms');
   return {
     envName,
@@ -252,13 +221,6 @@ export function parsePipelineConfig(envName: string, raw: unknown): PipelineConf
     },
     models,
     scaleToZero: r.boolean('scaleToZero'),
-    asyncInference: {
-      enabled: asyncReader.boolean('enabled'),
-      models: asyncModels as ModelName[],
-      instanceType: asyncReader.string('instanceType'),
-      maxInstances: asyncReader.int('maxInstances', 1),
-      maxConcurrentInvocationsPerInstance: asyncReader.int('maxConcurrentInvocationsPerInstance', 1, 1000),
-    },
     alarms: {
       queueAgeSeconds: alarms.int('queueAgeSeconds', 60),
       modelLatencyP99Ms: alarms.int('modelLatencyP99Ms', 1),

@@ -6,6 +6,7 @@
  */
 import { BatchGetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import sharp from 'sharp';
+import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import type { LocalStack } from './stack.ts';
@@ -79,16 +80,18 @@ async function item(n: number, prefix: string): Promise<{ key: string; body: Uin
 
 /** One read of the verdicts that exist now, by verdict key (BatchGetItem, 100 keys a request). */
 async function readVerdicts(stack: LocalStack, refs: ObjectRef[]): Promise<Map<string, Verdict>> {
+  const { partitionKey } = VERDICT_TABLE;
   const pks = [...new Set(refs.map(verdictKey))];
   const found = new Map<string, Verdict>();
   for (let i = 0; i < pks.length; i += 100) {
-    let keys: Record<string, unknown>[] | undefined = pks.slice(i, i + 100).map((pk) => ({ pk }));
+    const chunk = pks.slice(i, i + 100);
+    let keys: Record<string, unknown>[] | undefined = chunk.map((pk) => ({ [partitionKey]: pk }));
     while (keys?.length) {
       const out: BatchGetCommandOutput = await stack.doc.send(
         new BatchGetCommand({ RequestItems: { [stack.tableName]: { Keys: keys } } }),
       );
       for (const item of out.Responses?.[stack.tableName] ?? []) {
-        const { pk, ...verdict } = item as Verdict & { pk: string };
+        const { [partitionKey]: pk, ...verdict } = item as Verdict & { [partitionKey]: string };
         found.set(pk, verdict);
       }
       keys = out.UnprocessedKeys?.[stack.tableName]?.Keys;

@@ -16,11 +16,11 @@ import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import S3rver from 's3rver';
 import { type InferenceServer, startInferenceServer } from '#model-artifacts/server/server.ts';
-import { readPipelineEnv } from '#shared/config/env.ts';
+import { ENV, readDeadLetterEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import type { RetryPolicy } from '#shared/retry/retry.ts';
-import { VERDICT_TABLE } from '#shared/verdict/table.ts';
 import { type SqsHandler, startEventSource } from './event-source.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 
@@ -133,307 +133,467 @@ const listen = (server: import('node:http').Server) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
 
+/** local/ sits at the repository root, next to model-artifacts/. */
+const DEFAULT_MODELS_DIR = join(import.meta.dirname, '../model-artifacts/models');
+const MAX_RECEIVE_COUNT = 5;
+
+/**
+ * What to undo, in the order `stop` runs it: event sources are unshifted (they stop first, while
+ * the emulators they read still answer), servers pushed in start order. A failed start runs it reversed.
+ */
+type Stops = (() => Promise<unknown>)[];
+type Queue = { queueUrl: string; queueArn: string };
+/** A queue and the dead-letter queue its redrive policy moves messages to after MAX_RECEIVE_COUNT receives. */
+type RedrivenQueue = { queue: Queue; dlq: Queue };
+type StackQueues = { endpoint: string; ingest: RedrivenQueue; longMedia: RedrivenQueue };
+type InferenceRetryOverrides = NonNullable<LocalStackOptions['inferenceRetry']>;
+type FaultProxies = NonNullable<LocalStackControl['proxies']>;
+type OnError = LocalStackOptions['onError'];
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const ownsDataDir = !options.dataDir;
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'moderation-')));
-  await mkdir(join(dataDir, 's3'), { recursive: true });
-  const stops: (() => Promise<unknown>)[] = [];
+  const { onError } = options;
+  const data = await prepareDataDir(options.dataDir);
+  const stops: Stops = [];
+  /** Notifications on their way to the ingest queue; `stop` lets them land first. */
   const pending = new Set<Promise<unknown>>();
   try {
-    // S3
-    const s3rver = new S3rver({
-      address: '127.0.0.1',
-      port: 0,
-      silent: true,
-      directory: join(dataDir, 's3'),
-      allowMismatchedSignatures: true,
-      configureBuckets: [{ name: LOCAL_BUCKET }],
-    });
-    const s3Address = (await s3rver.run()) as AddressInfo;
-    stops.push(() => s3rver.close());
-    // SQS
-    const fauxqs = await startFauxqs({ port: 0, logger: false });
-    stops.push(() => fauxqs.stop());
-    const maxReceiveCount = 5;
-    const dlq = fauxqs.createQueue(`${QUEUE}-dlq`);
-    const queue = fauxqs.createQueue(QUEUE, {
-      attributes: {
-        VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount }),
-      },
-    });
-    const longDlq = fauxqs.createQueue(`${LONG_MEDIA_QUEUE}-dlq`);
-    const longQueue = fauxqs.createQueue(LONG_MEDIA_QUEUE, {
-      attributes: {
-        VisibilityTimeout: String(options.longMediaVisibilityTimeoutSeconds ?? 60),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: longDlq.queueArn, maxReceiveCount }),
-      },
-    });
-    // DynamoDB
-    const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    const dynamoPort = await listen(dynamoServer);
-    stops.push(() => new Promise((r) => dynamoServer.close(r)));
-    // SageMaker Runtime
-    const modelsDir = options.modelsDir ?? join(import.meta.dirname, '../../model-artifacts/models');
-    let inference: InferenceServer | undefined = await startInferenceServer({
-      modelsDir,
-      port: 0,
-      host: '127.0.0.1',
-    });
-    const inferencePort = inference.port;
-    const inferenceUrl = inference.url;
-    stops.push(async () => inference?.close());
+    const s3Emulator = await startS3Emulator(data.dir, stops);
+    const queues = await startQueues(options, stops);
+    const dynamoUrl = await startDynamoDb(stops);
+    const inference = await startRestartableInferenceServer(options.modelsDir ?? DEFAULT_MODELS_DIR, stops);
     // Fault injection: proxies in front of DynamoDB and the inference server (tests only).
-    const dynamoUrl = `http://127.0.0.1:${dynamoPort}`;
-    let proxies: LocalStackControl['proxies'];
-    if (options.faultProxies) {
-      const dynamoProxy = await startFaultProxy(dynamoUrl);
-      stops.push(() => dynamoProxy.close());
-      const inferenceProxy = await startFaultProxy(inferenceUrl);
-      stops.push(() => inferenceProxy.close());
-      proxies = { dynamodb: dynamoProxy, inference: inferenceProxy };
-    }
-    const retryEnv: Record<string, string> = {};
-    const retry = options.inferenceRetry ?? {};
-    if (retry.maxAttempts !== undefined) retryEnv.INFERENCE_MAX_ATTEMPTS = String(retry.maxAttempts);
-    if (retry.attemptTimeoutMs !== undefined) retryEnv.INFERENCE_TIMEOUT_MS = String(retry.attemptTimeoutMs);
-    if (retry.baseDelayMs !== undefined) retryEnv.INFERENCE_RETRY_BASE_MS = String(retry.baseDelayMs);
-    if (retry.maxDelayMs !== undefined) retryEnv.INFERENCE_RETRY_MAX_DELAY_MS = String(retry.maxDelayMs);
-    if (retry.reserveMs !== undefined) retryEnv.INFERENCE_RETRY_RESERVE_MS = String(retry.reserveMs);
-
-    const env: Record<string, string> = {
-      AWS_REGION: 'us-east-1',
-      // s3rver accepts only its own key id; the other emulators accept any.
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${s3Address.port}`,
-      AWS_ENDPOINT_URL_SQS: fauxqs.address,
-      AWS_ENDPOINT_URL_DYNAMODB: proxies?.dynamodb.url ?? dynamoUrl,
-      AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: proxies?.inference.url ?? inferenceUrl,
-      // s3rver stores streamed bodies with checksum chunk framing in them unless checksums are off.
-      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-      S3_FORCE_PATH_STYLE: 'true',
-      TABLE_NAME: TABLE,
-      POLICY_NAME: options.policyName ?? 'balanced',
-      POWERTOOLS_SERVICE_NAME: 'moderation-local',
-      MEDIA_MODE: 'sync',
-      LONG_MEDIA_QUEUE_URL: longQueue.queueUrl,
-      ...retryEnv,
-    };
-    Object.assign(process.env, env);
-    // Defaults the caller may override (e.g. --verbose): keep the local run quiet.
-    process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-
-    const s3 = new S3Client({ forcePathStyle: true });
-    // fauxqs names queues by sqs.<region>.localhost URLs; send to its endpoint, not the URL's host.
-    const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-    // Straight to dynalite, past any fault proxy: the stack's own reads must work while it misbehaves.
-    const dynamo = new DynamoDBClient({ endpoint: dynamoUrl });
-    const doc = DynamoDBDocumentClient.from(dynamo);
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: VERDICT_TABLE.partitionKey, KeyType: 'HASH' }],
-        AttributeDefinitions: [
-          { AttributeName: VERDICT_TABLE.partitionKey, AttributeType: 'S' },
-          { AttributeName: VERDICT_TABLE.reviewIndex.partitionKey, AttributeType: 'S' },
-          { AttributeName: VERDICT_TABLE.reviewIndex.sortKey, AttributeType: 'S' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: VERDICT_TABLE.reviewIndex.name,
-            KeySchema: [
-              { AttributeName: VERDICT_TABLE.reviewIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: VERDICT_TABLE.reviewIndex.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
+    const proxies = options.faultProxies
+      ? await startFaultProxies({ dynamodb: dynamoUrl, inference: inference.url }, stops)
+      : undefined;
+    applyToProcessEnv(
+      pipelineEnvironment({
+        s3Url: s3Emulator.url,
+        sqsUrl: queues.endpoint,
+        dynamoUrl: proxies?.dynamodb.url ?? dynamoUrl,
+        inferenceUrl: proxies?.inference.url ?? inference.url,
+        longMediaQueueUrl: queues.longMedia.queue.queueUrl,
+        policyName: options.policyName,
+        inferenceRetry: options.inferenceRetry,
       }),
     );
-
-    // Bucket notification: ObjectCreated under uploads/ → the ingest queue.
-    type EventRecord = { eventName: string; s3: { object: { key: string; sequencer?: unknown } } };
-    s3rver.on('event', (event: { Records: EventRecord[] }) => {
-      const records = event.Records.filter(
-        (r) => r.eventName.startsWith('ObjectCreated') && r.s3.object.key.startsWith(UPLOAD_PREFIX),
-      );
-      if (!records.length) return;
-      for (const r of records) {
-        r.s3.object.key = encodeKeyLikeS3(r.s3.object.key);
-        r.s3.object.sequencer = nextSequencer();
-      }
-      const sent = sqs
-        .send(
-          new SendMessageCommand({
-            QueueUrl: queue.queueUrl,
-            MessageBody: JSON.stringify({ Records: records }),
-          }),
-        )
-        .catch((err) => options.onError?.(err))
-        .finally(() => pending.delete(sent));
-      pending.add(sent);
-    });
-
-    // Imported only now: the handler reads its configuration and creates its clients at module load.
-    // Built here from this stack's environment, not the module's own `handler`, so a second stack
-    // in the same process gets clients pointing at its own emulators.
-    const { createHandler } = await import('#functions/moderate/handler.ts');
-    const handler = createHandler(readPipelineEnv());
-    const source = startEventSource({
-      sqs,
-      queueUrl: queue.queueUrl,
-      queueArn: queue.queueArn,
-      handler: handler as SqsHandler,
-      onError: options.onError,
-    });
-    stops.unshift(() => source.stop());
-    // The long-media function: the same handler in long mode, one message at a time (as on AWS).
-    const longHandler = createHandler({ ...readPipelineEnv(), mediaMode: 'long', longMediaQueueUrl: '' });
-    const longSource = startEventSource({
-      sqs,
-      queueUrl: longQueue.queueUrl,
-      queueArn: longQueue.queueArn,
-      handler: longHandler as SqsHandler,
-      batchSize: 1,
-      onError: options.onError,
-    });
-    stops.unshift(() => longSource.stop());
-
-    // The DLQ's consumer, as on AWS: the same dead-letter handler records `PROCESSING_FAILED`.
-    const { handler: deadLetterHandler } = (await import('#functions/dead-letter/handler.ts')) as {
-      handler: SqsHandler;
-    };
-    let deadLetterSources: { stop(): Promise<void> }[] | undefined;
-    const deadLetterConsumer = {
-      start() {
-        deadLetterSources ??= [dlq, longDlq].map((q) =>
-          startEventSource({
-            sqs,
-            queueUrl: q.queueUrl,
-            queueArn: q.queueArn,
-            handler: deadLetterHandler,
-            onError: options.onError,
-          }),
-        );
-      },
-      async stop() {
-        const running = deadLetterSources;
-        deadLetterSources = undefined;
-        await Promise.all((running ?? []).map((r) => r.stop()));
-      },
-    };
-    deadLetterConsumer.start();
-    stops.unshift(() => deadLetterConsumer.stop());
-
-    const control: LocalStackControl = {
-      inference: {
-        async stop() {
-          const running = inference;
-          inference = undefined;
-          await running?.close();
-        },
-        async start() {
-          inference ??= await startInferenceServer({ modelsDir, port: inferencePort, host: '127.0.0.1' });
-        },
-      },
-      deadLetterConsumer,
-      proxies,
-    };
+    // From here on, every client and handler is built from the environment just written.
+    const { s3, sqs, dynamo, doc } = createStackClients(dynamoUrl);
+    await createVerdictTable(dynamo, TABLE);
+    forwardUploadEvents(s3Emulator.s3rver, sqs, queues.ingest.queue.queueUrl, pending, onError);
+    await startModerateFunctions(sqs, queues, onError, stops);
+    const deadLetterQueues = [queues.ingest.dlq, queues.longMedia.dlq];
+    const deadLetterConsumer = await startDeadLetterConsumer(sqs, deadLetterQueues, onError, stops);
 
     return {
       bucket: LOCAL_BUCKET,
       s3,
       doc,
       tableName: TABLE,
-      queues: {
-        sqs,
-        ingestUrl: queue.queueUrl,
-        ingestArn: queue.queueArn,
-        deadLetterUrl: dlq.queueUrl,
-        deadLetterArn: dlq.queueArn,
-        maxReceiveCount,
-        longMediaUrl: longQueue.queueUrl,
-        longMediaDeadLetterUrl: longDlq.queueUrl,
-      },
-      control,
-      async notify(refs) {
-        const Records = refs.map((ref) => ({
-          eventSource: 'aws:s3',
-          eventName: 'ObjectCreated:Put',
-          s3: {
-            bucket: { name: ref.bucket },
-            object: {
-              key: encodeKeyLikeS3(ref.key),
-              size: ref.size,
-              eTag: ref.eTag,
-              versionId: ref.versionId,
-              sequencer: ref.sequencer ?? nextSequencer(),
-            },
-          },
-        }));
-        await sqs.send(
-          new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify({ Records }) }),
-        );
-      },
-      async upload(key, body) {
-        const fullKey = key.startsWith(UPLOAD_PREFIX) ? key : `${UPLOAD_PREFIX}${key}`;
-        const put = await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: fullKey, Body: body }));
-        return {
-          bucket: LOCAL_BUCKET,
-          key: fullKey,
-          eTag: put.ETag?.replace(/"/g, ''),
-          size: body.byteLength,
-        };
-      },
-      async waitForVerdicts(refs, { timeoutMs = 120_000, pollMs = 10, onProgress, onVerdict } = {}) {
-        const found = new Map<ObjectRef, Verdict>();
-        const deadline = Date.now() + timeoutMs;
-        while (found.size < refs.length && Date.now() < deadline) {
-          // One BatchGetItem per 100 missing verdicts (the API's limit), not one GetItem each: a
-          // poll of a large upload stays one or two requests, so it can run often without slowing
-          // the pipeline it waits for. Keys left unprocessed are simply asked for again next round.
-          const missing = new Map<string, ObjectRef[]>();
-          for (const ref of refs) {
-            if (found.has(ref)) continue;
-            const pk = verdictKey(ref);
-            missing.set(pk, [...(missing.get(pk) ?? []), ref]);
-          }
-          const pks = [...missing.keys()];
-          const chunks = Array.from({ length: Math.ceil(pks.length / 100) }, (_, i) =>
-            pks.slice(i * 100, i * 100 + 100),
-          );
-          await Promise.all(
-            chunks.map(async (chunk) => {
-              const { Responses } = await doc.send(
-                new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: chunk.map((pk) => ({ pk })) } } }),
-              );
-              for (const item of Responses?.[TABLE] ?? []) {
-                const { pk, ...verdict } = item as Verdict & { pk: string };
-                for (const ref of missing.get(pk) ?? []) {
-                  found.set(ref, verdict);
-                  onVerdict?.(ref, verdict);
-                }
-              }
-            }),
-          );
-          onProgress?.(found.size, refs.length);
-          if (found.size < refs.length) await new Promise((r) => setTimeout(r, pollMs));
-        }
-        return found;
-      },
+      queues: describeQueues(sqs, queues),
+      control: { inference: inference.control, deadLetterConsumer, proxies },
+      notify: (refs) => sendObjectCreatedNotifications(sqs, queues.ingest.queue.queueUrl, refs),
+      upload: (key, body) => uploadUnderPrefix(s3, key, body),
+      waitForVerdicts: (refs, waitOptions) => pollForVerdicts(doc, TABLE, refs, waitOptions),
       async stop() {
         await Promise.allSettled(pending);
         for (const stop of stops) await stop().catch(() => undefined);
-        if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+        await data.remove();
       },
     };
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+    await data.remove();
     throw err;
   }
+}
+
+/** The emulators' data folder: the caller's (kept), or a temporary one that `remove` deletes. */
+async function prepareDataDir(
+  dataDir: string | undefined,
+): Promise<{ dir: string; remove(): Promise<void> }> {
+  const owned = !dataDir;
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'moderation-')));
+  await mkdir(join(dir, 's3'), { recursive: true });
+  return {
+    dir,
+    async remove() {
+      if (owned) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** S3: s3rver with the uploads bucket; its put events stand in for the bucket notification. */
+async function startS3Emulator(dataDir: string, stops: Stops): Promise<{ s3rver: S3rver; url: string }> {
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: join(dataDir, 's3'),
+    allowMismatchedSignatures: true,
+    configureBuckets: [{ name: LOCAL_BUCKET }],
+  });
+  const { port } = await s3rver.run();
+  stops.push(() => s3rver.close());
+  return { s3rver, url: `http://127.0.0.1:${port}` };
+}
+
+/** SQS: fauxqs with the ingest and long-media queues, each redriven to its own DLQ. */
+async function startQueues(options: LocalStackOptions, stops: Stops): Promise<StackQueues> {
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  stops.push(() => fauxqs.stop());
+  const createRedrivenQueue = (name: string, visibilityTimeoutSeconds: number): RedrivenQueue => {
+    const dlq = fauxqs.createQueue(`${name}-dlq`);
+    const queue = fauxqs.createQueue(name, {
+      attributes: {
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlq.queueArn,
+          maxReceiveCount: MAX_RECEIVE_COUNT,
+        }),
+      },
+    });
+    return { queue, dlq };
+  };
+  return {
+    endpoint: fauxqs.address,
+    ingest: createRedrivenQueue(QUEUE, options.visibilityTimeoutSeconds ?? 5),
+    longMedia: createRedrivenQueue(LONG_MEDIA_QUEUE, options.longMediaVisibilityTimeoutSeconds ?? 60),
+  };
+}
+
+/** DynamoDB: dynalite, with table operations that complete at once. Resolves to its URL. */
+async function startDynamoDb(stops: Stops): Promise<string> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listen(server);
+  stops.push(() => new Promise((r) => server.close(r)));
+  return `http://127.0.0.1:${port}`;
+}
+
+/** The verdicts table with the same key design as the CDK construct (VERDICT_TABLE). */
+async function createVerdictTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, reviewIndex } = VERDICT_TABLE;
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: 'S' },
+        { AttributeName: reviewIndex.partitionKey, AttributeType: 'S' },
+        { AttributeName: reviewIndex.sortKey, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: reviewIndex.name,
+          KeySchema: [
+            { AttributeName: reviewIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: reviewIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+}
+
+/**
+ * SageMaker Runtime: our inference server. `control.stop` kills it and `control.start` brings it
+ * back on the same port, so the pipeline's endpoint URL stays valid (fault tests).
+ */
+async function startRestartableInferenceServer(
+  modelsDir: string,
+  stops: Stops,
+): Promise<{ url: string; control: LocalStackControl['inference'] }> {
+  let server: InferenceServer | undefined = await startInferenceServer({
+    modelsDir,
+    port: 0,
+    host: '127.0.0.1',
+  });
+  const { port, url } = server;
+  stops.push(async () => server?.close());
+  return {
+    url,
+    control: {
+      async stop() {
+        const running = server;
+        server = undefined;
+        await running?.close();
+      },
+      async start() {
+        server ??= await startInferenceServer({ modelsDir, port, host: '127.0.0.1' });
+      },
+    },
+  };
+}
+
+async function startFaultProxies(
+  targets: { dynamodb: string; inference: string },
+  stops: Stops,
+): Promise<FaultProxies> {
+  const dynamodb = await startFaultProxy(targets.dynamodb);
+  stops.push(() => dynamodb.close());
+  const inference = await startFaultProxy(targets.inference);
+  stops.push(() => inference.close());
+  return { dynamodb, inference };
+}
+
+/** Each model-call retry setting and the variable that overrides it. */
+const INFERENCE_RETRY_ENV = {
+  maxAttempts: ENV.inferenceMaxAttempts,
+  attemptTimeoutMs: ENV.inferenceTimeoutMs,
+  baseDelayMs: ENV.inferenceRetryBaseMs,
+  maxDelayMs: ENV.inferenceRetryMaxDelayMs,
+  reserveMs: ENV.inferenceRetryReserveMs,
+} as const satisfies Record<keyof InferenceRetryOverrides, string>;
+
+/** Only the settings given: the others keep the pipeline's defaults. */
+function inferenceRetryEnvironment(retry: InferenceRetryOverrides = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [setting, name] of Object.entries(INFERENCE_RETRY_ENV)) {
+    const value = retry[setting as keyof InferenceRetryOverrides];
+    if (value !== undefined) env[name] = String(value);
+  }
+  return env;
+}
+
+/** The variables the CDK stack gives the functions on AWS, pointed at this stack's emulators. */
+function pipelineEnvironment(settings: {
+  s3Url: string;
+  sqsUrl: string;
+  dynamoUrl: string;
+  inferenceUrl: string;
+  longMediaQueueUrl: string;
+  policyName?: string;
+  inferenceRetry?: InferenceRetryOverrides;
+}): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    // s3rver accepts only its own key id; the other emulators accept any.
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_ENDPOINT_URL_S3: settings.s3Url,
+    AWS_ENDPOINT_URL_SQS: settings.sqsUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: settings.dynamoUrl,
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: settings.inferenceUrl,
+    // s3rver stores streamed bodies with checksum chunk framing in them unless checksums are off.
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    [ENV.s3ForcePathStyle]: 'true',
+    [ENV.tableName]: TABLE,
+    [ENV.policyName]: settings.policyName ?? 'balanced',
+    [ENV.serviceName]: 'moderation-local',
+    [ENV.mediaMode]: 'sync',
+    [ENV.longMediaQueueUrl]: settings.longMediaQueueUrl,
+    ...inferenceRetryEnvironment(settings.inferenceRetry),
+  };
+}
+
+/** The handlers and the SDK read their configuration from process.env, as in a Lambda. */
+function applyToProcessEnv(env: Record<string, string>): void {
+  Object.assign(process.env, env);
+  // Defaults the caller may override (e.g. --verbose): keep the local run quiet.
+  process.env[ENV.logLevel] ??= 'ERROR';
+  process.env[ENV.metricsDisabled] ??= 'true';
+}
+
+/** The stack's own clients (for uploads, event sources and verdict reads). */
+function createStackClients(dynamoUrl: string) {
+  const s3 = new S3Client({ forcePathStyle: true });
+  // fauxqs names queues by sqs.<region>.localhost URLs; send to its endpoint, not the URL's host.
+  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  // Straight to dynalite, past any fault proxy: the stack's own reads must work while it misbehaves.
+  const dynamo = new DynamoDBClient({ endpoint: dynamoUrl });
+  return { s3, sqs, dynamo, doc: DynamoDBDocumentClient.from(dynamo) };
+}
+
+type EventRecord = { eventName: string; s3: { object: { key: string; sequencer?: unknown } } };
+
+/** Bucket notification: ObjectCreated under uploads/ → the ingest queue. */
+function forwardUploadEvents(
+  s3rver: S3rver,
+  sqs: SQSClient,
+  queueUrl: string,
+  pending: Set<Promise<unknown>>,
+  onError: OnError,
+): void {
+  s3rver.on('event', (event: { Records: EventRecord[] }) => {
+    const records = event.Records.filter(
+      (r) => r.eventName.startsWith('ObjectCreated') && r.s3.object.key.startsWith(UPLOAD_PREFIX),
+    );
+    if (!records.length) return;
+    for (const r of records) {
+      r.s3.object.key = encodeKeyLikeS3(r.s3.object.key);
+      r.s3.object.sequencer = nextSequencer();
+    }
+    const sent = sqs
+      .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ Records: records }) }))
+      .catch((err) => onError?.(err))
+      .finally(() => pending.delete(sent));
+    pending.add(sent);
+  });
+}
+
+/** The moderate function twice, as on AWS: the ingest queue's consumer and the long-media one. */
+async function startModerateFunctions(
+  sqs: SQSClient,
+  queues: StackQueues,
+  onError: OnError,
+  stops: Stops,
+): Promise<void> {
+  // Imported only now: the handler reads its configuration and creates its clients at module load.
+  // Built here from this stack's environment, not the module's own `handler`, so a second stack
+  // in the same process gets clients pointing at its own emulators.
+  const { createHandler } = await import('#functions/moderate/handler.ts');
+  const handler = createHandler(readPipelineEnv());
+  const source = startEventSource({
+    sqs,
+    queueUrl: queues.ingest.queue.queueUrl,
+    queueArn: queues.ingest.queue.queueArn,
+    handler: handler as SqsHandler,
+    onError,
+  });
+  stops.unshift(() => source.stop());
+  // The long-media function: the same handler in long mode, one message at a time (as on AWS).
+  const longHandler = createHandler({ ...readPipelineEnv(), mediaMode: 'long', longMediaQueueUrl: '' });
+  const longSource = startEventSource({
+    sqs,
+    queueUrl: queues.longMedia.queue.queueUrl,
+    queueArn: queues.longMedia.queue.queueArn,
+    handler: longHandler as SqsHandler,
+    batchSize: 1,
+    onError,
+  });
+  stops.unshift(() => longSource.stop());
+}
+
+/**
+ * The DLQs' consumer, as on AWS: the same dead-letter handler records `PROCESSING_FAILED`. Built
+ * from this stack's environment (like the moderate function), so each stack gets its own clients.
+ * Started here; the returned hooks stop and restart it (fault tests).
+ */
+async function startDeadLetterConsumer(
+  sqs: SQSClient,
+  deadLetterQueues: Queue[],
+  onError: OnError,
+  stops: Stops,
+): Promise<LocalStackControl['deadLetterConsumer']> {
+  const { createHandler } = await import('#functions/dead-letter/handler.ts');
+  const handler = createHandler(readDeadLetterEnv()) as SqsHandler;
+  let sources: { stop(): Promise<void> }[] | undefined;
+  const consumer: LocalStackControl['deadLetterConsumer'] = {
+    start() {
+      sources ??= deadLetterQueues.map((q) =>
+        startEventSource({ sqs, queueUrl: q.queueUrl, queueArn: q.queueArn, handler, onError }),
+      );
+    },
+    async stop() {
+      const running = sources;
+      sources = undefined;
+      await Promise.all((running ?? []).map((r) => r.stop()));
+    },
+  };
+  consumer.start();
+  stops.unshift(() => consumer.stop());
+  return consumer;
+}
+
+function describeQueues(sqs: SQSClient, queues: StackQueues): LocalQueues {
+  return {
+    sqs,
+    ingestUrl: queues.ingest.queue.queueUrl,
+    ingestArn: queues.ingest.queue.queueArn,
+    deadLetterUrl: queues.ingest.dlq.queueUrl,
+    deadLetterArn: queues.ingest.dlq.queueArn,
+    maxReceiveCount: MAX_RECEIVE_COUNT,
+    longMediaUrl: queues.longMedia.queue.queueUrl,
+    longMediaDeadLetterUrl: queues.longMedia.dlq.queueUrl,
+  };
+}
+
+/** `LocalStack.notify`: the S3 notification for these versions, sent to the ingest queue again. */
+async function sendObjectCreatedNotifications(sqs: SQSClient, queueUrl: string, refs: ObjectRef[]) {
+  const Records = refs.map((ref) => ({
+    eventSource: 'aws:s3',
+    eventName: 'ObjectCreated:Put',
+    s3: {
+      bucket: { name: ref.bucket },
+      object: {
+        key: encodeKeyLikeS3(ref.key),
+        size: ref.size,
+        eTag: ref.eTag,
+        versionId: ref.versionId,
+        sequencer: ref.sequencer ?? nextSequencer(),
+      },
+    },
+  }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ Records }) }));
+}
+
+/** `LocalStack.upload`: puts the object under uploads/ (adding the prefix if missing). */
+async function uploadUnderPrefix(s3: S3Client, key: string, body: Uint8Array): Promise<ObjectRef> {
+  const fullKey = key.startsWith(UPLOAD_PREFIX) ? key : `${UPLOAD_PREFIX}${key}`;
+  const put = await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: fullKey, Body: body }));
+  return {
+    bucket: LOCAL_BUCKET,
+    key: fullKey,
+    eTag: put.ETag?.replace(/"/g, ''),
+    size: body.byteLength,
+  };
+}
+
+/** `LocalStack.waitForVerdicts`: reads the table until every ref has its verdict or the time is up. */
+async function pollForVerdicts(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  refs: ObjectRef[],
+  { timeoutMs = 120_000, pollMs = 10, onProgress, onVerdict }: WaitOptions = {},
+): Promise<Map<ObjectRef, Verdict>> {
+  const found = new Map<ObjectRef, Verdict>();
+  const deadline = Date.now() + timeoutMs;
+  while (found.size < refs.length && Date.now() < deadline) {
+    await readMissingVerdicts(doc, tableName, refs, found, onVerdict);
+    onProgress?.(found.size, refs.length);
+    if (found.size < refs.length) await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return found;
+}
+
+/** One poll: adds to `found` the verdicts that now exist for the refs it lacks. */
+async function readMissingVerdicts(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  refs: ObjectRef[],
+  found: Map<ObjectRef, Verdict>,
+  onVerdict: WaitOptions['onVerdict'],
+): Promise<void> {
+  // One BatchGetItem per 100 missing verdicts (the API's limit), not one GetItem each: a
+  // poll of a large upload stays one or two requests, so it can run often without slowing
+  // the pipeline it waits for. Keys left unprocessed are simply asked for again next round.
+  const { partitionKey } = VERDICT_TABLE;
+  const missing = new Map<string, ObjectRef[]>();
+  for (const ref of refs) {
+    if (found.has(ref)) continue;
+    const pk = verdictKey(ref);
+    missing.set(pk, [...(missing.get(pk) ?? []), ref]);
+  }
+  const pks = [...missing.keys()];
+  const chunks = Array.from({ length: Math.ceil(pks.length / 100) }, (_, i) =>
+    pks.slice(i * 100, i * 100 + 100),
+  );
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      const { Responses } = await doc.send(
+        new BatchGetCommand({
+          RequestItems: { [tableName]: { Keys: chunk.map((pk) => ({ [partitionKey]: pk })) } },
+        }),
+      );
+      for (const item of Responses?.[tableName] ?? []) {
+        const { [partitionKey]: pk, ...verdict } = item as Verdict & { [partitionKey]: string };
+        for (const ref of missing.get(pk) ?? []) {
+          found.set(ref, verdict);
+          onVerdict?.(ref, verdict);
+        }
+      }
+    }),
+  );
 }

@@ -14,8 +14,9 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { parseS3Uri } from '#shared/contracts/s3-uri.ts';
+import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import { encodeS3Key } from '#shared/events/s3-notification.ts';
-import { VERDICT_TABLE } from '#shared/verdict/table.ts';
 
 export interface CopyRedriveOptions {
   sqs: SQSClient;
@@ -173,9 +174,9 @@ function notificationRecord(
   version: string | undefined,
   options: Pick<FailedVerdictRedriveOptions, 'versionField'>,
 ) {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(object ?? '');
-  if (!match) return undefined;
-  const [, bucket, key] = match as unknown as [string, string, string];
+  const location = parseS3Uri(object ?? '');
+  if (!location) return undefined;
+  const { bucket, key } = location;
   const encoded = encodeS3Key(key);
   return {
     eventSource: 'aws:s3',

@@ -16,18 +16,17 @@ import { Tensor as OrtTensor } from 'onnxruntime-node';
 import { REPO_ROOT } from '#bench/lib/child.ts';
 import { emit, progress, suiteArgs } from '#bench/lib/line.ts';
 import { concurrentRate, paired, rate, round } from '#bench/lib/measure.ts';
+import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import { DEFAULT_BATCHING } from '#model-artifacts/server/batcher.ts';
 import { loadModel } from '#model-artifacts/server/registry.ts';
 import { startInferenceServer } from '#model-artifacts/server/server.ts';
+import { ENCODER_MODELS, MODELS, type ModelName } from '#shared/contracts/models.ts';
+import { readSessionEnv } from '#shared/contracts/env.ts';
 import { createInferenceClient } from '#shared/inference/client.ts';
 import type { Tensor } from '#shared/inference/tensor-codec.ts';
-import { loadModelPack } from '#shared/moderation/model-pack.ts';
-import { sessionConfigFromEnv } from '#shared/onnx/sessions.ts';
 import { featurize, padBatch } from '#shared/text/featurize.ts';
 
 const { quick } = suiteArgs();
-const MODELS = ['image-nsfw', 'text-toxicity'] as const;
-type ModelName = (typeof MODELS)[number];
 const BATCHES = quick ? [1, 16] : [1, 4, 16, 32, 64];
 const CONCURRENCY = quick ? 16 : 64;
 const REPS = quick ? 1 : 5;
@@ -39,8 +38,8 @@ const OVERHEAD_TARGET = 0.1;
 const DYNAMIC_TARGET = 0.8;
 
 const modelsDir = join(REPO_ROOT, 'model-artifacts/models');
-const pack = loadModelPack();
-const SESSION = sessionConfigFromEnv();
+const pack = loadPack();
+const SESSION = readSessionEnv();
 
 const SENTENCES = [
   'Thank you so much for the lovely dinner last night, the soup was delicious and the company even better.',
@@ -55,7 +54,7 @@ const SENTENCES = [
 
 /** `n` items of the model's input, as the pipeline would send them. */
 function makeInputs(model: ModelName, n: number, offset = 0): Record<string, Tensor> {
-  if (model === 'text-toxicity') {
+  if (model === MODELS.text) {
     const texts = Array.from(
       { length: n },
       (_, i) => `${SENTENCES[(offset + i) % SENTENCES.length]} (${offset + i})`,
@@ -97,7 +96,7 @@ async function main(): Promise<void> {
   });
   const client = createInferenceClient({ sagemaker, endpointName: (m) => m });
   try {
-    for (const model of MODELS) {
+    for (const model of ENCODER_MODELS) {
       const { session } = await loadModel(join(modelsDir, model), SESSION);
       const byBatch = new Map(BATCHES.map((b) => [b, makeInputs(model, b)] as const));
       const feedsByBatch = new Map([...byBatch].map(([b, inputs]) => [b, toOrt(inputs)] as const));

@@ -2,12 +2,15 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
+import { DEFAULT_PACK_MANIFESTS } from '#model-artifacts/models/default-pack.ts';
 import { applyVerdictActions } from '#shared/actions/verdict-actions.ts';
-import { createAwsClients, createSqsClient } from '#shared/clients/aws.ts';
+import { type AwsClients, createAwsClients, createSqsClient } from '#shared/clients/aws.ts';
 import { logger, metrics, tracer } from '#shared/clients/powertools.ts';
-import { type PipelineEnv, readPipelineEnv } from '#shared/config/env.ts';
+import { type PipelineEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import { createEngines, type Engines } from '#shared/engines/engines.ts';
 import { createInferenceClient } from '#shared/inference/client.ts';
 import { createCoalescingClient } from '#shared/inference/coalesce.ts';
 import { loadModelPack, padValueOf } from '#shared/moderation/model-pack.ts';
@@ -16,14 +19,24 @@ import { createRecordHandler } from '#shared/moderation/record-handler.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { createVerdictStore } from '#shared/verdict/store.ts';
 
+/** What the function talks to; each defaults to the one its environment configures. */
+export interface ModerateDeps {
+  clients: AwsClients;
+  /** Forwards media over the synchronous limits to the long-media queue. */
+  sqs: SQSClient;
+  /** OCR, voice activity, speech-to-text, ffmpeg. */
+  engines: Engines;
+}
+
 /**
  * The moderate function for one configuration: `MEDIA_MODE=sync` consumes the ingest queue (and
  * forwards media over its limits to `LONG_MEDIA_QUEUE_URL`), `MEDIA_MODE=long` the long-media queue.
  * The local mode builds both from this one factory.
  */
-export function createHandler(env: PipelineEnv) {
-  const { s3, doc, sagemaker, eventBridge } = createAwsClients();
-  const pack = loadModelPack();
+export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}) {
+  const { s3, doc, sagemaker, eventBridge } = deps.clients ?? createAwsClients(env);
+  const engines = deps.engines ?? createEngines(env.engines, env.mediaMode);
+  const pack = loadModelPack(env.modelPack, DEFAULT_PACK_MANIFESTS);
   // The batch's records share requests: concurrent calls to one model go out as one padded batch.
   const inference = createCoalescingClient(
     createInferenceClient({
@@ -34,19 +47,22 @@ export function createHandler(env: PipelineEnv) {
     { padValue: (model, input) => padValueOf(pack, model, input) },
   );
   const actions = { s3, eventBridge, quarantineBucket: env.quarantineBucket, eventBusName: env.eventBusName };
+  const forwards = env.mediaMode === 'sync' && env.longMediaQueueUrl !== '';
   const recordHandler = createRecordHandler({
     s3,
     store: createVerdictStore(doc, env.tableName),
     models: createModelGateway(inference, pack, { retry: { policy: env.inferenceRetry } }),
     policy: loadPolicy(env.policyName),
+    engines,
     logger,
     metrics,
     onVerdict: (verdict) => applyVerdictActions(verdict, actions),
-    mediaMode: env.mediaMode,
-    ...(env.mediaMode === 'sync' &&
-      env.longMediaQueueUrl !== '' && {
-        longMedia: { sqs: createSqsClient(), queueUrl: env.longMediaQueueUrl },
-      }),
+    ...(forwards && {
+      longMedia: {
+        sqs: deps.sqs ?? createSqsClient(env.awsEndpointOverrides),
+        queueUrl: env.longMediaQueueUrl,
+      },
+    }),
   });
   const processor = new BatchProcessor(EventType.SQS);
 

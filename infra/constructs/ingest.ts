@@ -1,10 +1,12 @@
-import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SecureBucket } from './private/secure-bucket.ts';
+import { WorkQueue, type WorkQueueMetrics } from './private/work-queue.ts';
 
 export interface UploadsLifecycle {
   /** Move current raw uploads to Standard-IA after this long. @default never */
@@ -42,7 +44,12 @@ export interface IngestProps {
   readonly accessLogsBucket?: s3.IBucket;
   /** Expiry of the access logs, when this construct creates their bucket. @default 90 days */
   readonly accessLogsExpiration?: Duration;
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * For the keys, queues and the access-log bucket. The uploads bucket has a fixed name, so where
+   * this is `RETAIN` it gets `RETAIN_ON_UPDATE_OR_DELETE`: a first create that fails and rolls
+   * back deletes the (empty) bucket instead of leaving a name that blocks the next deploy.
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -50,10 +57,12 @@ export interface IngestProps {
  * Where uploads land: a versioned, KMS-encrypted bucket whose new objects under the uploads prefix
  * are announced on an SQS queue (with its own key and a dead-letter queue).
  */
-export class Ingest extends Construct {
+export class Ingest extends Construct implements WorkQueueMetrics {
   readonly bucket: s3.Bucket;
   readonly bucketKey: kms.Key;
   readonly accessLogsBucket: s3.IBucket;
+  /** The ingest queue, its dead-letter queue and their key. */
+  readonly work: WorkQueue;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   /** Separate from the bucket key: one key for both makes a dependency cycle (bucket ↔ queue). */
@@ -68,7 +77,6 @@ export class Ingest extends Construct {
     if (!this.uploadsPrefix.endsWith('/')) {
       throw new Error(`uploadsPrefix must end with '/', got ${this.uploadsPrefix}`);
     }
-    this.maxReceiveCount = props.maxReceiveCount ?? 5;
     const stack = Stack.of(this);
     const bucketName =
       props.bucketName ?? `${stack.stackName.toLowerCase()}-uploads-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
@@ -77,24 +85,13 @@ export class Ingest extends Construct {
     }
     const bucketArn = stack.formatArn({ service: 's3', region: '', account: '', resource: bucketName });
 
-    if (props.accessLogsBucket) {
-      this.accessLogsBucket = props.accessLogsBucket;
-    } else {
-      const logsBucket = new s3.Bucket(this, 'AccessLogs', {
-        // Server access log delivery supports only SSE-S3 on the target bucket.
-        encryption: s3.BucketEncryption.S3_MANAGED,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        enforceSSL: true,
+    this.accessLogsBucket =
+      props.accessLogsBucket ??
+      new SecureBucket(this, 'AccessLogs', {
+        purpose: 'access-logs',
         lifecycleRules: [{ expiration: props.accessLogsExpiration ?? Duration.days(90) }],
         removalPolicy,
       });
-      Validations.of(logsBucket).acknowledge({
-        id: 'AwsSolutions-S1',
-        reason: 'This is the server access log target; logging its own access would loop.',
-      });
-      this.accessLogsBucket = logsBucket;
-    }
 
     this.bucketKey = new kms.Key(this, 'BucketKey', {
       description: `Uploads bucket of ${stack.stackName}`,
@@ -102,19 +99,10 @@ export class Ingest extends Construct {
       removalPolicy,
     });
     const lifecycle = props.lifecycle ?? {};
-    this.bucket = new s3.Bucket(this, 'Uploads', {
+    this.bucket = new SecureBucket(this, 'Uploads', {
       bucketName,
-      encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.bucketKey,
-      // S3 Bucket Keys cut KMS requests (and their cost) per object by orders of magnitude.
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: 'uploads-bucket/',
+      serverAccessLogs: { bucket: this.accessLogsBucket, prefix: 'uploads-bucket/' },
       lifecycleRules: [
         {
           id: 'raw-uploads',
@@ -135,7 +123,8 @@ export class Ingest extends Construct {
         // Delete markers left once every version of a key has expired.
         { id: 'expired-delete-markers', expiredObjectDeleteMarker: true },
       ],
-      removalPolicy,
+      removalPolicy:
+        removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : removalPolicy,
     });
 
     this.queueKey = new kms.Key(this, 'QueueKey', {
@@ -156,25 +145,17 @@ export class Ingest extends Construct {
       }),
     );
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.queueKey,
-      enforceSSL: true,
-      // Longer than the source queue's: a standard queue keeps the original enqueue time.
-      retentionPeriod: Duration.days(14),
+    // Id `Default`: the queues keep the logical ids they had as children of this construct.
+    this.work = new WorkQueue(this, 'Default', {
+      consumerTimeout: props.consumerTimeout,
+      maxBatchingWindow: props.maxBatchingWindow,
+      maxReceiveCount: props.maxReceiveCount,
+      encryptionKey: this.queueKey,
       removalPolicy,
     });
-    const consumerTimeout = props.consumerTimeout ?? Duration.minutes(1);
-    const window = props.maxBatchingWindow ?? Duration.seconds(0);
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.queueKey,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(6 * consumerTimeout.toSeconds() + window.toSeconds()),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
-      removalPolicy,
-    });
+    this.queue = this.work.queue;
+    this.deadLetterQueue = this.work.deadLetterQueue;
+    this.maxReceiveCount = this.work.maxReceiveCount;
     this.queue.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
@@ -227,41 +208,24 @@ export class Ingest extends Construct {
 
   /** Age of the oldest message waiting in the ingest queue. @default maximum over 1 minute */
   metricOldestMessageAge(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.queue.metricApproximateAgeOfOldestMessage({
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return this.work.metricOldestMessageAge(props);
   }
 
   /** Messages waiting in the ingest queue. @default maximum over 1 minute */
   metricQueueDepth(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesVisible({
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return this.work.metricQueueDepth(props);
   }
 
   /** Messages waiting in the dead-letter queue. @default maximum over 1 minute */
   metricDeadLetterDepth(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return this.work.metricDeadLetterDepth(props);
   }
 
   /**
    * Messages read from the dead-letter queue (each one an upload that failed `maxReceiveCount`
-   * times). Its consumer drains it within seconds, so depth alone would hide arrivals.
-   * @default sum over 5 minutes
+   * times). @default sum over 5 minutes
    */
   metricDeadLetterArrivals(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.deadLetterQueue.metricNumberOfMessagesReceived({
-      statistic: 'Sum',
-      period: Duration.minutes(5),
-      ...props,
-    });
+    return this.work.metricDeadLetterArrivals(props);
   }
 }

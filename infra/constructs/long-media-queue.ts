@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { WorkQueue, type WorkQueueMetrics } from './private/work-queue.ts';
 
 export interface LongMediaQueueProps {
   /**
@@ -24,7 +25,9 @@ export interface LongMediaQueueProps {
  * them. Its own KMS key and a dead-letter queue, drained by the dead-letter function like the
  * ingest DLQ, so a long upload that keeps failing still ends as one (`PROCESSING_FAILED`) verdict.
  */
-export class LongMediaQueue extends Construct {
+export class LongMediaQueue extends Construct implements WorkQueueMetrics {
+  /** The queue, its dead-letter queue and their key. */
+  readonly work: WorkQueue;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly key: kms.Key;
@@ -32,68 +35,36 @@ export class LongMediaQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: LongMediaQueueProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.maxReceiveCount = props.maxReceiveCount ?? 5;
-    const consumerTimeout = props.consumerTimeout ?? Duration.minutes(15);
-    const visibility = 6 * consumerTimeout.toSeconds();
-    if (visibility > 12 * 3600) {
-      throw new Error(
-        `consumerTimeout must be at most 2 hours (6 × it is the visibility timeout), got ${consumerTimeout.toSeconds()} s`,
-      );
-    }
-    this.key = new kms.Key(this, 'Key', {
-      description: `Long-media queues of ${Stack.of(this).stackName}`,
-      enableKeyRotation: true,
-      removalPolicy,
+    // Id `Default`: the queues and key keep the logical ids they had as children of this construct.
+    this.work = new WorkQueue(this, 'Default', {
+      consumerTimeout: props.consumerTimeout ?? Duration.minutes(15),
+      maxReceiveCount: props.maxReceiveCount,
+      keyDescription: `Long-media queues of ${Stack.of(this).stackName}`,
+      removalPolicy: props.removalPolicy,
     });
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      // Longer than the source queue's: a standard queue keeps the original enqueue time.
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(visibility),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
-      removalPolicy,
-    });
+    this.queue = this.work.queue;
+    this.deadLetterQueue = this.work.deadLetterQueue;
+    this.key = this.work.key;
+    this.maxReceiveCount = this.work.maxReceiveCount;
   }
 
   /** Lets the synchronous function forward notifications (SendMessage + the key's encrypt actions). */
   grantSend(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantSendMessages(grantee);
+    return this.work.grantSend(grantee);
   }
 
   /** Age of the oldest long upload waiting. @default maximum over 1 minute */
   metricOldestMessageAge(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.queue.metricApproximateAgeOfOldestMessage({
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return this.work.metricOldestMessageAge(props);
   }
 
   /** Messages waiting in the long-media dead-letter queue. @default maximum over 1 minute */
   metricDeadLetterDepth(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return this.work.metricDeadLetterDepth(props);
   }
 
   /** Messages read from the long-media dead-letter queue (drained within seconds). @default sum over 5 minutes */
   metricDeadLetterArrivals(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.deadLetterQueue.metricNumberOfMessagesReceived({
-      statistic: 'Sum',
-      period: Duration.minutes(5),
-      ...props,
-    });
+    return this.work.metricDeadLetterArrivals(props);
   }
 }

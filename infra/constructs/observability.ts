@@ -6,13 +6,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { DECISION_METRICS, METRICS_NAMESPACE } from '#shared/contracts/metrics.ts';
 import type { Ingest } from './ingest.ts';
 import type { LongMediaQueue } from './long-media-queue.ts';
 import type { ModelEndpoint } from './model-endpoint.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
-
-/** The Powertools metrics namespace the functions publish to (EMF, through their logs). */
-export const METRICS_NAMESPACE = 'ModerationPipeline';
+import type { WorkQueueMetrics } from './private/work-queue.ts';
 
 export interface ObservabilityProps {
   readonly ingest: Ingest;
@@ -70,26 +69,16 @@ export class Observability extends Construct {
     const { ingest, moderateFunction, deadLetterFunction } = props;
     const stackName = Stack.of(this).stackName;
 
-    this.addAlarm('DeadLetterDepth', {
-      alarmDescription: `${stackName}: messages are waiting in the dead-letter queue (its consumer is failing or disabled)`,
-      metric: ingest.metricDeadLetterDepth(),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 5,
-    });
-    this.addAlarm('DeadLetterArrivals', {
-      alarmDescription: `${stackName}: uploads were dead-lettered after repeated failures (recorded as error verdicts)`,
-      metric: ingest.metricDeadLetterArrivals(),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-    });
-    this.addAlarm('QueueOldestMessageAge', {
-      alarmDescription: `${stackName}: the oldest upload has waited too long to be moderated`,
-      metric: ingest.metricOldestMessageAge(),
-      threshold: (props.queueAgeThreshold ?? Duration.minutes(15)).toSeconds(),
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
+    this.addWorkQueueAlarms(ingest, {
+      ids: {
+        deadLetterDepth: 'DeadLetterDepth',
+        deadLetterArrivals: 'DeadLetterArrivals',
+        oldestMessageAge: 'QueueOldestMessageAge',
+      },
+      deadLetterQueue: 'the dead-letter queue',
+      items: 'uploads',
+      oldest: 'the oldest upload',
+      ageThreshold: props.queueAgeThreshold ?? Duration.minutes(15),
     });
     this.addAlarm('ModerateErrors', {
       alarmDescription: `${stackName}: the moderate function threw (whole-batch failures, not per-record ones)`,
@@ -107,26 +96,16 @@ export class Observability extends Construct {
     });
     if (props.longMedia) {
       const { queue, function: longFunction } = props.longMedia;
-      this.addAlarm('LongMediaDeadLetterDepth', {
-        alarmDescription: `${stackName}: messages are waiting in the long-media dead-letter queue (its consumer is failing or disabled)`,
-        metric: queue.metricDeadLetterDepth(),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-      });
-      this.addAlarm('LongMediaDeadLetterArrivals', {
-        alarmDescription: `${stackName}: long uploads were dead-lettered after repeated failures (recorded as error verdicts)`,
-        metric: queue.metricDeadLetterArrivals(),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      });
-      this.addAlarm('LongMediaOldestMessageAge', {
-        alarmDescription: `${stackName}: the oldest long upload has waited too long to be moderated`,
-        metric: queue.metricOldestMessageAge(),
-        threshold: (props.longMedia.queueAgeThreshold ?? Duration.hours(1)).toSeconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
+      this.addWorkQueueAlarms(queue, {
+        ids: {
+          deadLetterDepth: 'LongMediaDeadLetterDepth',
+          deadLetterArrivals: 'LongMediaDeadLetterArrivals',
+          oldestMessageAge: 'LongMediaOldestMessageAge',
+        },
+        deadLetterQueue: 'the long-media dead-letter queue',
+        items: 'long uploads',
+        oldest: 'the oldest long upload',
+        ageThreshold: props.longMedia.queueAgeThreshold ?? Duration.hours(1),
       });
       this.addAlarm('LongMediaErrors', {
         alarmDescription: `${stackName}: the long-media function threw (whole-batch failures, not per-record ones)`,
@@ -160,6 +139,7 @@ export class Observability extends Construct {
       defaultInterval: Duration.hours(3),
     });
     const endpoints = Object.entries(props.endpoints);
+    const decisionNames = DECISION_METRICS.map((name) => `MetricName="${name}"`).join(' OR ');
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown: `# ${stackName}\nUploads → SQS → moderate → SageMaker → verdicts. Alarms notify the alarm topic.`,
@@ -190,7 +170,7 @@ export class Observability extends Construct {
         title: 'Decisions (Powertools metrics)',
         left: [
           new cloudwatch.MathExpression({
-            expression: `SEARCH('{${METRICS_NAMESPACE},service} MetricName="decision_allow" OR MetricName="decision_review" OR MetricName="decision_block" OR MetricName="decision_error"', 'Sum', 300)`,
+            expression: `SEARCH('{${METRICS_NAMESPACE},service} ${decisionNames}', 'Sum', 300)`,
             label: '',
             usingMetrics: {},
             period: Duration.minutes(5),
@@ -214,6 +194,45 @@ export class Observability extends Construct {
         width: 12,
       }),
     );
+  }
+
+  /**
+   * The alarms every work queue gets: anything waiting in its dead-letter queue (the consumer of
+   * it is failing or disabled), any arrival there (each one recorded as an error verdict), and
+   * the oldest message waiting too long. Ids as given: they are the alarms' logical ids.
+   */
+  private addWorkQueueAlarms(
+    queue: WorkQueueMetrics,
+    what: {
+      readonly ids: { deadLetterDepth: string; deadLetterArrivals: string; oldestMessageAge: string };
+      readonly deadLetterQueue: string;
+      readonly items: string;
+      readonly oldest: string;
+      readonly ageThreshold: Duration;
+    },
+  ): void {
+    const stackName = Stack.of(this).stackName;
+    this.addAlarm(what.ids.deadLetterDepth, {
+      alarmDescription: `${stackName}: messages are waiting in ${what.deadLetterQueue} (its consumer is failing or disabled)`,
+      metric: queue.metricDeadLetterDepth(),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+    });
+    this.addAlarm(what.ids.deadLetterArrivals, {
+      alarmDescription: `${stackName}: ${what.items} were dead-lettered after repeated failures (recorded as error verdicts)`,
+      metric: queue.metricDeadLetterArrivals(),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    this.addAlarm(what.ids.oldestMessageAge, {
+      alarmDescription: `${stackName}: ${what.oldest} has waited too long to be moderated`,
+      metric: queue.metricOldestMessageAge(),
+      threshold: what.ageThreshold.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+    });
   }
 
   private addAlarm(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {

@@ -1,8 +1,9 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { SecureBucket } from './private/secure-bucket.ts';
 
 export interface QuarantineBucketProps {
   /** Where S3 server access logs go. */
@@ -29,17 +30,9 @@ export class QuarantineBucket extends Construct {
       enableKeyRotation: true,
       removalPolicy,
     });
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
+    this.bucket = new SecureBucket(this, 'Bucket', {
       encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      serverAccessLogsBucket: props.accessLogsBucket,
-      serverAccessLogsPrefix: 'quarantine-bucket/',
+      serverAccessLogs: { bucket: props.accessLogsBucket, prefix: 'quarantine-bucket/' },
       lifecycleRules: [
         {
           noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(365),

@@ -4,7 +4,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { VERDICT_TABLE } from '#shared/verdict/table.ts';
+import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 
 export interface VerdictTableProps {
   /** @default false */

@@ -6,14 +6,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { type HostingConfig, MODEL_NAMES, type ModelName, type PipelineConfig } from '#infra/config.ts';
-import { AsyncInferenceStore } from '#infra/constructs/async-inference-store.ts';
+import type { HostingConfig, PipelineConfig } from '#infra/config.ts';
 import { ContainerImage } from '#infra/constructs/container-image.ts';
 import { Ingest } from '#infra/constructs/ingest.ts';
 import { LongMediaQueue } from '#infra/constructs/long-media-queue.ts';
 import { ModelData } from '#infra/constructs/model-data.ts';
 import { type EndpointHosting, ModelEndpoint } from '#infra/constructs/model-endpoint.ts';
-import { METRICS_NAMESPACE, Observability } from '#infra/constructs/observability.ts';
+import { Observability } from '#infra/constructs/observability.ts';
 import { PipelineFunction } from '#infra/constructs/pipeline-function.ts';
 import {
   acknowledgeWildcards,
@@ -23,16 +22,13 @@ import {
 } from '#infra/constructs/private/nag.ts';
 import { QuarantineBucket } from '#infra/constructs/quarantine-bucket.ts';
 import { VerdictTable } from '#infra/constructs/verdict-table.ts';
+import { ENV, MODEL_ENV } from '#shared/contracts/env.ts';
+import { METRICS_NAMESPACE, SERVICE_NAMES } from '#shared/contracts/metrics.ts';
+import { MODEL_NAMES, type ModelName } from '#shared/contracts/models.ts';
+import type { MediaMode } from '#shared/ingest/limits.ts';
 
 /** The repository root (infra/stacks/ → ../..). */
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-
-/** The environment variable naming each model's endpoint (shared/config/env.ts). */
-const ENDPOINT_ENV: Readonly<Record<ModelName, { endpoint: string; component: string }>> = {
-  'text-toxicity': { endpoint: 'TEXT_ENDPOINT_NAME', component: 'TEXT_INFERENCE_COMPONENT_NAME' },
-  'image-nsfw': { endpoint: 'IMAGE_ENDPOINT_NAME', component: 'IMAGE_INFERENCE_COMPONENT_NAME' },
-  fusion: { endpoint: 'FUSION_ENDPOINT_NAME', component: 'FUSION_INFERENCE_COMPONENT_NAME' },
-};
 
 /**
  * The long-media function (docs/MEDIA.md, "Asynchronous path"): the moderate handler with
@@ -46,11 +42,6 @@ export const LONG_MEDIA_FUNCTION = {
   memorySizeMb: 4096,
   reservedConcurrency: 2,
 } as const;
-
-/** The async endpoint's variable, e.g. IMAGE_ASYNC_ENDPOINT_NAME. */
-function asyncEndpointEnv(name: ModelName): string {
-  return ENDPOINT_ENV[name].endpoint.replace('_ENDPOINT_NAME', '_ASYNC_ENDPOINT_NAME');
-}
 
 export interface ModerationPipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
@@ -71,7 +62,6 @@ export class ModerationPipelineStack extends Stack {
   readonly quarantine: QuarantineBucket;
   readonly eventBus: events.EventBus;
   readonly endpoints: Readonly<Record<ModelName, ModelEndpoint>>;
-  readonly asyncEndpoints: Readonly<Partial<Record<ModelName, ModelEndpoint>>>;
   readonly moderateFunction: PipelineFunction;
   readonly deadLetterFunction: PipelineFunction;
   readonly longMedia: LongMediaQueue;
@@ -143,59 +133,24 @@ export class ModerationPipelineStack extends Stack {
     }
     this.endpoints = endpoints;
 
-    const asyncEndpoints: Partial<Record<ModelName, ModelEndpoint>> = {};
-    let asyncStore: AsyncInferenceStore | undefined;
-    if (config.asyncInference.enabled) {
-      asyncStore = new AsyncInferenceStore(this, 'AsyncInference', {
-        accessLogsBucket: this.ingest.accessLogsBucket,
-      });
-      for (const name of config.asyncInference.models) {
-        asyncEndpoints[name] = new ModelEndpoint(this, `${pascal(name)}AsyncEndpoint`, {
-          modelName: name,
-          image,
-          modelData: dataFor(name),
-          hosting: {
-            kind: 'instance',
-            instanceType: config.asyncInference.instanceType,
-            minInstances: 0,
-            maxInstances: config.asyncInference.maxInstances,
-          },
-          asyncInference: {
-            bucket: asyncStore.bucket,
-            successTopic: asyncStore.successTopic,
-            errorTopic: asyncStore.errorTopic,
-            maxConcurrentInvocationsPerInstance: config.asyncInference.maxConcurrentInvocationsPerInstance,
-          },
-          endpointName: `${stackSlug}-${name}-async`.slice(0, 63),
-          logRetention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        });
-      }
-    }
-    this.asyncEndpoints = asyncEndpoints;
-
     // ---- Functions ----------------------------------------------------------------------------
     const architecture =
       config.lambda.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
     const environment: Record<string, string> = {
-      TABLE_NAME: this.verdicts.tableName,
-      POLICY_NAME: config.policyName,
-      QUARANTINE_BUCKET: this.quarantine.bucketName,
-      EVENT_BUS_NAME: this.eventBus.eventBusName,
-      POWERTOOLS_SERVICE_NAME: 'moderation',
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      [ENV.tableName]: this.verdicts.tableName,
+      [ENV.policyName]: config.policyName,
+      [ENV.quarantineBucket]: this.quarantine.bucketName,
+      [ENV.eventBusName]: this.eventBus.eventBusName,
+      [ENV.serviceName]: SERVICE_NAMES.moderate,
+      [ENV.metricsNamespace]: METRICS_NAMESPACE,
     };
     for (const name of MODEL_NAMES) {
       const endpoint = endpoints[name];
-      environment[ENDPOINT_ENV[name].endpoint] = endpoint.endpointName;
+      environment[MODEL_ENV[name].endpoint] = endpoint.endpointName;
       // Scale-to-zero endpoints host the model as an inference component, which InvokeEndpoint must name.
       if (endpoint.inferenceComponentName)
-        environment[ENDPOINT_ENV[name].component] = endpoint.inferenceComponentName;
+        environment[MODEL_ENV[name].component] = endpoint.inferenceComponentName;
     }
-    for (const [name, endpoint] of Object.entries(asyncEndpoints) as [ModelName, ModelEndpoint][]) {
-      environment[asyncEndpointEnv(name)] = endpoint.endpointName;
-    }
-    if (asyncStore) environment.ASYNC_INFERENCE_BUCKET = asyncStore.bucket.bucketName;
 
     // Media over the synchronous limits: forwarded by the moderate function, consumed by the
     // long-media function (the same code with MEDIA_MODE=long).
@@ -227,8 +182,8 @@ export class ModerationPipelineStack extends Stack {
       nodeModules: moderateNodeModules,
       environment: {
         ...environment,
-        MEDIA_MODE: 'sync',
-        LONG_MEDIA_QUEUE_URL: this.longMedia.queue.queueUrl,
+        [ENV.mediaMode]: 'sync' satisfies MediaMode,
+        [ENV.longMediaQueueUrl]: this.longMedia.queue.queueUrl,
       },
     });
     const moderate = this.moderateFunction.function;
@@ -246,10 +201,6 @@ export class ModerationPipelineStack extends Stack {
     this.ingest.grantTagUploads(moderate);
     this.verdicts.grantWriteVerdicts(moderate);
     for (const endpoint of Object.values(endpoints)) endpoint.grantInvoke(moderate);
-    for (const [name, endpoint] of Object.entries(asyncEndpoints) as [ModelName, ModelEndpoint][]) {
-      endpoint.grantInvoke(moderate);
-      asyncStore?.grantSubmit(moderate, name);
-    }
     this.quarantine.grantWrite(moderate);
     this.eventBus.grantPutEventsTo(moderate);
     this.longMedia.grantSend(moderate);
@@ -265,7 +216,7 @@ export class ModerationPipelineStack extends Stack {
       reservedConcurrentExecutions: LONG_MEDIA_FUNCTION.reservedConcurrency,
       nodeModules: moderateNodeModules,
       // No LONG_MEDIA_QUEUE_URL: this function never forwards; over its limits is a TOO_LONG verdict.
-      environment: { ...environment, MEDIA_MODE: 'long' },
+      environment: { ...environment, [ENV.mediaMode]: 'long' satisfies MediaMode },
     });
     const longMediaFn = this.longMediaFunction.function;
     longMediaFn.addEventSource(
@@ -281,10 +232,6 @@ export class ModerationPipelineStack extends Stack {
     this.ingest.grantTagUploads(longMediaFn);
     this.verdicts.grantWriteVerdicts(longMediaFn);
     for (const endpoint of Object.values(endpoints)) endpoint.grantInvoke(longMediaFn);
-    for (const [name, endpoint] of Object.entries(asyncEndpoints) as [ModelName, ModelEndpoint][]) {
-      endpoint.grantInvoke(longMediaFn);
-      asyncStore?.grantSubmit(longMediaFn, name);
-    }
     this.quarantine.grantWrite(longMediaFn);
     this.eventBus.grantPutEventsTo(longMediaFn);
 
@@ -297,10 +244,10 @@ export class ModerationPipelineStack extends Stack {
       timeout: Duration.seconds(30),
       logRetention,
       environment: {
-        TABLE_NAME: this.verdicts.tableName,
-        POLICY_NAME: config.policyName,
-        POWERTOOLS_SERVICE_NAME: 'moderation-dead-letter',
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        [ENV.tableName]: this.verdicts.tableName,
+        [ENV.policyName]: config.policyName,
+        [ENV.serviceName]: SERVICE_NAMES.deadLetter,
+        [ENV.metricsNamespace]: METRICS_NAMESPACE,
       },
     });
     this.deadLetterFunction.function.addEventSource(
@@ -319,7 +266,7 @@ export class ModerationPipelineStack extends Stack {
       ingest: this.ingest,
       moderateFunction: this.moderateFunction,
       deadLetterFunction: this.deadLetterFunction,
-      endpoints: { ...endpoints, ...suffixKeys(asyncEndpoints, '-async') },
+      endpoints,
       queueAgeThreshold: Duration.seconds(config.alarms.queueAgeSeconds),
       modelLatencyP99Threshold: Duration.millis(config.alarms.modelLatencyP99Ms),
       alarmEmail: config.alarms.email,
@@ -384,10 +331,4 @@ function pascal(name: string): string {
     .filter(Boolean)
     .map((part) => part[0]?.toUpperCase() + part.slice(1))
     .join('');
-}
-
-function suffixKeys<T>(record: Partial<Record<string, T>>, suffix: string): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const [key, value] of Object.entries(record)) if (value !== undefined) out[`${key}${suffix}`] = value;
-  return out;
 }

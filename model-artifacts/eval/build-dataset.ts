@@ -24,11 +24,12 @@ import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
 import { mulberry32, type Rng } from '#model-artifacts/fusion/compose.ts';
 import { type LabelledText, loadCorpus } from '#model-artifacts/text-model/data.ts';
+import { readEngineConfig } from '#shared/contracts/env.ts';
+import { createRecognizer } from '#shared/engines/engines.ts';
 import { decodeAudio } from '#shared/extract/audio.ts';
 import { ocrImage, tesseractEngine } from '#shared/extract/ocr.ts';
-import { createRecognizer } from '#shared/speech/recognizer.ts';
 import { transcribe } from '#shared/speech/transcribe.ts';
-import { defaultVad } from '#shared/speech/vad.ts';
+import { loadSileroVad } from '#shared/speech/vad.ts';
 import {
   CACHE_DIR,
   DATASET_VERSION,
@@ -156,8 +157,8 @@ async function readImages(records: Omit<ImageRecord, 'ocr'>[], dir: string): Pro
 const SPEECH_WORKERS = 2;
 
 async function speak(texts: SourceText[], rnd: Rng, dir: string): Promise<SpeechRecord[]> {
-  const vad = await defaultVad();
-  const recognizer = await createRecognizer();
+  const vad = await loadSileroVad();
+  const recognizer = await createRecognizer(readEngineConfig());
   // Every random choice is drawn up front, in order, so the workers' interleaving cannot change them.
   const plans = texts.map((t, i) => {
     const voice = VOICES[Math.floor(rnd() * VOICES.length)] ?? 'en-us';

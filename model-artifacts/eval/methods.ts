@@ -11,7 +11,10 @@ import {
   bestF1Threshold,
   ece,
 } from '#model-artifacts/text-model/metrics.ts';
-import { CHANNELS, type Channel } from '#shared/domain/taxonomy.ts';
+import { CHANNELS } from '#shared/modalities/registry.ts';
+
+type Channel = string;
+
 import type { FusionExample } from './posts.ts';
 
 export type Scorer = (ex: FusionExample) => ArrayLike<number>;

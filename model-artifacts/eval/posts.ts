@@ -12,8 +12,8 @@ import { betaSample, IMAGE_BETA } from '#model-artifacts/fusion/compose.ts';
 import { FUSION_LABELS, NUM_CHANNELS, NUM_LABELS } from '#model-artifacts/fusion/model.ts';
 import { type LabelledText, TEXT_LABELS } from '#model-artifacts/text-model/data.ts';
 import { runTextModel } from '#model-artifacts/text-model/onnx.ts';
-import { CHANNELS } from '#shared/domain/taxonomy.ts';
 import { extractImage } from '#shared/extract/image.ts';
+import { CHANNELS } from '#shared/modalities/registry.ts';
 import type { InferenceSession } from '#shared/onnx/sessions.ts';
 import { type FeaturizerConfig, featurize } from '#shared/text/featurize.ts';
 import { CACHE_DIR, type EvalDataset, type EvalSplit } from './dataset.ts';
@@ -266,7 +266,18 @@ export interface FusionExample {
   embeddings: (Float32Array | undefined)[];
 }
 
-const CH = Object.fromEntries(CHANNELS.map((c, k) => [c, k])) as Record<(typeof CHANNELS)[number], number>;
+/** Column of each channel in the fusion input; the registry has the four this evaluation builds. */
+function channelIndex(name: string): number {
+  const k = CHANNELS.indexOf(name);
+  if (k < 0) throw new Error(`no fusion channel ${name}; channels: ${CHANNELS.join(', ')}`);
+  return k;
+}
+const CH = {
+  text: channelIndex('text'),
+  image: channelIndex('image'),
+  ocr: channelIndex('ocr'),
+  speech: channelIndex('speech'),
+};
 
 /** Which parts of a post to keep (modality dropout); all by default. */
 export interface Keep {

@@ -11,19 +11,24 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ort from 'onnxruntime-node';
 import { NUM_LABELS } from '#model-artifacts/fusion/model.ts';
+import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import { loadModel } from '#model-artifacts/server/registry.ts';
+import { readEngineConfig } from '#shared/contracts/env.ts';
+import { createEngines } from '#shared/engines/engines.ts';
 import type { InferenceClient } from '#shared/inference/client.ts';
 import type { Tensor } from '#shared/inference/tensor-codec.ts';
-import { ffmpegPath } from '#shared/media/ffmpeg.ts';
-import type { Collected } from '#shared/moderation/collect.ts';
-import { collectMedia, defaultMediaDeps } from '#shared/moderation/collect-media.ts';
-import { loadModelPack } from '#shared/moderation/model-pack.ts';
+import { SPEECH_CHANNEL } from '#shared/modalities/audio.ts';
+import { IMAGE_CHANNEL, OCR_CHANNEL } from '#shared/modalities/image.ts';
+import type { CollectContext, Collected, ImageItem, TextItem } from '#shared/modalities/types.ts';
+import { videoModality } from '#shared/modalities/video.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { score } from '#shared/moderation/score.ts';
+import type { InferenceSession } from '#shared/onnx/sessions.ts';
 import { CACHE_DIR, type EvalDataset } from './dataset.ts';
 import { textLabels } from './posts.ts';
 
 const run = promisify(execFile);
+const VIDEO_MP4 = { kind: 'video', mime: 'video/mp4' } as const;
 export const VIDEOS_VERSION = 2;
 export const VIDEO_COUNT = 24;
 /** Where a video's harm sits, by the offensive label of its two halves. */
@@ -81,6 +86,8 @@ export async function buildVideos(
   }
   const t0 = performance.now();
   mkdirSync(join(dir, 'video'), { recursive: true });
+  // The pipeline's own engines (OCR, speech, ffmpeg), as the moderate function configures them.
+  const engines = createEngines(readEngineConfig());
   const harmful = (r: { y: readonly number[] }): boolean => r.y[2] === 1;
   const pictures = dataset.images.filter((r) => r.split === 'test');
   const clips = dataset.speech.filter((r) => r.split === 'test');
@@ -99,7 +106,7 @@ export async function buildVideos(
     if (!picture || !clip) break;
     const id = `test-video-${String(i).padStart(3, '0')}`;
     const file = `video/${id}.mp4`;
-    await run(ffmpegPath(), [
+    await run(engines.media.ffmpeg, [
       '-nostdin',
       '-loglevel',
       'error',
@@ -126,14 +133,13 @@ export async function buildVideos(
       join(dir, file),
     ]);
     const started = performance.now();
-    const collected = await collectMedia(
-      readFileSync(join(dir, file)),
-      { kind: 'video', mime: 'video/mp4' },
-      id,
-      224,
-      defaultMediaDeps,
-    );
-    const frames = collected.images.map((img, n) => {
+    const collected = await videoModality.collect(readFileSync(join(dir, file)), VIDEO_MP4, {
+      source: id,
+      imageSize: 224,
+      engines,
+    } as CollectContext);
+    const items = (name: string) => collected.channels[name] ?? [];
+    const frames = (items(IMAGE_CHANNEL.name) as ImageItem[]).map((img, n) => {
       const pixelsFile = `video/${id}-${n}.rgb`;
       writeFileSync(join(dir, pixelsFile), img.pixels);
       return { timestampMs: img.timestampMs ?? 0, pixelsFile };
@@ -147,11 +153,11 @@ export async function buildVideos(
       durationMs: clip.durationMs,
       ...orLabels(textLabels(picture.y, picture.mask), textLabels(clip.y, clip.mask)),
       frames,
-      ocr: (collected.ocr ?? []).map((o) => ({
+      ocr: (items(OCR_CHANNEL.name) as TextItem[]).map((o) => ({
         text: o.text,
         ...(o.timestampMs !== undefined ? { timestampMs: o.timestampMs } : {}),
       })),
-      speech: (collected.speech ?? []).map((s) => ({
+      speech: (items(SPEECH_CHANNEL.name) as TextItem[]).map((s) => ({
         text: s.text,
         ...(s.timeRangeMs ? { timeRangeMs: s.timeRangeMs } : {}),
       })),
@@ -166,8 +172,8 @@ export async function buildVideos(
 
 /** The pipeline's model gateway over in-process sessions of the committed default models. */
 export async function localGateway(modelsDir: string) {
-  const pack = loadModelPack('default');
-  const sessions = new Map<string, { session: ort.InferenceSession; version: string }>();
+  const pack = loadPack('default');
+  const sessions = new Map<string, { session: InferenceSession; version: string }>();
   for (const m of [pack.text, pack.image, pack.fusion]) {
     const loaded = await loadModel(join(modelsDir, m.name));
     sessions.set(m.name, { session: loaded.session, version: loaded.manifest.version });
@@ -210,14 +216,15 @@ export async function scoreVideos(
   for (const record of set.videos) {
     const collected: Collected = {
       contentType: 'video/mp4',
-      texts: [],
-      images: record.frames.map((f) => ({
-        source: record.id,
-        pixels: new Uint8Array(readFileSync(join(dir, f.pixelsFile))),
-        timestampMs: f.timestampMs,
-      })),
-      ocr: record.ocr.map((o) => ({ source: record.id, ...o })),
-      speech: record.speech.map((s) => ({ source: record.id, ...s })),
+      channels: {
+        [IMAGE_CHANNEL.name]: record.frames.map((f) => ({
+          source: record.id,
+          pixels: new Uint8Array(readFileSync(join(dir, f.pixelsFile))),
+          timestampMs: f.timestampMs,
+        })),
+        [OCR_CHANNEL.name]: record.ocr.map((o) => ({ source: record.id, ...o })),
+        [SPEECH_CHANNEL.name]: record.speech.map((s) => ({ source: record.id, ...s })),
+      },
       partial: record.partial,
     };
     const scoring = await score(collected, gateway);

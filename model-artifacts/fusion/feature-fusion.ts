@@ -7,7 +7,7 @@
  * otherwise, so the fusion ONNX contract stays scores-only).
  */
 import { mulberry32 } from '#model-artifacts/text-model/model.ts';
-import { CHANNELS } from '#shared/domain/taxonomy.ts';
+import { CHANNELS } from '#shared/modalities/registry.ts';
 import { clippedLogit, type FusionParams, NUM_CHANNELS, NUM_LABELS, SCORED } from './model.ts';
 
 export interface FeatureExample {

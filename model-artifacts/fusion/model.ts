@@ -10,7 +10,7 @@
  * holds (even NaN) cannot reach the output.
  */
 import { buildModel, int64s } from '#model-artifacts/onnx/graph.ts';
-import { CHANNELS, type Channel } from '#shared/domain/taxonomy.ts';
+import { CHANNEL_SPECS, CHANNELS } from '#shared/modalities/registry.ts';
 
 /** The fused categories, in `probs` column order (violence has no trained model anywhere). */
 export const FUSION_LABELS = ['sexual', 'hate', 'harassment', 'offensive'] as const;
@@ -19,17 +19,17 @@ export type FusionLabel = (typeof FUSION_LABELS)[number];
 export const NUM_CHANNELS = CHANNELS.length;
 export const NUM_LABELS = FUSION_LABELS.length;
 
-/** Which categories each channel's model scores: the text model for text/OCR/speech, nsfw for images. */
-export const CHANNEL_CATEGORIES: Record<Channel, readonly FusionLabel[]> = {
-  text: ['hate', 'harassment', 'offensive'],
-  image: ['sexual'],
-  ocr: ['hate', 'harassment', 'offensive'],
-  speech: ['hate', 'harassment', 'offensive'],
-};
+/** Which categories each channel's model scores (the channel specs of shared/modalities say). */
+export const CHANNEL_CATEGORIES: Readonly<Record<string, readonly FusionLabel[]>> = Object.fromEntries(
+  CHANNEL_SPECS.map((spec) => [
+    spec.name,
+    FUSION_LABELS.filter((label) => (spec.categories as readonly string[]).includes(label)),
+  ]),
+);
 
 /** 1 where channel k scores category c, row-major [channel, category]. */
 export const SCORED: Float32Array = Float32Array.from(
-  CHANNELS.flatMap((ch) => FUSION_LABELS.map((c) => (CHANNEL_CATEGORIES[ch].includes(c) ? 1 : 0))),
+  CHANNELS.flatMap((ch) => FUSION_LABELS.map((c) => (CHANNEL_CATEGORIES[ch]?.includes(c) ? 1 : 0))),
 );
 
 export interface FusionParams {

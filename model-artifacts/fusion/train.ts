@@ -33,6 +33,8 @@ import {
   composePosts,
   type FusionExample,
   type Keep,
+  type Models,
+  type Pools,
   type Post,
   postExample,
   sexualTeacher,
@@ -41,7 +43,8 @@ import {
 import { loadCorpus } from '#model-artifacts/text-model/data.ts';
 import { auroc, ece } from '#model-artifacts/text-model/metrics.ts';
 import { fitPlatt } from '#model-artifacts/text-model/trainer.ts';
-import { CATEGORIES, CHANNELS } from '#shared/domain/taxonomy.ts';
+import { CATEGORIES } from '#shared/domain/taxonomy.ts';
+import { CHANNELS } from '#shared/modalities/registry.ts';
 import { createSession } from '#shared/onnx/sessions.ts';
 import { parseFeaturizerConfig } from '#shared/text/featurize.ts';
 import { IMAGE_BETA, mulberry32, type Rng } from './compose.ts';
@@ -229,8 +232,17 @@ function meanLoss(params: FusionParams, examples: readonly FusionExample[]): num
 }
 
 const TEXT_CATS = ['hate', 'harassment', 'offensive'] as const;
+type TextCat = (typeof TEXT_CATS)[number];
+type Comparison = Record<string, Record<TextCat, MethodReport>>;
 
-async function main(): Promise<void> {
+interface TrainArgs {
+  dataDir: string;
+  textModel: string;
+  imageModel: string;
+  out: string;
+}
+
+function parseTrainArgs(): TrainArgs {
   const { values } = parseArgs({
     options: {
       'data-dir': { type: 'string', default: resolve(REPO, '../shared/data') },
@@ -239,43 +251,90 @@ async function main(): Promise<void> {
       out: { type: 'string', default: join(REPO, 'model-artifacts/models/fusion') },
     },
   });
-  const t0 = performance.now();
-  const textDir = values['text-model'];
-  const textManifest = JSON.parse(readFileSync(join(textDir, 'manifest.json'), 'utf8')) as {
-    name: string;
-    version: string;
-    sha256: string;
-    preprocess: unknown;
+  return {
+    dataDir: values['data-dir'],
+    textModel: values['text-model'],
+    imageModel: values['image-model'],
+    out: values.out,
   };
+}
+
+interface TextManifest {
+  name: string;
+  version: string;
+  sha256: string;
+  preprocess: unknown;
+}
+
+interface ChannelModels {
+  textManifest: TextManifest;
+  /** sha256 of the text model the channel scores came from (recorded in the fusion manifest). */
+  textSha: string;
+  models: Models;
+}
+
+/** Sessions of the per-channel models whose outputs the fusion model is trained on. */
+async function loadChannelModels(textDir: string, imageDir: string): Promise<ChannelModels> {
+  const textManifest = JSON.parse(readFileSync(join(textDir, 'manifest.json'), 'utf8')) as TextManifest;
   const textBytes = readFileSync(join(textDir, 'model.onnx'));
   const textSha = createHash('sha256').update(textBytes).digest('hex');
   if (textSha !== textManifest.sha256) throw new Error(`text model sha256 mismatch: ${textSha}`);
-  const imageManifest = JSON.parse(readFileSync(join(values['image-model'], 'manifest.json'), 'utf8')) as {
+  const imageManifest = JSON.parse(readFileSync(join(imageDir, 'manifest.json'), 'utf8')) as {
     version: string;
     labels: string[];
   };
   const models = {
     text: await createSession(textBytes),
     featurizer: parseFeaturizerConfig(textManifest.preprocess),
-    image: await createSession(join(values['image-model'], 'model.onnx')),
+    image: await createSession(join(imageDir, 'model.onnx')),
     imageLabels: imageManifest.labels,
   };
-  const dataset = await buildDataset({ dataDir: values['data-dir'] });
-  const corpus = loadCorpus(values['data-dir']);
+  return { textManifest, textSha, models };
+}
+
+interface ScoredData {
+  dataset: Awaited<ReturnType<typeof buildDataset>>;
+  corpus: ReturnType<typeof loadCorpus>;
+  valPools: Pools;
+  testPools: Pools;
+}
+
+/** The multimodal set's validation and test parts, each scored once by the channel models. */
+async function scoreParts(dataDir: string, models: ChannelModels['models']): Promise<ScoredData> {
+  const dataset = await buildDataset({ dataDir });
+  const corpus = loadCorpus(dataDir);
   const valPools = await buildPools('validation', corpus.examples, dataset, models);
   const testPools = await buildPools('test', corpus.examples, dataset, models);
   log(
     `pools: validation ${valPools.captions.length} captions, ${valPools.images.length} images, ${valPools.audio.length} clips; test ${testPools.captions.length} / ${testPools.images.length} / ${testPools.audio.length}`,
   );
+  return { dataset, corpus, valPools, testPools };
+}
 
-  const rnd = mulberry32(SEED);
-  const trainPosts = composePosts(TRAIN_POSTS, valPools, rnd);
-  const selPosts = composePosts(SELECTION_POSTS, valPools, mulberry32(SEED + 3));
-  const testPosts = composePosts(TEST_POSTS, testPools, mulberry32(SEED + 2));
-  const selExamples = realise(selPosts, mulberry32(SEED + 5), true);
+interface ComposedPosts {
+  /** Training posts (validation parts). */
+  trainPosts: Post[];
+  /** A second composition of validation parts: clip-floor choice, dropout choice, recalibration. */
+  selPosts: Post[];
+  /** Test-split posts: every reported comparison. */
+  testPosts: Post[];
+}
 
-  const tTrain = performance.now();
-  const clipSearch = CLIP_FLOORS.map((lo) => {
+/** Each composition has its own seed, so changing one leaves the others as they were. */
+function composeAllPosts(valPools: Pools, testPools: Pools): ComposedPosts {
+  return {
+    trainPosts: composePosts(TRAIN_POSTS, valPools, mulberry32(SEED)),
+    selPosts: composePosts(SELECTION_POSTS, valPools, mulberry32(SEED + 3)),
+    testPosts: composePosts(TEST_POSTS, testPools, mulberry32(SEED + 2)),
+  };
+}
+
+type Fit = ReturnType<typeof trainFusion>;
+type ClipCandidate = { lo: number; loss: number } & Fit;
+
+/** Trains one model per clip floor (same data draws for each) and keeps the lowest selection loss. */
+function searchClipFloor(trainPosts: readonly Post[], selExamples: readonly FusionExample[]) {
+  const clipSearch: ClipCandidate[] = CLIP_FLOORS.map((lo) => {
     const r = mulberry32(SEED + 4);
     const fit = trainFusion(() => realise(trainPosts, r, true), { lo, hi: CLIP_CEILING });
     const loss = meanLoss(fit.params, selExamples);
@@ -283,24 +342,40 @@ async function main(): Promise<void> {
     return { lo, loss, ...fit };
   });
   const chosen = clipSearch.reduce((a, b) => (b.loss < a.loss ? b : a));
-  // The same model trained without modality dropout; the one with the better mean AUROC on a
-  // validation mix like the pipeline's input (below) is shipped, the other reported beside it.
+  return { clipSearch, chosen };
+}
+
+/** Texts, pictures and clips alone plus the posts: a mix like the pipeline's input. */
+function uploadMix(pools: Pools, posts: readonly Post[]): FusionExample[] {
+  const singles = singleUploads(pools);
+  return [
+    ...singles.texts,
+    ...singles.pictures,
+    ...singles.clips,
+    ...posts.flatMap((p) => postExample(p) ?? []),
+  ];
+}
+
+interface DropoutChoice {
+  dropout: { selectionMeanAuroc: { withDropout: number; withoutDropout: number }; used: boolean };
+  /** The shipped recipe, before recalibration. */
+  uncalibrated: FusionParams;
+  /** The other dropout setting, reported beside it. */
+  alternative: FusionParams;
+  losses: number[];
+}
+
+/**
+ * The same model trained without modality dropout; the one with the better mean AUROC on a
+ * validation mix like the pipeline's input is shipped, the other reported beside it.
+ */
+function chooseDropout(
+  trainPosts: readonly Post[],
+  chosen: ClipCandidate,
+  calMix: FusionExample[],
+): DropoutChoice {
   const noDropoutRnd = mulberry32(SEED + 4);
   const noDropoutFit = trainFusion(() => realise(trainPosts, noDropoutRnd, false), chosen.params.clip);
-  // Recalibration: the posts the model is trained on are not what the pipeline mostly sees
-  // (single texts, pictures, clips, and posts). Platt scaling of each fused logit on that mix
-  // (validation parts; a separate composition of posts) folds into the same form (w, β, b scaled),
-  // so the contract and the monotonicity (scale > 0) are unchanged. Not for `sexual`: no labels.
-  const mixOf = (pools: typeof valPools, posts: readonly Post[]): FusionExample[] => {
-    const singles = singleUploads(pools);
-    return [
-      ...singles.texts,
-      ...singles.pictures,
-      ...singles.clips,
-      ...posts.flatMap((p) => postExample(p) ?? []),
-    ];
-  };
-  const calMix = mixOf(valPools, selPosts);
   const meanAuroc = (p: FusionParams): number =>
     TEXT_CATS.reduce(
       (sum, l) => sum + auroc(...column(calMix, fusedScorer(p), FUSION_LABELS.indexOf(l), true)),
@@ -314,12 +389,29 @@ async function main(): Promise<void> {
     used: false,
   };
   dropout.used = dropout.selectionMeanAuroc.withDropout >= dropout.selectionMeanAuroc.withoutDropout;
-  const uncalibrated = dropout.used ? chosen.params : noDropoutFit.params;
-  const alternative = dropout.used ? noDropoutFit.params : chosen.params;
-  const losses = dropout.used ? chosen.losses : noDropoutFit.losses;
   log(
     `modality dropout ${dropout.used ? 'kept' : 'dropped'}: validation mean AUROC ${JSON.stringify(dropout.selectionMeanAuroc)}`,
   );
+  return {
+    dropout,
+    uncalibrated: dropout.used ? chosen.params : noDropoutFit.params,
+    alternative: dropout.used ? noDropoutFit.params : chosen.params,
+    losses: dropout.used ? chosen.losses : noDropoutFit.losses,
+  };
+}
+
+type PlattFit = { label: TextCat; scale: number; shift: number };
+
+/**
+ * Recalibration: the posts the model is trained on are not what the pipeline mostly sees (single
+ * texts, pictures, clips, and posts). Platt scaling of each fused logit on that mix folds into the
+ * same form (w, β, b scaled), so the contract and the monotonicity (scale > 0) are unchanged. Not
+ * for `sexual`: no labels.
+ */
+function recalibrate(
+  uncalibrated: FusionParams,
+  calMix: FusionExample[],
+): { params: FusionParams; platt: PlattFit[] } {
   const params: FusionParams = {
     ...uncalibrated,
     w: uncalibrated.w.slice(),
@@ -339,14 +431,37 @@ async function main(): Promise<void> {
     params.bias[c] = (params.bias[c] ?? 0) * fit.scale + fit.shift;
     return { label, ...fit };
   });
-  const trainSeconds = (performance.now() - tTrain) / 1000;
-  log(`trained in ${fmt(trainSeconds, 1)} s, clip floor ${chosen.lo}`);
+  return { params, platt };
+}
 
-  // Evaluation sets. Validation examples (for thresholds and channel choice): the training posts
-  // once, as composed, with the image model's real scores. Test: the test posts as composed, and again with random parts missing.
-  const valExamples = trainPosts.flatMap((p) => postExample(p) ?? []);
-  const testExamples = testPosts.flatMap((p) => postExample(p) ?? []);
-  const testMix = mixOf(testPools, testPosts);
+interface EvalSets {
+  /** The training posts once, as composed, with the image model's real scores (thresholds, channel choice). */
+  valExamples: FusionExample[];
+  /** The test posts as composed. */
+  testExamples: FusionExample[];
+  /** The test posts with random parts missing, as modality dropout draws them. */
+  testDropped: FusionExample[];
+  /** Test texts, pictures and clips alone plus the test posts. */
+  testMix: FusionExample[];
+}
+
+function evaluationSets(posts: ComposedPosts, testPools: Pools): EvalSets {
+  const r = mulberry32(SEED + 7);
+  return {
+    valExamples: posts.trainPosts.flatMap((p) => postExample(p) ?? []),
+    testExamples: posts.testPosts.flatMap((p) => postExample(p) ?? []),
+    testDropped: posts.testPosts.flatMap((p) => postExample(p, drawKeep(p, r)) ?? []),
+    testMix: uploadMix(testPools, posts.testPosts),
+  };
+}
+
+/** ECE on the test mix before and after recalibration, per category. */
+function calibrationReport(
+  uncalibrated: FusionParams,
+  params: FusionParams,
+  platt: PlattFit[],
+  testMix: FusionExample[],
+) {
   const calibration = TEXT_CATS.map((label) => {
     const c = FUSION_LABELS.indexOf(label);
     return {
@@ -359,19 +474,18 @@ async function main(): Promise<void> {
   log(
     `recalibrated: ${calibration.map((x) => `${x.label} ECE ${fmt(x.eceBefore)} → ${fmt(x.eceAfter)}`).join(', ')}`,
   );
-  const testDropped = (() => {
-    const r = mulberry32(SEED + 7);
-    return testPosts.flatMap((p) => postExample(p, drawKeep(p, r)) ?? []);
-  })();
+  return calibration;
+}
 
-  // Feature fusion on the same data (real image scores: the teacher only stands in for `sexual`).
+/** Feature fusion on the same data (real image scores: the teacher only stands in for `sexual`). */
+function trainFeatureFusion(trainPosts: readonly Post[], valPools: Pools, clip: FusionParams['clip']) {
   const tFeat = performance.now();
   const textDim = valPools.captions[0]?.scored.embedding.length ?? 0;
   const imageDim = valPools.images[0]?.embedding.length ?? 0;
   const featRnd = mulberry32(SEED + 8);
   const drawFeat = (): FusionExample[] => realise(trainPosts, featRnd, true);
   const space = fitSpace(drawFeat(), {
-    clip: params.clip,
+    clip,
     textDim,
     imageDim,
     projDim: FEATURE_FUSION.projDim,
@@ -381,10 +495,93 @@ async function main(): Promise<void> {
   const featureSeconds = (performance.now() - tFeat) / 1000;
   const featureScorer: Scorer = (ex) => predictLogistic(featureModel, features(ex, space));
   log(`feature fusion (${space.mean.length} features) trained in ${fmt(featureSeconds, 1)} s`);
+  return { featureCount: space.mean.length, featureScorer, featureSeconds };
+}
 
+/** The best single channel per category (on validation), as a scorer. */
+function bestSingleScorer(valExamples: readonly FusionExample[]) {
   const best = FUSION_LABELS.map((_, c) => bestSingleChannel(c, valExamples));
-  const bestScorer: Scorer = (ex) =>
+  const scorer: Scorer = (ex) =>
     FUSION_LABELS.map((_, c) => singleChannel(CHANNELS.indexOf(best[c] ?? 'text'))(ex)[c] ?? 0);
+  return { best, scorer };
+}
+
+/** Every method on one test set, thresholds chosen on the validation examples. */
+function compareMethods(
+  methods: Record<string, Scorer>,
+  valExamples: readonly FusionExample[],
+  test: readonly FusionExample[],
+): Comparison {
+  return Object.fromEntries(
+    Object.entries(methods).map(([name, scorer]) => [
+      name,
+      Object.fromEntries(
+        TEXT_CATS.map((label) => [
+          label,
+          methodReport(scorer, FUSION_LABELS.indexOf(label), valExamples, test),
+        ]),
+      ),
+    ]),
+  ) as Comparison;
+}
+
+/**
+ * Paired bootstrap over test posts of AUROC differences a − b (posts share media parts, so these
+ * intervals are, if anything, too narrow).
+ */
+function bootstrapAurocDiff(testExamples: readonly FusionExample[], a: Scorer, b: Scorer) {
+  return Object.fromEntries(
+    TEXT_CATS.map((label) => {
+      const c = FUSION_LABELS.indexOf(label);
+      const [sa, y] = column(testExamples, a, c);
+      const [sb] = column(testExamples, b, c);
+      const r = mulberry32(SEED + 10);
+      const diffs: number[] = [];
+      for (let i = 0; i < BOOTSTRAP; i++) {
+        const idx = Array.from({ length: y.length }, () => Math.floor(r() * y.length));
+        const pick = (xs: number[]) => idx.map((j) => xs[j] ?? 0);
+        diffs.push(auroc(pick(sa), pick(y)) - auroc(pick(sb), pick(y)));
+      }
+      diffs.sort((p, q) => p - q);
+      return [
+        label,
+        {
+          diff: auroc(sa, y) - auroc(sb, y),
+          lo: diffs[Math.floor(0.025 * BOOTSTRAP)] ?? 0,
+          hi: diffs[Math.floor(0.975 * BOOTSTRAP)] ?? 0,
+        },
+      ];
+    }),
+  );
+}
+
+/** Fused `sexual` on test posts with a picture: all pictures of text, so every ≥ 0.5 is a false positive. */
+function sexualOnTextImages(testExamples: readonly FusionExample[], params: FusionParams) {
+  const [s] = column(
+    testExamples.filter((e) => (e.present[CHANNELS.indexOf('image')] ?? 0) > 0.5),
+    fusedScorer(params),
+    FUSION_LABELS.indexOf('sexual'),
+  );
+  return { images: s.length, over05: s.filter((v) => v >= 0.5).length };
+}
+
+interface Comparisons {
+  best: (string | undefined)[];
+  comparison: Comparison;
+  comparisonDropped: Comparison;
+  comparisonMix: Comparison;
+  aurocDiffs: Record<string, ReturnType<typeof bootstrapAurocDiff>>;
+  imageFpr: { images: number; over05: number };
+}
+
+/** The shipped model against the other dropout setting, fusion 1.0.0, feature fusion and the rules. */
+function compareWithAlternatives(
+  sets: EvalSets,
+  params: FusionParams,
+  alternative: FusionParams,
+  featureScorer: Scorer,
+): Comparisons {
+  const { best, scorer: bestScorer } = bestSingleScorer(sets.valExamples);
   const methods: Record<string, Scorer> = {
     fused: fusedScorer(params),
     fusedAlt: fusedScorer(alternative),
@@ -394,74 +591,41 @@ async function main(): Promise<void> {
     mean: meanRule,
     bestSingle: bestScorer,
   };
-  const compare = (test: readonly FusionExample[]) =>
-    Object.fromEntries(
-      Object.entries(methods).map(([name, scorer]) => [
-        name,
-        Object.fromEntries(
-          TEXT_CATS.map((label) => [
-            label,
-            methodReport(scorer, FUSION_LABELS.indexOf(label), valExamples, test),
-          ]),
-        ),
-      ]),
-    ) as Record<string, Record<(typeof TEXT_CATS)[number], MethodReport>>;
-  const comparison = compare(testExamples);
-  const comparisonDropped = compare(testDropped);
-  const comparisonMix = compare(testMix);
-  // Paired bootstrap over test posts of AUROC differences (posts share media parts, so these
-  // intervals are, if anything, too narrow).
-  const bootstrap = (a: Scorer, b: Scorer) =>
-    Object.fromEntries(
-      TEXT_CATS.map((label) => {
-        const c = FUSION_LABELS.indexOf(label);
-        const [sa, y] = column(testExamples, a, c);
-        const [sb] = column(testExamples, b, c);
-        const r = mulberry32(SEED + 10);
-        const diffs: number[] = [];
-        for (let i = 0; i < BOOTSTRAP; i++) {
-          const idx = Array.from({ length: y.length }, () => Math.floor(r() * y.length));
-          const pick = (xs: number[]) => idx.map((j) => xs[j] ?? 0);
-          diffs.push(auroc(pick(sa), pick(y)) - auroc(pick(sb), pick(y)));
-        }
-        diffs.sort((p, q) => p - q);
-        return [
-          label,
-          {
-            diff: auroc(sa, y) - auroc(sb, y),
-            lo: diffs[Math.floor(0.025 * BOOTSTRAP)] ?? 0,
-            hi: diffs[Math.floor(0.975 * BOOTSTRAP)] ?? 0,
-          },
-        ];
-      }),
-    );
-  const aurocDiffs = {
-    fusedMinusMax: bootstrap(fusedScorer(params), maxRule),
-    featureMinusFused: bootstrap(featureScorer, fusedScorer(params)),
-    fusedMinusPrevious: bootstrap(fusedScorer(params), fusedScorer(PREVIOUS.params)),
+  return {
+    best,
+    comparison: compareMethods(methods, sets.valExamples, sets.testExamples),
+    comparisonDropped: compareMethods(methods, sets.valExamples, sets.testDropped),
+    comparisonMix: compareMethods(methods, sets.valExamples, sets.testMix),
+    aurocDiffs: {
+      fusedMinusMax: bootstrapAurocDiff(sets.testExamples, fusedScorer(params), maxRule),
+      featureMinusFused: bootstrapAurocDiff(sets.testExamples, featureScorer, fusedScorer(params)),
+      fusedMinusPrevious: bootstrapAurocDiff(
+        sets.testExamples,
+        fusedScorer(params),
+        fusedScorer(PREVIOUS.params),
+      ),
+    },
+    imageFpr: sexualOnTextImages(sets.testExamples, params),
   };
-  const sexual = FUSION_LABELS.indexOf('sexual');
-  const imageFpr = (() => {
-    const [s] = column(
-      testExamples.filter((e) => (e.present[CHANNELS.indexOf('image')] ?? 0) > 0.5),
-      fusedScorer(params),
-      sexual,
-    );
-    return { images: s.length, over05: s.filter((v) => v >= 0.5).length };
-  })();
+}
 
-  // Export and check against the TypeScript forward pass, with NaN in absent channels.
+/** The ONNX bytes of the model, checked against the TypeScript forward pass with NaN in absent channels. */
+async function exportAndCheck(
+  params: FusionParams,
+  testExamples: readonly FusionExample[],
+): Promise<{ bytes: Uint8Array; parityMaxAbs: number }> {
   const bytes = exportFusionModel(params, {
     name: 'fusion',
     version: MODEL_VERSION,
     labels: FUSION_LABELS.join(','),
     channels: CHANNELS.join(','),
   });
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await createSession(bytes);
   const probe = testExamples.slice(0, 2000);
   const x = new Float32Array(probe.length * NUM_CHANNELS * NUM_LABELS);
   const present = new Float32Array(probe.length * NUM_CHANNELS);
   probe.forEach((ex, b) => {
+    // The contract says absent channels are ignored whatever they hold: NaN proves it.
     const row = ex.x.slice();
     ex.present.forEach((pr, k) => {
       if (pr <= 0.5) for (let c = 0; c < NUM_LABELS; c++) row[k * NUM_LABELS + c] = Number.NaN;
@@ -486,10 +650,12 @@ async function main(): Promise<void> {
   });
   if (!(parityMaxAbs < 1e-5)) throw new Error(`onnx parity check failed: ${parityMaxAbs}`);
   log(`onnx parity max |Δ| ${parityMaxAbs.toExponential(2)} (absent channels filled with NaN)`);
+  return { bytes, parityMaxAbs };
+}
 
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const totalSeconds = (performance.now() - t0) / 1000;
-  const weights = CHANNELS.map((ch, k) => ({
+/** Learnt w and β per channel and category; null where the channel's model does not score it. */
+function weightTable(params: FusionParams) {
+  return CHANNELS.map((ch, k) => ({
     channel: ch,
     ...Object.fromEntries(
       FUSION_LABELS.map((label, c) => [
@@ -500,7 +666,11 @@ async function main(): Promise<void> {
       ]),
     ),
   }));
-  const manifest = {
+}
+
+function fusionManifest(params: FusionParams, sha256: string, channel: ChannelModels, data: ScoredData) {
+  const { textManifest, textSha } = channel;
+  return {
     name: 'fusion',
     version: MODEL_VERSION,
     modality: 'fusion',
@@ -521,14 +691,36 @@ async function main(): Promise<void> {
     },
     source:
       `Trained by model-artifacts/fusion/train.ts (seed ${SEED}) on posts composed from the multimodal ` +
-      `evaluation set (model-artifacts/eval, dataset v${dataset.version}): text-toxicity ${textManifest.version} on ` +
-      `validation-split texts of ${corpus.files.map((f) => `${f.file} (sha256 ${f.sha256})`).join(' and ')}, ` +
+      `evaluation set (model-artifacts/eval, dataset v${data.dataset.version}): text-toxicity ${textManifest.version} on ` +
+      `validation-split texts of ${data.corpus.files.map((f) => `${f.file} (sha256 ${f.sha256})`).join(' and ')}, ` +
       `as typed, as read back by tesseract.js from rendered pictures, and as transcribed from flite speech; ` +
       `image channel's sexual entry simulated (Beta(${IMAGE_BETA.a}, ${IMAGE_BETA.b}) teacher, no labelled images).`,
     license: 'Apache-2.0 (this project). Derived from the text-toxicity model; see its licence note.',
   };
-  const metrics = {
-    model: { name: 'fusion', version: MODEL_VERSION, sha256, bytes: bytes.length },
+}
+
+/** Everything metrics.json records, gathered from the steps of `main`. */
+interface RunResults {
+  data: ScoredData;
+  sets: EvalSets;
+  clipSearch: ClipCandidate[];
+  dropout: DropoutChoice;
+  params: FusionParams;
+  calibration: ReturnType<typeof calibrationReport>;
+  feature: ReturnType<typeof trainFeatureFusion>;
+  comparisons: Comparisons;
+  bytes: Uint8Array;
+  sha256: string;
+  parityMaxAbs: number;
+  trainSeconds: number;
+  totalSeconds: number;
+}
+
+function fusionMetrics(r: RunResults) {
+  const { valPools, testPools, dataset } = r.data;
+  const { params, comparisons } = r;
+  return {
+    model: { name: 'fusion', version: MODEL_VERSION, sha256: r.sha256, bytes: r.bytes.length },
     training: {
       ...TRAINING,
       seed: SEED,
@@ -536,7 +728,7 @@ async function main(): Promise<void> {
       selectionPosts: SELECTION_POSTS,
       testPosts: TEST_POSTS,
       keepPart: KEEP_PART,
-      losses,
+      losses: r.dropout.losses,
     },
     data: {
       datasetVersion: dataset.version,
@@ -558,32 +750,78 @@ async function main(): Promise<void> {
         validation: valPools.audio.filter((a) => !a.speech).length,
         test: testPools.audio.filter((a) => !a.speech).length,
       },
-      testExamples: testExamples.length,
+      testExamples: r.sets.testExamples.length,
     },
     clip: params.clip,
-    clipSearch: clipSearch.map(({ lo, loss }) => ({ lo, loss })),
-    params: weights,
+    clipSearch: r.clipSearch.map(({ lo, loss }) => ({ lo, loss })),
+    params: weightTable(params),
     intercepts: Object.fromEntries(FUSION_LABELS.map((l, c) => [l, params.bias[c] ?? 0])),
-    bestSingleChannel: Object.fromEntries(FUSION_LABELS.map((l, c) => [l, best[c]])),
-    test: comparison,
-    testWithMissingParts: comparisonDropped,
-    testMix: comparisonMix,
-    aurocDiffs,
-    calibration,
-    dropout,
-    sexualOnTextImages: imageFpr,
-    featureFusion: { features: space.mean.length, ...FEATURE_FUSION, seconds: featureSeconds },
+    bestSingleChannel: Object.fromEntries(FUSION_LABELS.map((l, c) => [l, comparisons.best[c]])),
+    test: comparisons.comparison,
+    testWithMissingParts: comparisons.comparisonDropped,
+    testMix: comparisons.comparisonMix,
+    aurocDiffs: comparisons.aurocDiffs,
+    calibration: r.calibration,
+    dropout: r.dropout.dropout,
+    sexualOnTextImages: comparisons.imageFpr,
+    featureFusion: { features: r.feature.featureCount, ...FEATURE_FUSION, seconds: r.feature.featureSeconds },
     previousModel: PREVIOUS.version,
-    onnx: { parityMaxAbs },
-    timing: { trainSeconds, totalSeconds },
+    onnx: { parityMaxAbs: r.parityMaxAbs },
+    timing: { trainSeconds: r.trainSeconds, totalSeconds: r.totalSeconds },
   };
-  const outDir = values.out;
+}
+
+function writeModelDir(outDir: string, bytes: Uint8Array, manifest: object, metrics: Metrics): void {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'model.onnx'), bytes);
   writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   writeFileSync(join(outDir, 'MODEL_CARD.md'), modelCard(metrics));
-  log(`wrote ${outDir} (${bytes.length} bytes) in ${fmt(totalSeconds, 1)} s`);
+}
+
+async function main(): Promise<void> {
+  const args = parseTrainArgs();
+  const t0 = performance.now();
+  const channel = await loadChannelModels(args.textModel, args.imageModel);
+  const data = await scoreParts(args.dataDir, channel.models);
+  const posts = composeAllPosts(data.valPools, data.testPools);
+  const selExamples = realise(posts.selPosts, mulberry32(SEED + 5), true);
+
+  const tTrain = performance.now();
+  const { clipSearch, chosen } = searchClipFloor(posts.trainPosts, selExamples);
+  // Validation parts in a separate composition of posts: the mix both choices below are made on.
+  const calMix = uploadMix(data.valPools, posts.selPosts);
+  const dropout = chooseDropout(posts.trainPosts, chosen, calMix);
+  const { params, platt } = recalibrate(dropout.uncalibrated, calMix);
+  const trainSeconds = (performance.now() - tTrain) / 1000;
+  log(`trained in ${fmt(trainSeconds, 1)} s, clip floor ${chosen.lo}`);
+
+  const sets = evaluationSets(posts, data.testPools);
+  const calibration = calibrationReport(dropout.uncalibrated, params, platt, sets.testMix);
+  const feature = trainFeatureFusion(posts.trainPosts, data.valPools, params.clip);
+  const comparisons = compareWithAlternatives(sets, params, dropout.alternative, feature.featureScorer);
+  const { bytes, parityMaxAbs } = await exportAndCheck(params, sets.testExamples);
+
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const totalSeconds = (performance.now() - t0) / 1000;
+  const manifest = fusionManifest(params, sha256, channel, data);
+  const metrics = fusionMetrics({
+    data,
+    sets,
+    clipSearch,
+    dropout,
+    params,
+    calibration,
+    feature,
+    comparisons,
+    bytes,
+    sha256,
+    parityMaxAbs,
+    trainSeconds,
+    totalSeconds,
+  });
+  writeModelDir(args.out, bytes, manifest, metrics);
+  log(`wrote ${args.out} (${bytes.length} bytes) in ${fmt(totalSeconds, 1)} s`);
 }
 
 type Metrics = {
@@ -686,7 +924,7 @@ channel's model does not score a category are fixed at w = β = 0:
 
 | channel | scores |
 |---|---|
-${CHANNELS.map((ch) => `| ${ch} | ${CHANNEL_CATEGORIES[ch].join(', ')} |`).join('\n')}
+${CHANNELS.map((ch) => `| ${ch} | ${(CHANNEL_CATEGORIES[ch] ?? []).join(', ')} |`).join('\n')}
 
 The ONNX contract (inputs, outputs, labels) is unchanged from 1.0.0.
 

@@ -15,7 +15,8 @@
  * | `ORT_*` | see sessions.ts | execution providers, threads |
  */
 
-import { type SessionConfig, sessionConfigFromEnv } from '#shared/onnx/sessions.ts';
+import { readSessionEnv } from '#shared/contracts/env.ts';
+import type { SessionConfig } from '#shared/onnx/sessions.ts';
 import { DEFAULT_BATCHING } from './batcher.ts';
 import { InferenceServerError } from './errors.ts';
 import { modelsRootFromEnv } from './registry.ts';
@@ -78,7 +79,7 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
     },
     maxBodyBytes: numberFromEnv(env, ['MAX_BODY_BYTES'], DEFAULT_MAX_BODY_BYTES, { integer: true, min: 1 }),
     shutdownTimeoutMs: numberFromEnv(env, ['SHUTDOWN_TIMEOUT_MS'], 20_000, { integer: true, min: 0 }),
-    session: sessionConfigFromEnv(env),
+    session: readSessionEnv(env),
   };
 }
 

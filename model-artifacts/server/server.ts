@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
 import { z } from 'zod';
+import { InvocationRequestSchema } from '#shared/contracts/tensor-wire.ts';
 import type { ModelManifest } from '#shared/inference/manifest.ts';
 import {
   decodeTensor,
@@ -90,13 +91,6 @@ interface Served {
   model: LoadedModel;
   batcher: DynamicBatcher;
 }
-
-const WireTensorSchema = z.object({
-  dtype: z.enum(['float32', 'int64', 'int32', 'uint8']),
-  dims: z.array(z.number().int().nonnegative()),
-  data: z.string(),
-});
-const InvocationRequestSchema = z.object({ inputs: z.record(z.string(), WireTensorSchema) });
 
 const INVOKE_PATH = /^\/endpoints\/([^/]+)\/invocations$/;
 

@@ -12,10 +12,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ErrorCount, errorRate, wordErrors } from '#model-artifacts/eval/error-rate.ts';
+import { readEngineConfig } from '#shared/contracts/env.ts';
+import { createRecognizer } from '#shared/engines/engines.ts';
 import { decodeAudio } from '#shared/extract/audio.ts';
-import { createRecognizer } from '#shared/speech/recognizer.ts';
 import { transcribe } from '#shared/speech/transcribe.ts';
-import { defaultVad } from '#shared/speech/vad.ts';
+import { loadSileroVad } from '#shared/speech/vad.ts';
 import { espeak, speak } from '#test/fixtures/media/generate.ts';
 
 const WRITTEN = [
@@ -56,8 +57,8 @@ const { values } = parseArgs({
   options: { engine: { type: 'string', default: 'pocketsphinx' }, show: { type: 'boolean' } },
 });
 const sentences = [...WRITTEN, ...(await olidSentences(8))];
-const recognizer = await createRecognizer(values.engine);
-const vad = await defaultVad();
+const recognizer = await createRecognizer({ ...readEngineConfig(), speech: values.engine });
+const vad = await loadSileroVad();
 const deps = recognizer ? { vad, recognizer } : { vad };
 
 for (const [voice, synth] of [

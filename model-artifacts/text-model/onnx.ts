@@ -6,6 +6,7 @@
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { buildModel, type Initializer, int64s, type NodeSpec } from '#model-artifacts/onnx/graph.ts';
+import type { InferenceSession } from '#shared/onnx/sessions.ts';
 import { type Features, padBatch } from '#shared/text/featurize.ts';
 import { OUTPUTS, type TextModelParams, WEIGHT_EPS } from './model.ts';
 
@@ -82,7 +83,7 @@ export interface TextModelOutput {
 
 /** Runs an ONNX text model on featurized texts, padded to `minTokens` (or the longest text). */
 export async function runTextModel(
-  session: ort.InferenceSession,
+  session: InferenceSession,
   batch: readonly Features[],
   minTokens = 1,
 ): Promise<TextModelOutput> {

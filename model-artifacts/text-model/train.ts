@@ -12,7 +12,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import ort from 'onnxruntime-node';
+import { createSession } from '#shared/onnx/sessions.ts';
 import { DEFAULT_FEATURIZER_CONFIG, type FeaturizerConfig, featurize } from '#shared/text/featurize.ts';
 import { type Corpus, type LabelledText, loadCorpus, type Source, TEXT_LABELS } from './data.ts';
 import { bestF1Threshold, type CategoryReport, categoryReport, ece } from './metrics.ts';
@@ -145,7 +145,17 @@ function reportTable(r: Report): string {
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
+const secondsSince = (t: number): number => (performance.now() - t) / 1000;
+
+type Fitted = ReturnType<typeof fitModel>;
+
+interface TrainArgs {
+  dataDir: string;
+  outDir: string;
+  ablations: boolean;
+}
+
+function parseTrainArgs(): TrainArgs {
   const { values } = parseArgs({
     options: {
       'data-dir': { type: 'string', default: resolve(REPO, '../shared/data') },
@@ -153,50 +163,55 @@ async function main(): Promise<void> {
       ablations: { type: 'boolean', default: false },
     },
   });
-  const dataDir = values['data-dir'];
-  const outDir = values.out;
-  const t0 = performance.now();
-  const secondsSince = (t: number): number => (performance.now() - t) / 1000;
+  return { dataDir: values['data-dir'], outDir: values.out, ablations: values.ablations };
+}
 
+interface Featurized {
+  corpus: Corpus;
+  /** Every text of both corpora, featurized with the committed featurizer. */
+  rows: Row[];
+  featurizeSeconds: number;
+  /** Distinct features per text (before the cap), for the model card. */
+  featureCounts: number[];
+}
+
+function loadAndFeaturize(dataDir: string): Featurized {
   const corpus = loadCorpus(dataDir);
   log(`corpus: ${JSON.stringify(corpus.stats)}`);
   const tFeat = performance.now();
   const rows = featurizeAll(corpus, FEATURIZER);
   const featurizeSeconds = secondsSince(tFeat);
-  const featureCounts = rows.map((r) => r.f.ids.length);
-  const train = pick(rows, 'train');
-  const validation = pick(rows, 'validation');
-  const test = pick(rows, 'test');
+  return { corpus, rows, featurizeSeconds, featureCounts: rows.map((r) => r.f.ids.length) };
+}
 
-  // Main model.
-  const tMain = performance.now();
-  const main = fitModel(train, validation, FEATURIZER, {
-    onEpoch: (e) => log(`main epoch ${JSON.stringify(e)}`),
-  });
-  const mainSeconds = secondsSince(tMain);
+/** Test-split figures of the committed model: overall, per source, calibration and the oracle threshold. */
+function evaluateOnTest(model: Fitted, rows: Row[], test: Row[]) {
   const uncalibrated = {
-    ...main.params,
+    ...model.params,
     calibScale: Float32Array.of(1, 1, 1),
     calibShift: Float32Array.of(0, 0, 0),
   };
-  const testReport = evaluate(main, test);
+  const testReport = evaluate(model, test);
   const testBySource = {
-    davidson: evaluate(main, pick(rows, 'test', ['davidson'])),
-    olid: evaluate(main, pick(rows, 'test', ['olid'])),
+    davidson: evaluate(model, pick(rows, 'test', ['davidson'])),
+    olid: evaluate(model, pick(rows, 'test', ['olid'])),
   };
   const calibration = TEXT_LABELS.map((label, k) => {
     const [before, y] = column(test, probsOf(uncalibrated, test), k);
-    const [after] = column(test, probsOf(main.params, test), k);
-    return { label, eceBefore: ece(before, y), eceAfter: ece(after, y), platt: main.platt[k] };
+    const [after] = column(test, probsOf(model.params, test), k);
+    return { label, eceBefore: ece(before, y), eceAfter: ece(after, y), platt: model.platt[k] };
   });
+  // The best threshold chosen on test itself: an upper bound for the validation-tuned one.
   const oracle = TEXT_LABELS.map((label, k) => {
-    const [s, y] = column(test, probsOf(main.params, test), k);
+    const [s, y] = column(test, probsOf(model.params, test), k);
     const t = bestF1Threshold(s, y);
     return { label, ...categoryReport(s, y, t).atTuned };
   });
-  log(`main done in ${fmt(mainSeconds, 1)} s, best epoch ${main.bestEpoch}`);
+  return { testReport, testBySource, calibration, oracle };
+}
 
-  // Baseline: logistic regression on hashed unigrams, same optimiser, data and selection.
+/** Baseline: logistic regression on hashed unigrams, same optimiser, data and selection. */
+function trainBaseline(corpus: Corpus): { baselineReport: Report; baselineSeconds: number } {
   const tBase = performance.now();
   const baseRows = featurizeAll(corpus, BASELINE_FEATURIZER);
   const baseline = fitModel(pick(baseRows, 'train'), pick(baseRows, 'validation'), BASELINE_FEATURIZER, {
@@ -208,8 +223,11 @@ async function main(): Promise<void> {
   const baselineReport = evaluate(baseline, pick(baseRows, 'test'));
   const baselineSeconds = secondsSince(tBase);
   log(`baseline done in ${fmt(baselineSeconds, 1)} s`);
+  return { baselineReport, baselineSeconds };
+}
 
-  // Cross-dataset transfer on the categories both datasets define (hate = 0, offensive = 2).
+/** Cross-dataset transfer on the categories both datasets define (hate = 0, offensive = 2). */
+function crossDatasetTransfer(rows: Row[]) {
   const cross = [];
   for (const [from, to] of [
     ['davidson', 'olid'],
@@ -225,43 +243,52 @@ async function main(): Promise<void> {
     });
     log(`cross ${from} → ${to} done`);
   }
+  return cross;
+}
 
-  // Ablations, judged on the validation split only (the test split is not used to choose).
-  const ablations: { name: string; validation: Report; seconds: number; sizeMB: number }[] = [];
-  if (values.ablations) {
-    const variants: { name: string; config: FeaturizerConfig; overrides?: Partial<TrainOptions> }[] = [
-      { name: 'committed (2^16 buckets, 32 dims, hidden 32)', config: FEATURIZER },
-      { name: 'committed, another seed', config: FEATURIZER, overrides: { seed: SEED + 1 } },
-      { name: 'committed, a third seed', config: FEATURIZER, overrides: { seed: SEED + 2 } },
-      { name: '2^17 buckets', config: { ...FEATURIZER, buckets: 2 ** 17 } },
-      { name: '2^15 buckets', config: { ...FEATURIZER, buckets: 2 ** 15 } },
-      { name: 'no hidden layer', config: FEATURIZER, overrides: { hidden: 0 } },
-      { name: 'no character n-grams', config: { ...FEATURIZER, charNgrams: null } },
-      { name: 'no de-leetspeak', config: { ...FEATURIZER, deleet: false } },
-      { name: 'no word bigrams', config: { ...FEATURIZER, wordNgrams: 1 } },
-    ];
-    for (const v of variants) {
-      const tA = performance.now();
-      const vRows = v.config === FEATURIZER ? rows : featurizeAll(corpus, v.config);
-      const m = fitModel(pick(vRows, 'train'), pick(vRows, 'validation'), v.config, v.overrides);
-      ablations.push({
-        name: v.name,
-        validation: evaluate(m, pick(vRows, 'validation')),
-        seconds: secondsSince(tA),
-        sizeMB: (v.config.buckets * HYPERPARAMETERS.dim * 4) / 2 ** 20,
-      });
-      log(`ablation ${v.name} done`);
-    }
+type Ablation = { name: string; validation: Report; seconds: number; sizeMB: number };
+
+/** Ablations, judged on the validation split only (the test split is not used to choose). */
+function runAblations(corpus: Corpus, rows: Row[]): Ablation[] {
+  const ablations: Ablation[] = [];
+  const variants: { name: string; config: FeaturizerConfig; overrides?: Partial<TrainOptions> }[] = [
+    { name: 'committed (2^16 buckets, 32 dims, hidden 32)', config: FEATURIZER },
+    { name: 'committed, another seed', config: FEATURIZER, overrides: { seed: SEED + 1 } },
+    { name: 'committed, a third seed', config: FEATURIZER, overrides: { seed: SEED + 2 } },
+    { name: '2^17 buckets', config: { ...FEATURIZER, buckets: 2 ** 17 } },
+    { name: '2^15 buckets', config: { ...FEATURIZER, buckets: 2 ** 15 } },
+    { name: 'no hidden layer', config: FEATURIZER, overrides: { hidden: 0 } },
+    { name: 'no character n-grams', config: { ...FEATURIZER, charNgrams: null } },
+    { name: 'no de-leetspeak', config: { ...FEATURIZER, deleet: false } },
+    { name: 'no word bigrams', config: { ...FEATURIZER, wordNgrams: 1 } },
+  ];
+  for (const v of variants) {
+    const tA = performance.now();
+    const vRows = v.config === FEATURIZER ? rows : featurizeAll(corpus, v.config);
+    const m = fitModel(pick(vRows, 'train'), pick(vRows, 'validation'), v.config, v.overrides);
+    ablations.push({
+      name: v.name,
+      validation: evaluate(m, pick(vRows, 'validation')),
+      seconds: secondsSince(tA),
+      sizeMB: (v.config.buckets * HYPERPARAMETERS.dim * 4) / 2 ** 20,
+    });
+    log(`ablation ${v.name} done`);
   }
+  return ablations;
+}
 
-  // Export and check the ONNX graph against the TypeScript forward pass.
-  const bytes = exportTextModel(main.params, {
+/**
+ * Exports the model and checks the ONNX graph against the TypeScript forward pass, and that padding
+ * (id 0, weight 0) changes nothing.
+ */
+async function exportAndCheck(params: TextModelParams, validation: Row[]) {
+  const bytes = exportTextModel(params, {
     name: 'text-toxicity',
     version: MODEL_VERSION,
     labels: TEXT_LABELS.join(','),
     featurizer: JSON.stringify(FEATURIZER),
   });
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await createSession(bytes);
   const probe = validation.slice(0, 1000);
   const onnx = await runTextModel(
     session,
@@ -275,7 +302,7 @@ async function main(): Promise<void> {
   let parityMaxAbs = 0;
   let paddingMaxAbs = 0;
   probe.forEach((r, i) => {
-    const ts = forward(main.params, r.f).probs;
+    const ts = forward(params, r.f).probs;
     for (let k = 0; k < 3; k++) {
       parityMaxAbs = Math.max(parityMaxAbs, Math.abs((onnx.probs[i]?.[k] ?? 0) - (ts[k] ?? 0)));
       paddingMaxAbs = Math.max(
@@ -290,14 +317,15 @@ async function main(): Promise<void> {
   log(
     `onnx parity max |Δ| ${parityMaxAbs.toExponential(2)}, padding max |Δ| ${paddingMaxAbs.toExponential(2)}`,
   );
+  return { bytes, parityMaxAbs, paddingMaxAbs };
+}
 
-  const totalSeconds = secondsSince(t0);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+function textManifest(sha256: string, corpus: Corpus) {
   const inner = HYPERPARAMETERS.hidden > 0 ? HYPERPARAMETERS.hidden : HYPERPARAMETERS.dim;
   const source = `Trained by model-artifacts/text-model/train.ts (seed ${SEED}) on ${corpus.files
     .map((f) => `${f.file} (sha256 ${f.sha256})`)
     .join(' and ')} from the project's shared/data folder.`;
-  const manifest = {
+  return {
     name: 'text-toxicity',
     version: MODEL_VERSION,
     modality: 'text',
@@ -318,10 +346,28 @@ async function main(): Promise<void> {
       'Weights: Apache-2.0 (this project). Derived from Davidson et al. 2017 (MIT) and OLID v1.0 ' +
       '(Zampieri et al. 2019, released for research use): check OLID terms before commercial use.',
   };
+}
+
+/** Everything metrics.json records, gathered from the steps of `main`. */
+interface RunResults {
+  featurized: Featurized;
+  model: Fitted;
+  testEval: ReturnType<typeof evaluateOnTest>;
+  baseline: ReturnType<typeof trainBaseline>;
+  cross: ReturnType<typeof crossDatasetTransfer>;
+  ablations: Ablation[];
+  onnx: { bytes: Uint8Array; parityMaxAbs: number; paddingMaxAbs: number };
+  sha256: string;
+  mainSeconds: number;
+  totalSeconds: number;
+}
+
+function textMetrics(r: RunResults) {
+  const { corpus, featureCounts } = r.featurized;
   const hw = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.versions.node}`;
-  const metrics = {
-    model: { name: 'text-toxicity', version: MODEL_VERSION, sha256, bytes: bytes.length },
-    hyperparameters: { ...HYPERPARAMETERS, seed: SEED, bestEpoch: main.bestEpoch },
+  return {
+    model: { name: 'text-toxicity', version: MODEL_VERSION, sha256: r.sha256, bytes: r.onnx.bytes.length },
+    hyperparameters: { ...HYPERPARAMETERS, seed: SEED, bestEpoch: r.model.bestEpoch },
     featurizer: FEATURIZER,
     data: {
       ...corpus.stats,
@@ -332,31 +378,79 @@ async function main(): Promise<void> {
         capped: featureCounts.filter((n) => n >= FEATURIZER.maxFeatures).length,
       },
     },
-    history: main.history,
-    thresholds: Object.fromEntries(TEXT_LABELS.map((l, k) => [l, main.thresholds[k]])),
-    test: testReport,
-    testBySource,
-    testOracleBestF1: oracle,
-    calibration,
-    baseline: { description: 'logistic regression on hashed word unigrams', test: baselineReport },
-    crossDataset: cross,
-    ablations,
-    onnx: { parityMaxAbs, paddingMaxAbs },
+    history: r.model.history,
+    thresholds: Object.fromEntries(TEXT_LABELS.map((l, k) => [l, r.model.thresholds[k]])),
+    test: r.testEval.testReport,
+    testBySource: r.testEval.testBySource,
+    testOracleBestF1: r.testEval.oracle,
+    calibration: r.testEval.calibration,
+    baseline: { description: 'logistic regression on hashed word unigrams', test: r.baseline.baselineReport },
+    crossDataset: r.cross,
+    ablations: r.ablations,
+    onnx: { parityMaxAbs: r.onnx.parityMaxAbs, paddingMaxAbs: r.onnx.paddingMaxAbs },
     timing: {
       hardware: hw,
-      featurizeSeconds,
-      mainTrainingSeconds: mainSeconds,
-      baselineSeconds,
-      totalSeconds,
+      featurizeSeconds: r.featurized.featurizeSeconds,
+      mainTrainingSeconds: r.mainSeconds,
+      baselineSeconds: r.baseline.baselineSeconds,
+      totalSeconds: r.totalSeconds,
     },
   };
+}
 
+function writeModelDir(
+  outDir: string,
+  bytes: Uint8Array,
+  manifest: object,
+  metrics: Metrics,
+  corpus: Corpus,
+): void {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'model.onnx'), bytes);
   writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   writeFileSync(join(outDir, 'MODEL_CARD.md'), modelCard(metrics, corpus));
-  log(`wrote ${outDir} (${(bytes.length / 2 ** 20).toFixed(1)} MiB) in ${fmt(totalSeconds, 1)} s`);
+}
+
+async function main(): Promise<void> {
+  const args = parseTrainArgs();
+  const t0 = performance.now();
+  const featurized = loadAndFeaturize(args.dataDir);
+  const { corpus, rows } = featurized;
+  const train = pick(rows, 'train');
+  const validation = pick(rows, 'validation');
+  const test = pick(rows, 'test');
+
+  const tMain = performance.now();
+  const model = fitModel(train, validation, FEATURIZER, {
+    onEpoch: (e) => log(`main epoch ${JSON.stringify(e)}`),
+  });
+  const mainSeconds = secondsSince(tMain);
+  const testEval = evaluateOnTest(model, rows, test);
+  log(`main done in ${fmt(mainSeconds, 1)} s, best epoch ${model.bestEpoch}`);
+
+  const baseline = trainBaseline(corpus);
+  const cross = crossDatasetTransfer(rows);
+  const ablations = args.ablations ? runAblations(corpus, rows) : [];
+  const onnx = await exportAndCheck(model.params, validation);
+
+  const totalSeconds = secondsSince(t0);
+  const sha256 = createHash('sha256').update(onnx.bytes).digest('hex');
+  const manifest = textManifest(sha256, corpus);
+  const metrics = textMetrics({
+    featurized,
+    model,
+    testEval,
+    baseline,
+    cross,
+    ablations,
+    onnx,
+    sha256,
+    mainSeconds,
+    totalSeconds,
+  });
+  writeModelDir(args.outDir, onnx.bytes, manifest, metrics, corpus);
+  log(`wrote ${args.outDir} (${(onnx.bytes.length / 2 ** 20).toFixed(1)} MiB) in ${fmt(totalSeconds, 1)} s`);
 }
 
 type Metrics = {

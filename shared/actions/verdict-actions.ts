@@ -6,6 +6,7 @@ import {
   type S3Client,
   type Tag,
 } from '@aws-sdk/client-s3';
+import { parseS3Uri, s3Uri } from '#shared/contracts/s3-uri.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 
 /** The EventBridge event every verdict produces (the contract for downstream consumers). */
@@ -55,16 +56,10 @@ export class VerdictActionError extends Error {
   override name = 'VerdictActionError';
 }
 
-const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
 /** S3 ETags (MD5 hex, `-N` for multipart), which a verdict carries when the bucket is unversioned. */
 const ETAG = /^"?[0-9a-f]{32}(-\d+)?"?$/;
 /** Characters S3 accepts in tag values. */
 const TAG_UNSAFE = /[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu;
-
-function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
-  const m = S3_URI.exec(uri);
-  return m?.[1] && m[2] ? { bucket: m[1], key: m[2] } : undefined;
-}
 
 /** The S3 version id named by the verdict, if it is one (not an ETag, not the `null` version). */
 function versionIdOf(verdict: Verdict): string | undefined {
@@ -158,9 +153,7 @@ export async function applyVerdictActions(
       modelVersions: verdict.modelVersions,
       policyVersion: verdict.policyVersion,
       createdAt: verdict.createdAt,
-      quarantine: result.quarantined
-        ? `s3://${result.quarantined.bucket}/${result.quarantined.key}`
-        : undefined,
+      quarantine: result.quarantined ? s3Uri(result.quarantined) : undefined,
     };
     const out = await deps.eventBridge.send(
       new PutEventsCommand({

@@ -4,8 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConfigError, getNumberFromEnv } from '#shared/config/env.ts';
-import { DEFAULT_RETRY_POLICY } from '#shared/retry/retry.ts';
+import { ConfigError, type PipelineEnv } from '#shared/contracts/env.ts';
 import { tracer } from './powertools.ts';
 
 /**
@@ -33,8 +32,8 @@ const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1|[a-z0-9.-]+\.localho
  * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) must not quietly downgrade that. Plain http is
  * accepted only for loopback emulators (the local mode); anything else fails at cold start.
  */
-export function assertEncryptedInTransit(env: NodeJS.ProcessEnv = process.env): void {
-  for (const [name, value] of Object.entries(env)) {
+export function assertEncryptedInTransit(overrides: Readonly<Record<string, string | undefined>>): void {
+  for (const [name, value] of Object.entries(overrides)) {
     if (!name.startsWith('AWS_ENDPOINT_URL') || !value) continue;
     let url: URL;
     try {
@@ -51,8 +50,8 @@ export function assertEncryptedInTransit(env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** The DynamoDB document client, with bounded timeouts; shared by the functions that write verdicts. */
-export function createDocumentClient(): DynamoDBDocumentClient {
-  assertEncryptedInTransit();
+export function createDocumentClient(endpointOverrides: Record<string, string>): DynamoDBDocumentClient {
+  assertEncryptedInTransit(endpointOverrides);
   const { maxAttempts, connectionTimeout, requestTimeout } = CLIENT_SETTINGS.dynamodb;
   const dynamo = tracer.captureAWSv3Client(
     new DynamoDBClient({ maxAttempts, requestHandler: handler(connectionTimeout, requestTimeout) }),
@@ -60,15 +59,20 @@ export function createDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
 }
 
+/** What the clients are built from (shared/contracts/env.ts). */
+export type AwsClientEnv = Pick<PipelineEnv, 'awsEndpointOverrides' | 's3ForcePathStyle' | 'inferenceRetry'>;
+
+export type AwsClients = ReturnType<typeof createAwsClients>;
+
 /**
  * AWS clients, created once per process. Endpoints come from the SDK's standard variables
  * (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME), which is how
  * the local mode points the very same code at its emulators.
  */
-export function createAwsClients() {
-  assertEncryptedInTransit();
+export function createAwsClients(env: AwsClientEnv) {
+  assertEncryptedInTransit(env.awsEndpointOverrides);
   // Local S3 emulators serve buckets by path, not by virtual host.
-  const forcePathStyle = process.env.S3_FORCE_PATH_STYLE === 'true';
+  const forcePathStyle = env.s3ForcePathStyle;
   const s3Settings = CLIENT_SETTINGS.s3;
   const s3 = tracer.captureAWSv3Client(
     new S3Client({
@@ -77,9 +81,9 @@ export function createAwsClients() {
       requestHandler: handler(s3Settings.connectionTimeout, s3Settings.requestTimeout),
     }),
   );
-  const doc = createDocumentClient();
+  const doc = createDocumentClient(env.awsEndpointOverrides);
   // The per-attempt abort (shared/retry) comes first; this socket-level limit is the backstop.
-  const attemptTimeoutMs = getNumberFromEnv('INFERENCE_TIMEOUT_MS', DEFAULT_RETRY_POLICY.attemptTimeoutMs);
+  const { attemptTimeoutMs } = env.inferenceRetry;
   const sagemaker = tracer.captureAWSv3Client(
     new SageMakerRuntimeClient({
       maxAttempts: CLIENT_SETTINGS.sagemaker.maxAttempts,
@@ -95,8 +99,8 @@ export function createAwsClients() {
  * regional endpoint (or AWS_ENDPOINT_URL_SQS), not to the queue URL's host: local emulators name
  * queues by hosts that do not resolve.
  */
-export function createSqsClient(): SQSClient {
-  assertEncryptedInTransit();
+export function createSqsClient(endpointOverrides: Record<string, string>): SQSClient {
+  assertEncryptedInTransit(endpointOverrides);
   return tracer.captureAWSv3Client(
     new SQSClient({
       maxAttempts: 3,

@@ -1,4 +1,4 @@
-import type { Category, Channel } from './taxonomy.ts';
+import type { Category } from './taxonomy.ts';
 
 export type Decision = 'allow' | 'review' | 'block' | 'error';
 
@@ -45,7 +45,8 @@ export interface Verdict {
   unscoredCategories: Category[];
   /** Why the policy decided as it did, e.g. "hate 0.91 ≥ block 0.85". */
   reasons: string[];
-  modalities: Partial<Record<Channel, ModalityResult>>;
+  /** By fusion channel (text, image, ocr, speech: shared/modalities/registry.ts). */
+  modalities: Record<string, ModalityResult>;
   error?: VerdictError;
   modelVersions: Record<string, string>;
   policyVersion: string;

@@ -107,7 +107,3 @@ export function verdictKey(ref: ObjectRef): string {
 export function latestKey(ref: Pick<ObjectRef, 'bucket' | 'key'>): string {
   return `latest#${ref.bucket}/${ref.key}`;
 }
-
-export function s3Uri(ref: Pick<ObjectRef, 'bucket' | 'key'>): string {
-  return `s3://${ref.bucket}/${ref.key}`;
-}

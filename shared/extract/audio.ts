@@ -7,11 +7,12 @@
 import { ModerationError } from '#shared/domain/errors.ts';
 import { type AudioLimits, LIMITS, type MediaMode } from '#shared/ingest/limits.ts';
 import {
+  DEFAULT_MEDIA_TOOLS,
   DEMUXERS,
-  ffmpegPath,
   inputArgs,
   MediaDecodeError,
   MediaTimeoutError,
+  type MediaTools,
   probe,
   runTool,
   withTempInput,
@@ -97,9 +98,10 @@ export async function decodeAudioFile(
   demuxer: string,
   maxDurationS: number,
   limits: AudioLimits = LIMITS.audio,
+  tools: MediaTools = DEFAULT_MEDIA_TOOLS,
 ): Promise<DecodedAudio> {
   const maxSamples = (maxDurationS + 1) * SAMPLE_RATE;
-  const { stdout } = await runTool(ffmpegPath(), audioDecodeArgs(demuxer, path, maxDurationS), {
+  const { stdout } = await runTool(tools.ffmpeg, audioDecodeArgs(demuxer, path, maxDurationS), {
     timeoutMs: limits.decodeTimeoutMs,
     maxStdoutBytes: maxSamples * 4 + 4,
   });
@@ -117,6 +119,7 @@ export async function decodeAudio(
   bytes: Uint8Array,
   mime: string,
   limits: AudioLimits = LIMITS.audio,
+  tools: MediaTools = DEFAULT_MEDIA_TOOLS,
 ): Promise<DecodedAudio> {
   if (bytes.byteLength > limits.maxBytes) {
     throw new ModerationError('TOO_LARGE', `audio is over the ${limits.maxBytes}-byte limit`);
@@ -124,11 +127,11 @@ export async function decodeAudio(
   const demuxer = demuxerFor(mime);
   try {
     return await withTempInput(bytes, async (path) => {
-      const info = await probe(path, demuxer, limits.decodeTimeoutMs);
+      const info = await probe(path, demuxer, limits.decodeTimeoutMs, tools);
       if (!info.hasAudio) throw new ModerationError('AUDIO_DECODE_FAILED', 'the file has no audio stream');
       if ((info.durationS ?? 0) > limits.maxSyncDurationS)
         throw tooLong('audio', info.durationS ?? 0, limits.maxSyncDurationS, limits.mode);
-      const audio = await decodeAudioFile(path, demuxer, limits.maxSyncDurationS, limits);
+      const audio = await decodeAudioFile(path, demuxer, limits.maxSyncDurationS, limits, tools);
       if (audio.samples.length === 0)
         throw new ModerationError('AUDIO_DECODE_FAILED', 'the audio stream has no samples');
       return audio;

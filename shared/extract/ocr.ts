@@ -206,30 +206,3 @@ export function tesseractEngine(): OcrEngine {
     },
   };
 }
-
-export class UnknownOcrEngineError extends Error {
-  override name = 'UnknownOcrEngineError';
-}
-
-const OCR_ENGINES: Record<string, () => OcrEngine | undefined> = {
-  tesseract: tesseractEngine,
-  none: () => undefined,
-};
-
-let sharedEngine: OcrEngine | undefined;
-let sharedName: string | undefined;
-
-/** The process's OCR engine (`OCR_ENGINE`: tesseract (default) or none), created on first use. */
-export function defaultOcrEngine(name = process.env.OCR_ENGINE || 'tesseract'): OcrEngine | undefined {
-  const make = OCR_ENGINES[name];
-  if (!make) {
-    throw new UnknownOcrEngineError(
-      `unknown OCR_ENGINE ${JSON.stringify(name)}; known: ${Object.keys(OCR_ENGINES).join(', ')}`,
-    );
-  }
-  if (sharedName !== name) {
-    sharedEngine = make();
-    sharedName = name;
-  }
-  return sharedEngine;
-}

@@ -9,7 +9,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModerationError } from '#shared/domain/errors.ts';
 import { type AudioLimits, LIMITS, type VideoLimits } from '#shared/ingest/limits.ts';
-import { ffmpegPath, inputArgs, probe, runTool, withTempInput } from '#shared/media/ffmpeg.ts';
+import {
+  DEFAULT_MEDIA_TOOLS,
+  inputArgs,
+  type MediaTools,
+  probe,
+  runTool,
+  withTempInput,
+} from '#shared/media/ffmpeg.ts';
 import { type DecodedAudio, decodeAudioFile, demuxerFor, mediaError, tooLong } from './audio.ts';
 
 export interface VideoFrame {
@@ -96,6 +103,7 @@ export async function extractVideo(
   mime: string,
   limits: VideoLimits = LIMITS.video,
   audioLimits: AudioLimits = LIMITS.audio,
+  tools: MediaTools = DEFAULT_MEDIA_TOOLS,
 ): Promise<ExtractedVideo> {
   if (bytes.byteLength > limits.maxBytes) {
     throw new ModerationError('TOO_LARGE', `video is over the ${limits.maxBytes}-byte limit`);
@@ -103,7 +111,7 @@ export async function extractVideo(
   const demuxer = demuxerFor(mime);
   try {
     return await withTempInput(bytes, async (path, dir) => {
-      const info = await probe(path, demuxer, limits.decodeTimeoutMs);
+      const info = await probe(path, demuxer, limits.decodeTimeoutMs, tools);
       if (!info.video && !info.hasAudio) {
         throw new ModerationError('VIDEO_DECODE_FAILED', 'the file has neither a video nor an audio stream');
       }
@@ -118,11 +126,17 @@ export async function extractVideo(
       }
       const durationMs = info.durationS === undefined ? undefined : Math.round(info.durationS * 1000);
       const audioPromise = info.hasAudio
-        ? decodeAudioFile(path, demuxer, limits.maxSyncDurationS, {
-            ...audioLimits,
-            decodeTimeoutMs: limits.decodeTimeoutMs,
-            mode: limits.mode,
-          }).catch((err) => {
+        ? decodeAudioFile(
+            path,
+            demuxer,
+            limits.maxSyncDurationS,
+            {
+              ...audioLimits,
+              decodeTimeoutMs: limits.decodeTimeoutMs,
+              mode: limits.mode,
+            },
+            tools,
+          ).catch((err) => {
             throw mediaError(err, 'VIDEO_DECODE_FAILED', 'the sound track');
           })
         : Promise.resolve(undefined);
@@ -131,7 +145,7 @@ export async function extractVideo(
       const frames: VideoFrame[] = [];
       if (info.video) {
         const { stderr } = await runTool(
-          ffmpegPath(),
+          tools.ffmpeg,
           frameSampleArgs(demuxer, path, dir, limits.maxSyncDurationS, limits),
           { timeoutMs: limits.decodeTimeoutMs, maxStdoutBytes: 64 * 1024, maxStderrBytes: 1024 * 1024 },
         );

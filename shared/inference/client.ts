@@ -5,6 +5,7 @@
  */
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { z } from 'zod';
+import { InvocationResponseSchema } from '#shared/contracts/tensor-wire.ts';
 import { decodeTensors, stringifyTensors, type Tensor, TensorFormatError } from './tensor-codec.ts';
 
 export interface InferenceClientOptions {
@@ -70,16 +71,6 @@ export class InferenceUnavailableError extends InferenceError {
 export class InferenceResponseError extends InferenceError {
   override name = 'InferenceResponseError';
 }
-
-const WireTensorSchema = z.object({
-  dtype: z.enum(['float32', 'int64', 'int32', 'uint8']),
-  dims: z.array(z.number().int().nonnegative()),
-  data: z.string(),
-});
-const InvocationResponseSchema = z.object({
-  model: z.object({ name: z.string(), version: z.string() }),
-  outputs: z.record(z.string(), WireTensorSchema),
-});
 
 const THROTTLING = new Set([
   'ThrottlingException',

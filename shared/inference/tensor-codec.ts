@@ -1,9 +1,12 @@
-/**
- * The wire format between the pipeline and the inference server (locally and on SageMaker).
- * Tensors travel as base64 of their little-endian bytes: a 224×224×3 uint8 image is 150 KB of
- * bytes (200 KB encoded) instead of ~1 MB of JSON numbers, and decoding is a copy, not a parse.
- */
-export type DType = 'float32' | 'int64' | 'int32' | 'uint8';
+/** Tensors in memory and their wire encoding (the format itself: shared/contracts/tensor-wire.ts). */
+import type { DType, WireTensor } from '#shared/contracts/tensor-wire.ts';
+
+export type {
+  DType,
+  InvocationRequest,
+  InvocationResponse,
+  WireTensor,
+} from '#shared/contracts/tensor-wire.ts';
 
 export type TypedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 
@@ -12,22 +15,6 @@ export interface Tensor {
   dtype: DType;
   dims: number[];
   data: TypedData;
-}
-
-/** A tensor on the wire. */
-export interface WireTensor {
-  dtype: DType;
-  dims: number[];
-  data: string;
-}
-
-export interface InvocationRequest {
-  inputs: Record<string, WireTensor>;
-}
-
-export interface InvocationResponse {
-  model: { name: string; version: string };
-  outputs: Record<string, WireTensor>;
 }
 
 const CTORS = {

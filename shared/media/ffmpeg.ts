@@ -76,8 +76,14 @@ export interface ToolResult {
   truncated: boolean;
 }
 
-export const ffmpegPath = (): string => process.env.FFMPEG_PATH || 'ffmpeg';
-export const ffprobePath = (): string => process.env.FFPROBE_PATH || 'ffprobe';
+/** The ffmpeg and ffprobe binaries (FFMPEG_PATH, FFPROBE_PATH in shared/contracts/env.ts); an engine like OCR. */
+export interface MediaTools {
+  ffmpeg: string;
+  ffprobe: string;
+}
+
+/** Debian's binaries, found on PATH. */
+export const DEFAULT_MEDIA_TOOLS: MediaTools = { ffmpeg: 'ffmpeg', ffprobe: 'ffprobe' };
 
 const DEFAULT_MAX_MEMORY = 2 * 1024 ** 3;
 
@@ -190,9 +196,14 @@ export interface ProbeResult {
 }
 
 /** Reads the container header: streams, frame size, stated duration. */
-export async function probe(path: string, demuxer: string, timeoutMs: number): Promise<ProbeResult> {
+export async function probe(
+  path: string,
+  demuxer: string,
+  timeoutMs: number,
+  tools: MediaTools = DEFAULT_MEDIA_TOOLS,
+): Promise<ProbeResult> {
   const { stdout } = await runTool(
-    ffprobePath(),
+    tools.ffprobe,
     [
       '-v',
       'error',

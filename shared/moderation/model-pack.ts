@@ -12,10 +12,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import fusionManifest from '#model-artifacts/models/fusion/manifest.json' with { type: 'json' };
-import imageManifest from '#model-artifacts/models/image-nsfw/manifest.json' with { type: 'json' };
-import textManifest from '#model-artifacts/models/text-toxicity/manifest.json' with { type: 'json' };
 import { type ModelManifest, parseManifest } from '#shared/inference/manifest.ts';
+import { CHANNELS } from '#shared/modalities/registry.ts';
 import { type FeaturizerConfig, parseFeaturizerConfig } from '#shared/text/featurize.ts';
 import {
   type ImageProcessor,
@@ -84,7 +82,7 @@ function assemble(
     image: { ...manifests.image, size: image.size, processor: image },
     fusion: {
       ...fusion,
-      channels: Array.isArray(channelDim) ? channelDim.map(String) : ['text', 'image', 'ocr', 'speech'],
+      channels: Array.isArray(channelDim) ? channelDim.map(String) : [...CHANNELS],
       channelCategories,
     },
   };
@@ -122,15 +120,25 @@ export function loadPackDir(dir: string): ModelPack {
   );
 }
 
-/** The pack named by `name` (default: `MODEL_PACK`, else `default`). */
-export function loadModelPack(name = process.env.MODEL_PACK || 'default'): ModelPack {
+/** The manifests of the pack bundled into the function (model-artifacts/models/default-pack.ts), unparsed. */
+export interface BundledManifests {
+  text: unknown;
+  image: unknown;
+  fusion: unknown;
+}
+
+/**
+ * The pack named by `name` (MODEL_PACK): `default` is `bundled`, the manifests the function was built
+ * with; `strong` and directories are read from disk.
+ */
+export function loadModelPack(name: string, bundled: BundledManifests): ModelPack {
   if (name === 'default') {
     return assemble(
       'default',
       {
-        text: parseManifest(textManifest, 'text-toxicity/manifest.json'),
-        image: parseManifest(imageManifest, 'image-nsfw/manifest.json'),
-        fusion: parseManifest(fusionManifest, 'fusion/manifest.json'),
+        text: parseManifest(bundled.text, 'text/manifest.json'),
+        image: parseManifest(bundled.image, 'image/manifest.json'),
+        fusion: parseManifest(bundled.fusion, 'fusion/manifest.json'),
       },
       { text: noFiles, image: noFiles },
     );

@@ -1,4 +1,3 @@
-import type { Channel } from '#shared/domain/taxonomy.ts';
 import type { InferenceClient } from '#shared/inference/client.ts';
 import { type InferenceRetryOptions, withRetries } from '#shared/inference/retry.ts';
 import { row, type Tensor } from '#shared/inference/tensor-codec.ts';
@@ -71,13 +70,13 @@ export function createModelGateway(
     },
 
     /** Late fusion of per-channel category probabilities; absent channels are masked, not zero-scored. */
-    async fuse(channels: Partial<Record<Channel, Record<string, number>>>): Promise<Scored> {
+    async fuse(channels: Record<string, Record<string, number>>): Promise<Scored> {
       const labels = pack.fusion.labels;
       const names = pack.fusion.channels;
       const probs = new Float32Array(names.length * labels.length);
       const present = new Float32Array(names.length);
       names.forEach((name, c) => {
-        const scores = channels[name as Channel];
+        const scores = channels[name];
         if (!scores) return;
         present[c] = 1;
         labels.forEach((label, k) => {

@@ -1,9 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Uri } from '#shared/contracts/s3-uri.ts';
 import { type ErrorCode, ModerationError } from '#shared/domain/errors.ts';
 import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
-import { type ObjectRef, s3Uri, verdictKey } from '#shared/events/s3-notification.ts';
+import type { Engines } from '#shared/engines/engines.ts';
+import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import { InferenceError } from '#shared/inference/client.ts';
-import { LIMITS, type MediaMode } from '#shared/ingest/limits.ts';
+import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
 import { applyPolicy, type Policy } from '#shared/policy/policy.ts';
 import type { LatestOutcome, VerdictStore } from '#shared/verdict/store.ts';
@@ -17,8 +19,8 @@ export interface ModeratorDeps {
   models: ModelGateway;
   policy: Policy;
   now?: () => Date;
-  /** Audio/video limits to apply (shared/ingest/limits.ts). @default 'sync' */
-  mediaMode?: MediaMode;
+  /** OCR, speech and ffmpeg, and the audio/video limits of this handler's mode (shared/engines/engines.ts). */
+  engines: Engines;
   /**
    * Media over the synchronous limits is handed to the long-media path instead of getting a
    * `TOO_LONG_FOR_SYNC` verdict: `moderateObject` then throws `LongMediaDeferral` and writes nothing.
@@ -96,7 +98,7 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
       bucket: ref.bucket,
       key: ref.key,
       imageSize: deps.models.pack.image.size,
-      mediaMode: deps.mediaMode ?? 'sync',
+      engines: deps.engines,
     });
     timings.extractMs = elapsed(t);
     t = performance.now();

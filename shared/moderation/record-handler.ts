@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
+import { decisionMetric, METRIC } from '#shared/contracts/metrics.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { decodeS3Key, type ObjectRef, parseS3Notification } from '#shared/events/s3-notification.ts';
 import { describeError, objectId } from '#shared/logging/redact.ts';
@@ -50,7 +51,7 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
   // The long-media consumer itself never forwards: over its own limits is a `TOO_LONG` verdict.
   const moderatorDeps: ModeratorDeps = {
     ...deps,
-    deferLongMedia: longMedia !== undefined && (deps.mediaMode ?? 'sync') === 'sync',
+    deferLongMedia: longMedia !== undefined && deps.engines.mode === 'sync',
   };
   return (record: SQSRecord, context?: Context): Promise<void> =>
     runWithDeadline(deadlineFromContext(context), async () => {
@@ -69,7 +70,7 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
               }),
             );
             deps.logger.info('forwarded to the long-media queue', { object: objectId(ref) });
-            deps.metrics.addMetric('longMediaForwarded', MetricUnit.Count, 1);
+            deps.metrics.addMetric(METRIC.longMediaForwarded, MetricUnit.Count, 1);
             continue;
           }
           // Pseudonym, error class and receive count only: messages can quote keys or manifest text.
@@ -78,7 +79,7 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
             receiveCount: record.attributes?.ApproximateReceiveCount,
             error: describeError(err),
           });
-          deps.metrics.addMetric('moderationFailures', MetricUnit.Count, 1);
+          deps.metrics.addMetric(METRIC.moderationFailures, MetricUnit.Count, 1);
           throw err;
         }
         const { verdict, outcome, latest } = result;
@@ -97,12 +98,16 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
         // events). A lost race ('duplicate') leaves them to the delivery that won.
         if (outcome !== 'duplicate') await deps.onVerdict?.(verdict);
         if (outcome === 'written') {
-          deps.metrics.addMetric(`decision_${verdict.decision}`, MetricUnit.Count, 1);
+          deps.metrics.addMetric(decisionMetric(verdict.decision), MetricUnit.Count, 1);
           if (verdict.timings.totalMs !== undefined) {
-            deps.metrics.addMetric('moderationLatency', MetricUnit.Milliseconds, verdict.timings.totalMs);
+            deps.metrics.addMetric(
+              METRIC.moderationLatency,
+              MetricUnit.Milliseconds,
+              verdict.timings.totalMs,
+            );
           }
         } else {
-          deps.metrics.addMetric('duplicateDeliveries', MetricUnit.Count, 1);
+          deps.metrics.addMetric(METRIC.duplicateDeliveries, MetricUnit.Count, 1);
         }
       }
     });

@@ -1,20 +1,11 @@
-import { CATEGORIES, type Category, type Channel } from '#shared/domain/taxonomy.ts';
+import { CATEGORIES, type Category } from '#shared/domain/taxonomy.ts';
 import type { Evidence, ModalityResult } from '#shared/domain/verdict.ts';
-import type { Collected } from './collect.ts';
-import type { MediaTextItem } from './collect-media.ts';
-import type { ModelGateway } from './models.ts';
-
-/** How the image classes map into the taxonomy: every not-safe-for-work class counts toward `sexual`. */
-export function imageCategories(classes: Record<string, number>): Record<string, number> {
-  // A model whose head scores the taxonomy itself (a CLIP pack, processors.ts) passes it through.
-  if ('sexual' in classes) return { sexual: classes.sexual ?? 0 };
-  return { sexual: (classes.porn ?? 0) + (classes.hentai ?? 0) + (classes.sexy ?? 0) };
-}
+import { CHANNEL_SPECS } from '#shared/modalities/registry.ts';
+import type { ChannelSpec, Collected, ImageItem, TextItem } from '#shared/modalities/types.ts';
+import type { ModelGateway, Scored } from './models.ts';
 
 /** Evidence kept per channel: the windows or media that scored highest, not every one. */
 const MAX_EVIDENCE = 3;
-
-const EXCERPT_CHARS = 280;
 
 function maxScores(items: Record<string, number>[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -32,57 +23,53 @@ function topEvidence(evidence: Evidence[]): Evidence[] {
 export interface Scoring {
   categories: Partial<Record<Category, number>>;
   unscoredCategories: Category[];
-  modalities: Partial<Record<Channel, ModalityResult>>;
+  /** Per channel name (shared/modalities/registry.ts). */
+  modalities: Record<string, ModalityResult>;
   modelVersions: Record<string, string>;
+}
+
+/** One channel's items through its model: text channels (typed, OCR, speech) share the text model. */
+function runChannel(
+  spec: ChannelSpec,
+  items: (TextItem | ImageItem)[],
+  models: ModelGateway,
+): Promise<Scored> {
+  // Items were filed under their channel by its modality, so their type is the channel model's.
+  return spec.model === 'image'
+    ? models.scoreImages((items as ImageItem[]).map((i) => i.pixels))
+    : models.scoreTexts((items as TextItem[]).map((t) => t.text));
+}
+
+function evidenceOf(spec: ChannelSpec, item: TextItem | ImageItem, scores: Record<string, number>): Evidence {
+  return spec.model === 'image'
+    ? spec.evidence(item as ImageItem, scores)
+    : spec.evidence(item as TextItem, scores);
+}
+
+function channelResult(spec: ChannelSpec, items: (TextItem | ImageItem)[], scored: Scored): ModalityResult {
+  const perItem = items.map((_, i) => {
+    const raw = scored.scores[i] ?? {};
+    return spec.score ? spec.score(raw) : { channel: raw, evidence: raw };
+  });
+  const evidence = items.map((item, i) => evidenceOf(spec, item, perItem[i]?.evidence ?? {}));
+  return { scores: maxScores(perItem.map((p) => p.channel)), evidence: topEvidence(evidence) };
 }
 
 /** Runs each channel's model, fuses the channels, and keeps the evidence that explains the score. */
 export async function score(collected: Collected, models: ModelGateway): Promise<Scoring> {
-  const modalities: Partial<Record<Channel, ModalityResult>> = {};
+  const modalities: Record<string, ModalityResult> = {};
   const modelVersions: Record<string, string> = {};
   const { pack } = models;
 
-  const ocrItems = collected.ocr ?? [];
-  const speechItems = collected.speech ?? [];
-  // Text read from images and transcribed speech go through the text model as channels of their own.
-  const [texts, images, ocr, speech] = await Promise.all([
-    collected.texts.length ? models.scoreTexts(collected.texts.map((t) => t.window.text)) : undefined,
-    collected.images.length ? models.scoreImages(collected.images.map((i) => i.pixels)) : undefined,
-    ocrItems.length ? models.scoreTexts(ocrItems.map((t) => t.text)) : undefined,
-    speechItems.length ? models.scoreTexts(speechItems.map((t) => t.text)) : undefined,
-  ]);
-  if (texts) {
-    modelVersions[pack.text.name] = texts.version;
-    const evidence = collected.texts.map(({ source, window }, i) => ({
-      source,
-      excerpt: window.text.length > EXCERPT_CHARS ? `${window.text.slice(0, EXCERPT_CHARS)}…` : window.text,
-      range: [window.start, window.end] as [number, number],
-      scores: texts.scores[i] ?? {},
-    }));
-    modalities.text = { scores: maxScores(texts.scores), evidence: topEvidence(evidence) };
-  }
-  if (images) {
-    modelVersions[pack.image.name] = images.version;
-    const perImage = images.scores.map((classes) => ({ ...imageCategories(classes), ...classes }));
-    const evidence = collected.images.map(({ source, timestampMs }, i) => ({
-      source,
-      ...(timestampMs !== undefined && { timestampMs }),
-      scores: perImage[i] ?? {},
-    }));
-    modalities.image = { scores: maxScores(perImage.map(imageCategories)), evidence: topEvidence(evidence) };
-  }
-
-  for (const [channel, items, scored] of [
-    ['ocr', ocrItems, ocr],
-    ['speech', speechItems, speech],
-  ] as const) {
-    if (!scored) continue;
-    modelVersions[pack.text.name] = scored.version;
-    modalities[channel] = {
-      scores: maxScores(scored.scores),
-      evidence: topEvidence(items.map((item, i) => mediaTextEvidence(item, scored.scores[i] ?? {}))),
-    };
-  }
+  const present = CHANNEL_SPECS.filter((spec) => (collected.channels[spec.name]?.length ?? 0) > 0);
+  const scored = await Promise.all(
+    present.map((spec) => runChannel(spec, collected.channels[spec.name] ?? [], models)),
+  );
+  present.forEach((spec, i) => {
+    const result = scored[i] as Scored;
+    modelVersions[pack[spec.model].name] = result.version;
+    modalities[spec.name] = channelResult(spec, collected.channels[spec.name] ?? [], result);
+  });
   Object.assign(modelVersions, collected.engines);
 
   const channelScores = Object.fromEntries(Object.entries(modalities).map(([c, m]) => [c, m.scores]));
@@ -99,15 +86,5 @@ export async function score(collected: Collected, models: ModelGateway): Promise
     unscoredCategories: CATEGORIES.filter((c) => !(c in categories)),
     modalities,
     modelVersions,
-  };
-}
-
-function mediaTextEvidence(item: MediaTextItem, scores: Record<string, number>): Evidence {
-  return {
-    source: item.source,
-    excerpt: item.text.length > EXCERPT_CHARS ? `${item.text.slice(0, EXCERPT_CHARS)}…` : item.text,
-    ...(item.timestampMs !== undefined && { timestampMs: item.timestampMs }),
-    ...(item.timeRangeMs && { timeRangeMs: [...item.timeRangeMs] as [number, number] }),
-    scores,
   };
 }

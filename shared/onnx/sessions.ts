@@ -2,7 +2,7 @@
  * The one place in the project that creates onnxruntime-node sessions, so execution providers,
  * threading and optimisation settings are decided once (locally: CPU; on SageMaker GPU: CUDA).
  *
- * Environment (read by `sessionConfigFromEnv`):
+ * Environment (read by `readSessionEnv` in shared/contracts/env.ts):
  * - `ORT_EXECUTION_PROVIDERS`   comma list in priority order, default `cpu`. The GPU image sets
  *   `cuda,cpu`: ONNX Runtime places every node the CUDA EP supports on the GPU and the rest on
  *   the CPU (node-level fallback). Names: cpu, cuda, tensorrt, webgpu.
@@ -20,23 +20,12 @@
  *   batch 1 used 22 ms of CPU per run with spinning and 11.6 ms without, and ran twice as fast.
  */
 import { InferenceSession, listSupportedBackends } from 'onnxruntime-node';
+import type { SessionEnv } from '#shared/contracts/env.ts';
 
 export type { InferenceSession } from 'onnxruntime-node';
 
-export interface SessionConfig {
-  /** Execution providers in priority order. @default ['cpu'] */
-  executionProviders: string[];
-  /** Retry with CPU only when the listed providers cannot create the session. @default false */
-  cpuFallback: boolean;
-  /** @default 0 */
-  cudaDeviceId: number;
-  /** @default 0 (ONNX Runtime decides) */
-  intraOpNumThreads: number;
-  /** @default 0 (ONNX Runtime decides) */
-  interOpNumThreads: number;
-  /** Idle intra-op threads busy-wait instead of sleeping. @default false */
-  allowSpinning: boolean;
-}
+/** Execution providers in priority order, CPU fallback, CUDA device, thread counts, spinning. */
+export type SessionConfig = SessionEnv;
 
 export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   executionProviders: ['cpu'],
@@ -50,32 +39,6 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
 /** A bad session setting, or a session that cannot be created (bad model, missing provider). */
 export class SessionError extends Error {
   override name = 'SessionError';
-}
-
-function nonNegativeInt(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
-  const raw = env[key];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new SessionError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-/** Reads the session configuration from the environment (see the module comment). */
-export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SessionConfig {
-  const providers = (env.ORT_EXECUTION_PROVIDERS ?? '')
-    .split(',')
-    .map((p) => p.trim().toLowerCase())
-    .filter(Boolean);
-  return {
-    executionProviders: providers.length > 0 ? providers : DEFAULT_SESSION_CONFIG.executionProviders,
-    cpuFallback: ['1', 'true', 'yes'].includes((env.ORT_CPU_FALLBACK ?? '').toLowerCase()),
-    cudaDeviceId: nonNegativeInt(env, 'ORT_CUDA_DEVICE_ID', 0),
-    intraOpNumThreads: nonNegativeInt(env, 'ORT_INTRA_OP_NUM_THREADS', 0),
-    interOpNumThreads: nonNegativeInt(env, 'ORT_INTER_OP_NUM_THREADS', 0),
-    allowSpinning: ['1', 'true', 'yes'].includes((env.ORT_ALLOW_SPINNING ?? '').toLowerCase()),
-  };
 }
 
 function providerOptions(config: SessionConfig): InferenceSession.ExecutionProviderConfig[] {

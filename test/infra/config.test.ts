@@ -20,7 +20,6 @@ describe('per-environment configuration (cdk.json)', () => {
       deletionProtection: true,
       retainData: true,
     });
-    expect(prod.asyncInference.enabled).toBe(true);
   });
 
   it('defines dev and prod with GPU encoders and different scaling', () => {

@@ -5,20 +5,24 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineFunction } from '#infra/constructs/pipeline-function.ts';
 import { PROJECT_ROOT } from '#infra/stacks/moderation-pipeline-stack.ts';
+import { ENV, KNOWN_ENV_NAMES, MODEL_ENV } from '#shared/contracts/env.ts';
+import { METRICS_NAMESPACE, SERVICE_NAMES } from '#shared/contracts/metrics.ts';
+import { MODEL_NAMES } from '#shared/contracts/models.ts';
 import { buildPipeline, logicalId, type TestPipeline } from './helpers.ts';
 
-/** The moderate function's environment contract (shared/config/env.ts, docs/DEPLOY.md). */
+/** The moderate function's environment contract (shared/contracts/env.ts, docs/DEPLOY.md). */
 const REQUIRED_ENV = [
-  'TABLE_NAME',
-  'TEXT_ENDPOINT_NAME',
-  'IMAGE_ENDPOINT_NAME',
-  'FUSION_ENDPOINT_NAME',
-  'POLICY_NAME',
-  'QUARANTINE_BUCKET',
-  'EVENT_BUS_NAME',
-  'POWERTOOLS_SERVICE_NAME',
-  'POWERTOOLS_METRICS_NAMESPACE',
+  ENV.tableName,
+  ...MODEL_NAMES.map((name) => MODEL_ENV[name].endpoint),
+  ENV.policyName,
+  ENV.quarantineBucket,
+  ENV.eventBusName,
+  ENV.serviceName,
+  ENV.metricsNamespace,
 ];
+
+/** Variables the Lambda, Node.js and AWS SDK runtimes read themselves, outside the contract. */
+const RUNTIME_ENV = /^(AWS_.*|NODE_OPTIONS)$/;
 
 type Fn = {
   Properties: { Description: string; Environment: { Variables: Record<string, unknown> } } & Record<
@@ -62,13 +66,26 @@ describe('functions', () => {
     const env = moderate.Properties.Environment.Variables;
     for (const name of REQUIRED_ENV) expect(env, name).toHaveProperty(name);
     expect(env).toMatchObject({
-      POLICY_NAME: dev.config.policyName,
-      POWERTOOLS_SERVICE_NAME: 'moderation',
-      POWERTOOLS_METRICS_NAMESPACE: 'ModerationPipeline',
+      [ENV.policyName]: dev.config.policyName,
+      [ENV.serviceName]: SERVICE_NAMES.moderate,
+      [ENV.metricsNamespace]: METRICS_NAMESPACE,
     });
     // Scale-to-zero endpoints host the encoders as inference components, which InvokeEndpoint must name.
-    expect(env.TEXT_INFERENCE_COMPONENT_NAME).toBe('moderationpipeline-dev-text-toxicity-ic');
-    expect(env.IMAGE_INFERENCE_COMPONENT_NAME).toBe('moderationpipeline-dev-image-nsfw-ic');
+    expect(env[MODEL_ENV['text-toxicity'].component]).toBe('moderationpipeline-dev-text-toxicity-ic');
+    expect(env[MODEL_ENV['image-nsfw'].component]).toBe('moderationpipeline-dev-image-nsfw-ic');
+    expect(env[MODEL_ENV.fusion.component]).toBeUndefined();
+  });
+
+  it('gives no function a variable the runtime does not read (every name is in shared/contracts/env.ts)', () => {
+    for (const p of [dev, prod]) {
+      const functions = Object.values(p.template.findResources('AWS::Lambda::Function')) as Fn[];
+      expect(functions).toHaveLength(3);
+      for (const fn of functions) {
+        const names = Object.keys(fn.Properties.Environment.Variables);
+        const unknown = names.filter((name) => !KNOWN_ENV_NAMES.has(name) && !RUNTIME_ENV.test(name));
+        expect(unknown, `${p.config.envName}: ${fn.Properties.Description}`).toEqual([]);
+      }
+    }
   });
 
   it('keeps logs for the configured retention, in a log group of its own', () => {
@@ -100,7 +117,13 @@ describe('functions', () => {
     });
     dev.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('error verdict'),
-      Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), POLICY_NAME: 'balanced' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.tableName]: Match.anyValue(),
+          [ENV.policyName]: 'balanced',
+          [ENV.serviceName]: SERVICE_NAMES.deadLetter,
+        }),
+      },
     });
   });
 

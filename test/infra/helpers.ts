@@ -11,8 +11,9 @@ import { App, CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { addPipeline } from '#infra/app.ts';
-import { loadPipelineConfig, MODEL_NAMES, type PipelineConfig } from '#infra/config.ts';
+import { loadPipelineConfig, type PipelineConfig } from '#infra/config.ts';
 import { type ModerationPipelineStack, PROJECT_ROOT } from '#infra/stacks/moderation-pipeline-stack.ts';
+import { MODEL_NAMES } from '#shared/contracts/models.ts';
 
 /** cdk.json's context, as the CLI passes it to the app. */
 export function cdkJsonContext(): Record<string, unknown> {

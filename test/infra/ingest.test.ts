@@ -145,4 +145,27 @@ describe('ingest: uploads bucket → SQS queue (+ DLQ)', () => {
     const dlq = dev.template.toJSON().Resources[ids.dlq] as Resource;
     expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
   });
+
+  it('retains the fixed-name uploads bucket on update and delete, but not after a failed first create', () => {
+    // Retain would keep the bucket a rolled-back first create made, and its name would block the next deploy.
+    const prodBucket = prod.template.toJSON().Resources[logicalId(prod, prod.stack.ingest.bucket)] as {
+      DeletionPolicy: string;
+      UpdateReplacePolicy: string;
+    };
+    expect(prod.config.retainData).toBe(true);
+    expect(prodBucket).toMatchObject({
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
+    });
+    // Everything else that prod retains (unnamed) keeps a plain Retain.
+    prod.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    prod.template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: { BucketName: Match.absent() },
+    });
+    dev.template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Delete',
+      Properties: { BucketName: Match.anyValue() },
+    });
+  });
 });

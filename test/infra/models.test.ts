@@ -68,7 +68,7 @@ describe('models on SageMaker', () => {
   });
 
   it('runs each encoder on its own GPU endpoint, the fusion classifier on serverless inference', () => {
-    prod.template.resourceCountIs('AWS::SageMaker::Endpoint', 4); // 3 + the asynchronous image endpoint
+    prod.template.resourceCountIs('AWS::SageMaker::Endpoint', 3);
     for (const name of ['text-toxicity', 'image-nsfw']) {
       prod.template.hasResourceProperties('AWS::SageMaker::Endpoint', {
         EndpointName: `moderationpipeline-prod-${name}`,
@@ -205,54 +205,12 @@ describe('models on SageMaker', () => {
     });
   });
 
-  describe('asynchronous inference (prod)', () => {
-    it('adds an async image endpoint writing to S3 and notifying SNS', () => {
-      prod.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-        AsyncInferenceConfig: {
-          OutputConfig: {
-            S3OutputPath: Match.anyValue(),
-            S3FailurePath: Match.anyValue(),
-            KmsKeyId: Match.anyValue(),
-            NotificationConfig: { SuccessTopic: Match.anyValue(), ErrorTopic: Match.anyValue() },
-          },
-          ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
-        },
-      });
-      prod.template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-        EndpointName: 'moderationpipeline-prod-image-nsfw-async',
-      });
-    });
-
-    it('scales the async endpoint from 0 on its backlog', () => {
-      const [, target] = targetOf(prod, prod.stack.asyncEndpoints['image-nsfw']!);
-      expect(target.Properties).toMatchObject({
-        ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-        MinCapacity: 0,
-        MaxCapacity: prod.config.asyncInference.maxInstances,
-      });
-      prod.template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-        TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-          CustomizedMetricSpecification: Match.objectLike({
-            MetricName: 'ApproximateBacklogSizePerInstance',
-          }),
-        }),
-      });
-      prod.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: 'HasBacklogWithoutCapacity',
-      });
-      prod.template.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: {
-          Variables: Match.objectLike({
-            IMAGE_ASYNC_ENDPOINT_NAME: Match.anyValue(),
-            ASYNC_INFERENCE_BUCKET: Match.anyValue(),
-          }),
-        },
-      });
-    });
-
-    it('is absent when disabled', () => {
-      dev.template.resourceCountIs('AWS::SageMaker::Endpoint', 3);
-      expect(JSON.stringify(dev.template.toJSON())).not.toContain('AsyncInferenceConfig');
-    });
+  it('has no asynchronous endpoints (nothing calls InvokeEndpointAsync)', () => {
+    for (const p of [dev, prod]) {
+      const json = JSON.stringify(p.template.toJSON());
+      expect(json, p.config.envName).not.toContain('AsyncInferenceConfig');
+      expect(json, p.config.envName).not.toContain('sagemaker:InvokeEndpointAsync');
+      p.template.resourceCountIs('AWS::SNS::Topic', 1); // the alarm topic only
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DECISION_METRICS, decisionMetric, METRICS_NAMESPACE } from '#shared/contracts/metrics.ts';
 import { buildPipeline, logicalId, type TestPipeline } from './helpers.ts';
 
 interface Alarm {
@@ -85,10 +86,22 @@ describe('observability', () => {
     }
   });
 
-  it('has a dashboard', () => {
+  it('has a dashboard that searches the functions’ decision metrics by their contract names', () => {
     dev.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    const body = JSON.stringify(Object.values(dev.template.findResources('AWS::CloudWatch::Dashboard'))[0]);
-    expect(body).toContain('ModerationPipeline');
-    expect(body).toContain('ModelLatency');
+    const [dashboard] = Object.values(dev.template.findResources('AWS::CloudWatch::Dashboard')) as {
+      Properties: { DashboardBody: { 'Fn::Join': [string, unknown[]] } };
+    }[];
+    // The body with every CloudFormation reference replaced by a placeholder, parsed.
+    const parts = dashboard!.Properties.DashboardBody['Fn::Join'][1];
+    const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'ref')).join('')) as {
+      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+    };
+    const decisions = body.widgets.find((w) => w.properties.title === 'Decisions (Powertools metrics)');
+    const search = DECISION_METRICS.map((name) => `MetricName="${name}"`).join(' OR ');
+    expect(decisions?.properties.metrics).toEqual([
+      [{ expression: `SEARCH('{${METRICS_NAMESPACE},service} ${search}', 'Sum', 300)` }],
+    ]);
+    expect(DECISION_METRICS).toEqual((['allow', 'review', 'block', 'error'] as const).map(decisionMetric));
+    expect(JSON.stringify(body)).toContain('ModelLatency');
   });
 });

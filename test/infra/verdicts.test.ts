@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { VERDICT_TABLE } from '#shared/verdict/table.ts';
+import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import { buildPipeline, logicalId, type TestPipeline } from './helpers.ts';
 
 describe('verdicts and verdict actions', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertEncryptedInTransit, CLIENT_SETTINGS, createAwsClients } from '#shared/clients/aws.ts';
-import { ConfigError } from '#shared/config/env.ts';
+import { ConfigError, readPipelineEnv } from '#shared/contracts/env.ts';
 
 describe('encryption in transit', () => {
   it('accepts the SDK defaults (https) and https overrides', () => {
@@ -42,7 +42,9 @@ describe('SDK clients', () => {
 
   it('bound every call in time and leave model-call retries to the budget-aware wrapper', async () => {
     process.env.AWS_REGION = 'us-east-1';
-    const { s3, doc, sagemaker } = createAwsClients();
+    const { s3, doc, sagemaker } = createAwsClients(
+      readPipelineEnv({ ...process.env, TABLE_NAME: 'verdicts' }),
+    );
     expect(await s3.config.maxAttempts()).toBe(CLIENT_SETTINGS.s3.maxAttempts);
     expect(await doc.config.maxAttempts()).toBe(CLIENT_SETTINGS.dynamodb.maxAttempts);
     expect(await sagemaker.config.maxAttempts()).toBe(1);
@@ -56,6 +58,8 @@ describe('SDK clients', () => {
   it('refuse to start with an unencrypted remote endpoint', () => {
     process.env.AWS_REGION = 'us-east-1';
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = 'http://inference.example.com';
-    expect(() => createAwsClients()).toThrow(ConfigError);
+    expect(() => createAwsClients(readPipelineEnv({ ...process.env, TABLE_NAME: 'verdicts' }))).toThrow(
+      ConfigError,
+    );
   });
 });

@@ -5,15 +5,16 @@ import { sdkStreamMixin } from '@smithy/util-stream';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import { logger } from '#shared/clients/powertools.ts';
 import { type InferenceClient, InferenceUnavailableError } from '#shared/inference/client.ts';
 import { decodeTensors, encodeTensors } from '#shared/inference/tensor-codec.ts';
 import { describeError, objectId, pseudonym, redact, redactingReplacer } from '#shared/logging/redact.ts';
-import { loadModelPack } from '#shared/moderation/model-pack.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { createRecordHandler } from '#shared/moderation/record-handler.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import type { VerdictStore } from '#shared/verdict/store.ts';
+import { testEngines } from '#test/fixtures/engines.ts';
 
 describe('redaction helpers', () => {
   it('replaces content fields by their length and key fields by a stable pseudonym, at any depth', () => {
@@ -64,7 +65,7 @@ describe('redaction helpers', () => {
 
 describe("the record handler's logs", () => {
   const s3 = mockClient(S3Client);
-  const pack = loadModelPack();
+  const pack = loadPack();
   const SECRET = 'Jane Doe confides: my bank PIN is 4921 and I live at 12 Hidden Lane';
   const PERSONAL_KEY = 'uploads/jane.doe@example.com/my diary 2026.txt';
   let lines: string[];
@@ -100,6 +101,7 @@ describe("the record handler's logs", () => {
       store,
       models: createModelGateway(inference(fail), pack),
       policy: loadPolicy('balanced'),
+      engines: testEngines(),
       logger,
       metrics: new Metrics({ namespace: 'Test', serviceName: 'test' }),
     });

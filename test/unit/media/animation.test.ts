@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sniff } from '#shared/ingest/sniff.ts';
-import { collectImageExtras } from '#shared/moderation/collect-media.ts';
+import { imageModality } from '#shared/modalities/image.ts';
+import type { CollectContext, ImageItem } from '#shared/modalities/types.ts';
+import { testEngines } from '#test/fixtures/engines.ts';
 import { ffmpegOutput } from '#test/fixtures/media/generate.ts';
 
 describe('animated images', () => {
@@ -20,12 +22,18 @@ describe('animated images', () => {
       out,
     ]);
     expect(await sniff(gif)).toEqual({ kind: 'image', mime: 'image/gif' });
-    const extras = await collectImageExtras(gif, 'src', 16, {
-      ocr: () => undefined,
-      speech: () => Promise.reject(new Error('not used')),
-    });
+    const ctx = {
+      source: 'src',
+      imageSize: 16,
+      engines: testEngines('sync', { ocr: () => undefined }),
+    } as CollectContext;
+    const collected = await imageModality.collect(gif, { kind: 'image', mime: 'image/gif' }, ctx);
+    const images = (collected.channels.image ?? []) as ImageItem[];
+    // Page 0 is the image itself (no time); then 7 more of the 8 picked frames, in time order.
+    expect(images).toHaveLength(8);
+    expect(images[0]?.timestampMs).toBeUndefined();
+    const extras = { images: images.slice(1) };
     const times = extras.images.map((i) => i.timestampMs ?? -1);
-    // Page 0 is the image itself; 7 more of the 8 picked frames, in time order.
     expect(times).toHaveLength(7);
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(times[0]).toBeGreaterThan(0);

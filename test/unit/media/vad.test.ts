@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '#shared/extract/audio.ts';
-import { defaultVad, detectSpeech, FRAME_MS, segmentSpeech, type VadModel } from '#shared/speech/vad.ts';
+import { detectSpeech, FRAME_MS, loadSileroVad, segmentSpeech, type VadModel } from '#shared/speech/vad.ts';
 import { speak } from '#test/fixtures/media/generate.ts';
 
 /** Frame probabilities from a compact description: [probability, milliseconds] runs. */
@@ -46,7 +46,7 @@ describe('segmentSpeech', () => {
 describe('Silero VAD on generated audio', () => {
   let vad: VadModel;
   beforeAll(async () => {
-    vad = await defaultVad();
+    vad = await loadSileroVad();
   });
 
   it('finds two utterances separated by two seconds of silence, and nothing in a pure tone', async () => {

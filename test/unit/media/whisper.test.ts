@@ -4,8 +4,9 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readEngineConfig } from '#shared/contracts/env.ts';
+import { createRecognizer } from '#shared/engines/engines.ts';
 import { logMelSpectrogram, N_FRAMES } from '#shared/speech/log-mel.ts';
-import { createRecognizer } from '#shared/speech/recognizer.ts';
 import {
   bytesToUnicode,
   greedyDecode,
@@ -61,8 +62,9 @@ describe('Whisper ONNX path (tiny random-weight fixture)', () => {
   });
 
   it('is selected by configuration and transcribes each speech segment', async () => {
-    process.env.WHISPER_MODEL_DIR = DIR;
-    const recognizer = await createRecognizer('whisper');
+    const recognizer = await createRecognizer(
+      readEngineConfig({ SPEECH_ENGINE: 'whisper', WHISPER_MODEL_DIR: DIR }),
+    );
     const samples = new Float32Array(3 * 16_000).fill(0.01);
     const out = await recognizer?.transcribe(samples, [
       { startMs: 0, endMs: 1000 },
@@ -77,7 +79,9 @@ describe('Whisper ONNX path (tiny random-weight fixture)', () => {
   });
 
   it('rejects an unknown engine name with the known ones', async () => {
-    await expect(createRecognizer('kaldi')).rejects.toThrow(/known: pocketsphinx, whisper, none/);
+    await expect(async () => createRecognizer(readEngineConfig({ SPEECH_ENGINE: 'kaldi' }))).rejects.toThrow(
+      /known: pocketsphinx, whisper, none/,
+    );
   });
 });
 

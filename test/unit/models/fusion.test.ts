@@ -21,7 +21,7 @@ import {
   NUM_LABELS,
   SCORED,
 } from '#model-artifacts/fusion/model.ts';
-import { CHANNELS } from '#shared/domain/taxonomy.ts';
+import { CHANNELS } from '#shared/modalities/registry.ts';
 
 const MODEL_DIR = fileURLToPath(new URL('../../../model-artifacts/models/fusion/', import.meta.url));
 const ROW = NUM_CHANNELS * NUM_LABELS;

@@ -7,10 +7,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '#model-artifacts/clip/clip-bpe.ts';
 import { buildZeroShotHead, PromptsSchema } from '#model-artifacts/clip/zero-shot-head.ts';
 import { BERT, BERT_LABELS, CLIP, FIXTURE_PACK_DIR, VOCAB } from '#model-artifacts/fixtures/make-fixtures.ts';
+import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import { loadModel } from '#model-artifacts/server/registry.ts';
 import type { InferenceClient } from '#shared/inference/client.ts';
 import type { Tensor } from '#shared/inference/tensor-codec.ts';
-import { loadModelPack, UnknownModelPackError } from '#shared/moderation/model-pack.ts';
+import { UnknownModelPackError } from '#shared/moderation/model-pack.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { imageProcessor, textProcessor, UnknownProcessorError } from '#shared/moderation/processors.ts';
 import { basicTokenize, WordPieceTokenizer } from '#shared/text/wordpiece.ts';
@@ -241,14 +242,14 @@ describe('tiny CLIP vision fixture (model-artifacts/fixtures/strong-tiny/image-c
 
 describe('model packs (MODEL_PACK)', () => {
   it('default: the project models, with the hashed featurizer', () => {
-    const pack = loadModelPack('default');
+    const pack = loadPack('default');
     expect(pack.text.processor.kind).toBe('hashed-ngrams');
     expect(pack.image.processor.kind).toBe('nsfw');
     expect(pack.text.featurizer.kind).toBe('hashed-ngrams');
   });
 
   it('a pack directory picks processors from each manifest, with no code change', () => {
-    const pack = loadModelPack(FIXTURE_PACK_DIR);
+    const pack = loadPack(FIXTURE_PACK_DIR);
     expect(pack.name).toBe('strong-tiny');
     expect(pack.text.processor.kind).toBe('wordpiece');
     expect(pack.text.processor.labels).toEqual(['hate', 'harassment', 'offensive']);
@@ -259,14 +260,14 @@ describe('model packs (MODEL_PACK)', () => {
   });
 
   it('rejects an unknown pack and an unknown preprocess kind, naming the known ones', () => {
-    expect(() => loadModelPack('/nonexistent/pack')).toThrow(/known packs: default, strong/);
-    const manifest = { ...loadModelPack('default').text, preprocess: { kind: 'sentencepiece' } };
+    expect(() => loadPack('/nonexistent/pack')).toThrow(/known packs: default, strong/);
+    const manifest = { ...loadPack('default').text, preprocess: { kind: 'sentencepiece' } };
     expect(() => textProcessor(manifest, () => '')).toThrow(UnknownProcessorError);
     expect(() => textProcessor(manifest, () => '')).toThrow(/hashed-ngrams, wordpiece/);
   });
 
   it('scores texts and images end to end through the gateway with the fixture models', async () => {
-    const pack = loadModelPack(FIXTURE_PACK_DIR);
+    const pack = loadPack(FIXTURE_PACK_DIR);
     const sessions = {
       'text-bert': (await loadModel(join(FIXTURE_PACK_DIR, 'text-bert'))).session,
       'image-clip': (await loadModel(join(FIXTURE_PACK_DIR, 'image-clip'))).session,
@@ -308,7 +309,7 @@ describe('model packs (MODEL_PACK)', () => {
   });
 
   it('CLIP linear head and normalisation: sigmoid(W·e/|e| + b) on (x/255 − mean)/std', () => {
-    const base = loadModelPack(FIXTURE_PACK_DIR).image;
+    const base = loadPack(FIXTURE_PACK_DIR).image;
     const p = imageProcessor(
       {
         ...base,

@@ -14,20 +14,21 @@ import { sdkStreamMixin } from '@smithy/util-stream';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, readMediaMode } from '#shared/config/env.ts';
+import { loadPack } from '#model-artifacts/models/default-pack.ts';
+import { ConfigError, readMediaMode } from '#shared/contracts/env.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import type { InferenceClient } from '#shared/inference/client.ts';
 import { LIMITS, LONG_MEDIA_LIMITS, type MediaMode, mediaLimits } from '#shared/ingest/limits.ts';
-import { loadModelPack } from '#shared/moderation/model-pack.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { createRecordHandler, singleObjectNotification } from '#shared/moderation/record-handler.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import type { VerdictStore } from '#shared/verdict/store.ts';
+import { testEngines } from '#test/fixtures/engines.ts';
 import { ffmpegOutput } from '#test/fixtures/media/generate.ts';
 
 const s3 = mockClient(S3Client);
 const sqs = mockClient(SQSClient);
-const pack = loadModelPack();
+const pack = loadPack();
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/long-media';
 
 /** A mono tone as an 8 kbit/s mp3 (small even when long). */
@@ -82,7 +83,7 @@ function handler(mode: MediaMode, withQueue: boolean) {
     policy: loadPolicy('balanced'),
     logger: new Logger({ logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'Test', serviceName: 'test' }),
-    mediaMode: mode,
+    engines: testEngines(mode),
     ...(withQueue && { longMedia: { sqs: sqs as unknown as SQSClient, queueUrl: QUEUE_URL } }),
   });
   return { handle, written };

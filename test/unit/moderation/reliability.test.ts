@@ -7,20 +7,21 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { latestKey, normaliseSequencer, type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import type { InferenceClient } from '#shared/inference/client.ts';
 import { InferenceUnavailableError } from '#shared/inference/client.ts';
 import { decodeTensors, encodeTensors } from '#shared/inference/tensor-codec.ts';
-import { loadModelPack } from '#shared/moderation/model-pack.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { moderateObject } from '#shared/moderation/moderate-object.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { deadLetterVerdict } from '#shared/verdict/dead-letter.ts';
 import type { LatestPointer, VerdictItem, VerdictStore } from '#shared/verdict/store.ts';
+import { testEngines } from '#test/fixtures/engines.ts';
 
 const s3 = mockClient(S3Client);
-const pack = loadModelPack();
+const pack = loadPack();
 
 /** DynamoDB's conditions, in memory. */
 function memoryStore() {
@@ -96,6 +97,7 @@ function deps(store: VerdictStore, inference = fakeInference()) {
     store,
     models: createModelGateway(inference, pack),
     policy: loadPolicy('balanced'),
+    engines: testEngines(),
   };
 }
 

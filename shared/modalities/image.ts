@@ -1,0 +1,140 @@
+/**
+ * Images: the picture itself (and the other frames of an animated GIF/WebP) for the image model,
+ * and the text written in it (OCR) for the text model as a channel of its own.
+ */
+import type { Category } from '#shared/domain/taxonomy.ts';
+import { animationFrames } from '#shared/extract/animation.ts';
+import { extractImage } from '#shared/extract/image.ts';
+import { type OcrEngine, type OcrInput, ocrImage } from '#shared/extract/ocr.ts';
+import { extractText } from '#shared/extract/text.ts';
+import { LIMITS } from '#shared/ingest/limits.ts';
+import { trailingBytes } from '#shared/ingest/trailing.ts';
+import { TEXT_MODEL_CATEGORIES } from './text.ts';
+import {
+  addItems,
+  type Collected,
+  defineChannel,
+  emptyCollected,
+  type Modality,
+  type TextItem,
+  textEvidence,
+  unscored,
+} from './types.ts';
+
+/** What the image model scores. */
+export const IMAGE_MODEL_CATEGORIES: readonly Category[] = ['sexual'];
+
+/** How the image classes map into the taxonomy: every not-safe-for-work class counts toward `sexual`. */
+export function imageCategories(classes: Record<string, number>): Record<string, number> {
+  // A model whose head scores the taxonomy itself (a CLIP pack, processors.ts) passes it through.
+  if ('sexual' in classes) return { sexual: classes.sexual ?? 0 };
+  return { sexual: (classes.porn ?? 0) + (classes.hentai ?? 0) + (classes.sexy ?? 0) };
+}
+
+export const IMAGE_CHANNEL = defineChannel({
+  name: 'image',
+  model: 'image',
+  categories: IMAGE_MODEL_CATEGORIES,
+  // Evidence keeps the model's own classes beside the category, so a reviewer sees why.
+  score: (classes) => ({
+    channel: imageCategories(classes),
+    evidence: { ...imageCategories(classes), ...classes },
+  }),
+  evidence: ({ source, timestampMs }, scores) => ({
+    source,
+    ...(timestampMs !== undefined && { timestampMs }),
+    scores,
+  }),
+});
+
+/** Text read from images and video frames: it fails differently from typed text, so it is a channel of its own. */
+export const OCR_CHANNEL = defineChannel({
+  name: 'ocr',
+  model: 'text',
+  categories: TEXT_MODEL_CATEGORIES,
+  evidence: textEvidence,
+});
+
+export interface OcrFrame {
+  input: OcrInput;
+  page?: number;
+  timestampMs?: number;
+}
+
+/**
+ * OCR over a list of frames into the OCR channel. Text identical to an earlier frame's is not scored
+ * again: the first item's time range is widened instead, so evidence says when the text was on screen.
+ */
+export async function ocrFrames(
+  frames: readonly OcrFrame[],
+  source: string,
+  engine: OcrEngine | undefined,
+  out: Collected,
+): Promise<void> {
+  if (!engine) return;
+  out.engines = { ...out.engines, ocr: engine.name };
+  const byText = new Map<string, TextItem[]>();
+  for (const frame of frames) {
+    const result = await ocrImage(frame.input, engine, frame.page === undefined ? {} : { page: frame.page });
+    if (result.skipped === 'timeout') {
+      const where = frame.timestampMs === undefined ? 'the image' : `the frame at ${frame.timestampMs} ms`;
+      unscored(out, `text in ${where} was not read (OCR time limit)`);
+    }
+    if (result.partial) out.partial = true;
+    if (!result.text) continue;
+    const seen = byText.get(result.text);
+    if (seen) {
+      for (const item of seen) {
+        if (frame.timestampMs !== undefined && item.timeRangeMs) item.timeRangeMs[1] = frame.timestampMs;
+      }
+      continue;
+    }
+    const items = extractText(result.text).windows.map(
+      (w): TextItem => ({
+        source,
+        text: w.text,
+        ...(frame.timestampMs !== undefined && {
+          timestampMs: frame.timestampMs,
+          timeRangeMs: [frame.timestampMs, frame.timestampMs] as [number, number],
+        }),
+      }),
+    );
+    byText.set(result.text, items);
+    addItems(out, OCR_CHANNEL, items);
+  }
+}
+
+export const imageModality: Modality = {
+  name: 'image',
+  kinds: ['image'],
+  channels: [IMAGE_CHANNEL, OCR_CHANNEL],
+  async collect(bytes, sniffed, ctx) {
+    const { source, imageSize } = ctx;
+    const out = emptyCollected(sniffed.mime);
+    const { pixels } = await extractImage(bytes, imageSize);
+    addItems(out, IMAGE_CHANNEL, [{ source, pixels }]);
+    // A polyglot (an image with an archive or script after its end): the image is scored, the rest
+    // is not, so the verdict can't be `allow` on the image alone.
+    const trailing = trailingBytes(bytes, sniffed.mime);
+    if (trailing > 0) unscored(out, `${trailing} bytes after the end of the image were not moderated`);
+    // The other frames of an animated image, then the text in each frame.
+    const frames = await animationFrames(bytes, LIMITS.video.maxAnimationFrames);
+    for (const f of frames) {
+      if (f.page === 0) continue; // already scored as the image itself
+      const frame = await extractImage(bytes, imageSize, LIMITS.image, f.page);
+      addItems(out, IMAGE_CHANNEL, [{ source, pixels: frame.pixels, timestampMs: f.timestampMs }]);
+    }
+    const pages = frames.length ? frames : [{ page: 0, timestampMs: undefined }];
+    await ocrFrames(
+      pages.map((f) => ({
+        input: bytes,
+        page: f.page,
+        ...(f.timestampMs !== undefined && { timestampMs: f.timestampMs }),
+      })),
+      source,
+      ctx.engines.ocr(),
+      out,
+    );
+    return out;
+  },
+};

@@ -1,0 +1,35 @@
+/** Video: sampled frames (image channel, OCR channel) and the sound track (speech channel), each with its time. */
+import { extractImage } from '#shared/extract/image.ts';
+import { extractVideo } from '#shared/extract/video.ts';
+import { collectSpeech, SPEECH_CHANNEL } from './audio.ts';
+import { IMAGE_CHANNEL, OCR_CHANNEL, ocrFrames } from './image.ts';
+import { addItems, emptyCollected, type Modality } from './types.ts';
+
+export const videoModality: Modality = {
+  name: 'video',
+  kinds: ['video'],
+  channels: [IMAGE_CHANNEL, OCR_CHANNEL, SPEECH_CHANNEL],
+  async collect(bytes, sniffed, ctx) {
+    const { engines, source } = ctx;
+    const out = emptyCollected(sniffed.mime);
+    const video = await extractVideo(
+      bytes,
+      sniffed.mime,
+      engines.limits.video,
+      engines.limits.audio,
+      engines.media,
+    );
+    for (const frame of video.frames) {
+      const { pixels } = await extractImage(frame.png, ctx.imageSize);
+      addItems(out, IMAGE_CHANNEL, [{ source, pixels, timestampMs: frame.timestampMs }]);
+    }
+    await ocrFrames(
+      video.frames.map((f) => ({ input: f.png, timestampMs: f.timestampMs })),
+      source,
+      engines.ocr(),
+      out,
+    );
+    if (video.audio) await collectSpeech(video.audio, source, engines, out);
+    return out;
+  },
+};
