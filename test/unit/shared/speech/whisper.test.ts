@@ -16,10 +16,11 @@ import {
   WhisperTokenizer,
   whisperConfigSchema,
 } from '#shared/speech/whisper.ts';
+import { REPO_ROOT } from '#test/fixtures/paths.ts';
 import config from '#test/fixtures/whisper/tiny-random/config.json' with { type: 'json' };
 import vocab from '#test/fixtures/whisper/tiny-random/vocab.json' with { type: 'json' };
 
-const DIR = join(import.meta.dirname, '../../fixtures/whisper/tiny-random');
+const DIR = join(REPO_ROOT, 'test/fixtures/whisper/tiny-random');
 const tone = (hz: number) =>
   Float32Array.from({ length: 16_000 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * hz * i) / 16_000));
 

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { UnknownModelPackError } from '#shared/moderation/model-pack.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { imageProcessor, textProcessor, UnknownProcessorError } from '#shared/moderation/processors.ts';
 import { basicTokenize, WordPieceTokenizer } from '#shared/text/wordpiece.ts';
+import { REPO_ROOT } from '#test/fixtures/paths.ts';
 
 const tokenizer = new WordPieceTokenizer(new Map(VOCAB.map((t, i) => [t, i])), { maxLength: 12 });
 
@@ -405,12 +405,7 @@ describe('CLIP text tower and zero-shot head (model-artifacts/fixtures/strong-ti
 
   it('builds the image model head from prompts, reproducing the committed head.json', async () => {
     const prompts = PromptsSchema.parse(
-      JSON.parse(
-        readFileSync(
-          fileURLToPath(new URL('../../../model-artifacts/clip/prompts.json', import.meta.url)),
-          'utf8',
-        ),
-      ),
+      JSON.parse(readFileSync(join(REPO_ROOT, 'model-artifacts/clip/prompts.json'), 'utf8')),
     );
     const head = await buildZeroShotHead(dir, prompts);
     const committed = JSON.parse(readFileSync(join(FIXTURE_PACK_DIR, 'image-clip/head.json'), 'utf8'));

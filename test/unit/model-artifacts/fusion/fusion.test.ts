@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,8 +22,9 @@ import {
   SCORED,
 } from '#model-artifacts/fusion/model.ts';
 import { CHANNELS } from '#shared/modalities/registry.ts';
+import { REPO_ROOT } from '#test/fixtures/paths.ts';
 
-const MODEL_DIR = fileURLToPath(new URL('../../../model-artifacts/models/fusion/', import.meta.url));
+const MODEL_DIR = join(REPO_ROOT, 'model-artifacts/models/fusion/');
 const ROW = NUM_CHANNELS * NUM_LABELS;
 
 /** Every non-empty subset of the four channels, as presence masks. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEXT_LABELS } from '#model-artifacts/text-model/data.ts';
@@ -23,8 +23,9 @@ import {
   parseFeaturizerConfig,
   tokenize,
 } from '#shared/text/featurize.ts';
+import { REPO_ROOT } from '#test/fixtures/paths.ts';
 
-const MODEL_DIR = fileURLToPath(new URL('../../../model-artifacts/models/text-toxicity/', import.meta.url));
+const MODEL_DIR = join(REPO_ROOT, 'model-artifacts/models/text-toxicity/');
 
 const BENIGN = [
   'What a lovely sunny day, we are going to the park with the kids.',

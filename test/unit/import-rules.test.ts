@@ -6,7 +6,7 @@ import { cruise, type IForbiddenRuleType, type IViolation } from 'dependency-cru
 import { afterEach, describe, expect, it } from 'vitest';
 
 /** The rules `npm run check:imports` applies (.dependency-cruiser.cjs), run over small made-up trees. */
-const config = createRequire(import.meta.url)('../../../.dependency-cruiser.cjs') as {
+const config = createRequire(import.meta.url)('../../.dependency-cruiser.cjs') as {
   forbidden: IForbiddenRuleType[];
 };
 
@@ -22,11 +22,14 @@ async function violationsOf(files: Record<string, string>): Promise<IViolation[]
     await mkdir(join(root, dirname(path)), { recursive: true });
     await writeFile(join(root, path), text);
   }
-  const result = await cruise(Object.keys(files).map((f) => f.split('/')[0] as string), {
-    baseDir: root,
-    ruleSet: { forbidden: config.forbidden },
-    validate: true,
-  });
+  const result = await cruise(
+    Object.keys(files).map((f) => f.split('/')[0] as string),
+    {
+      baseDir: root,
+      ruleSet: { forbidden: config.forbidden },
+      validate: true,
+    },
+  );
   if (typeof result.output === 'string') throw new Error('expected a JSON result');
   return result.output.summary.violations;
 }
@@ -36,7 +39,8 @@ describe('import rules', () => {
     const violations = await violationsOf({
       'shared/contracts/env.ts': 'export const ENV = {};\n',
       'shared/moderation/score.ts': "import { ENV } from '../contracts/env.ts';\nexport const x = ENV;\n",
-      'functions/moderate/handler.ts': "import { x } from '../../shared/moderation/score.ts';\nexport const h = x;\n",
+      'functions/moderate/handler.ts':
+        "import { x } from '../../shared/moderation/score.ts';\nexport const h = x;\n",
       'infra/stack.ts': "import { ENV } from '../shared/contracts/env.ts';\nexport const s = ENV;\n",
     });
     expect(violations).toEqual([]);
