@@ -23,7 +23,8 @@ module.exports = {
     {
       name: 'contracts-at-the-bottom',
       severity: 'error',
-      comment: 'shared/contracts is what infra and the runtime share: it must not pull the runtime into the CDK app.',
+      comment:
+        'shared/contracts is what infra and the runtime share: it must not pull the runtime into the CDK app.',
       from: { path: '^shared/contracts/' },
       to: { path: '^shared/', pathNot: '^shared/(contracts|domain|retry|ingest/limits\\.ts)' },
     },
@@ -49,7 +50,10 @@ module.exports = {
     exclude: { path: '(^|/)(node_modules|cdk\\.out|dist)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
     reporterOptions: { text: { highlightFocused: true } },
   },
 };
