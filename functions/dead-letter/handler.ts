@@ -1,12 +1,7 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import middy from '@middy/core';
-import type { Context, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '#shared/clients/aws.ts';
-import { logger, metrics, tracer } from '#shared/clients/powertools.ts';
+import { logger, metrics } from '#shared/clients/powertools.ts';
+import { sqsBatchHandler } from '#shared/clients/sqs-handler.ts';
 import { type DeadLetterEnv, readDeadLetterEnv } from '#shared/contracts/env.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { createDeadLetterRecordHandler } from '#shared/verdict/dead-letter.ts';
@@ -25,13 +20,7 @@ export function createHandler(env: DeadLetterEnv, deps: Partial<DeadLetterDeps> 
     logger,
     metrics,
   });
-  const processor = new BatchProcessor(EventType.SQS);
-  return middy((event: SQSEvent, context: Context) =>
-    processPartialResponse(event, recordHandler, processor, { context }),
-  )
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics));
+  return sqsBatchHandler(recordHandler);
 }
 
 export const handler = createHandler(readDeadLetterEnv());

@@ -1,14 +1,9 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
-import type { Context, SQSEvent } from 'aws-lambda';
 import { DEFAULT_PACK_MANIFESTS } from '#model-artifacts/models/default-pack.ts';
 import { applyVerdictActions } from '#shared/actions/verdict-actions.ts';
 import { type AwsClients, createAwsClients, createSqsClient } from '#shared/clients/aws.ts';
-import { logger, metrics, tracer } from '#shared/clients/powertools.ts';
+import { logger, metrics } from '#shared/clients/powertools.ts';
+import { sqsBatchHandler } from '#shared/clients/sqs-handler.ts';
 import { type PipelineEnv, readPipelineEnv } from '#shared/contracts/env.ts';
 import { createEngines, type Engines } from '#shared/engines/engines.ts';
 import { createInferenceClient } from '#shared/inference/client.ts';
@@ -64,15 +59,8 @@ export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}
       },
     }),
   });
-  const processor = new BatchProcessor(EventType.SQS);
-
   /** S3 → SQS → here: moderate each object named in the batch; report only the failed records. */
-  return middy((event: SQSEvent, context: Context) =>
-    processPartialResponse(event, recordHandler, processor, { context }),
-  )
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics));
+  return sqsBatchHandler(recordHandler);
 }
 
 export const handler = createHandler(readPipelineEnv());

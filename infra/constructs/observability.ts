@@ -27,7 +27,7 @@ export interface ObservabilityProps {
   readonly modelLatencyP99Threshold?: Duration;
   /** Subscribes this address to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
-  /** @default 'ModerationPipeline' */
+  /** @default a name CloudFormation generates */
   readonly dashboardName?: string;
   /** @default RemovalPolicy.DESTROY (the topic's key) */
   readonly removalPolicy?: RemovalPolicy;

@@ -109,22 +109,13 @@ export class ModerationPipelineStack extends Stack {
     const image = ContainerImage.fromAsset(props.inferenceImageDirectory ?? projectRoot, {
       file: dockerfile,
     });
-    const modelData = new Map<ModelName, ModelData>();
-    const dataFor = (name: ModelName): ModelData => {
-      let data = modelData.get(name);
-      if (!data) {
-        data = ModelData.fromAsset(join(modelsDirectory, name));
-        modelData.set(name, data);
-      }
-      return data;
-    };
     const stackSlug = this.stackName.toLowerCase().replace(/[^a-z0-9-]/g, '-');
     const endpoints = {} as Record<ModelName, ModelEndpoint>;
     for (const name of MODEL_NAMES) {
       endpoints[name] = new ModelEndpoint(this, `${pascal(name)}Endpoint`, {
         modelName: name,
         image,
-        modelData: dataFor(name),
+        modelData: ModelData.fromAsset(join(modelsDirectory, name)),
         hosting: toHosting(config.models[name], config.scaleToZero),
         endpointName: `${stackSlug}-${name}`.slice(0, 63),
         logRetention,
