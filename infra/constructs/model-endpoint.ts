@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { ENV, SERVER_ENV } from '#shared/contracts/env.ts';
 import type { ContainerImage } from './container-image.ts';
 import type { ModelData } from './model-data.ts';
+import type { EndpointHosting } from './private/endpoint-hosting/hosting.ts';
 import { InferenceComponentHosting } from './private/endpoint-hosting/inference-component.ts';
 import { InstanceEndpointHosting } from './private/endpoint-hosting/instance.ts';
 import { ServerlessEndpointHosting } from './private/endpoint-hosting/serverless.ts';
@@ -21,53 +22,16 @@ import {
   VARIANT_NAME,
 } from './private/endpoint-hosting/strategy.ts';
 
+export type {
+  EndpointHosting,
+  InstanceHosting,
+  ServerlessHosting,
+} from './private/endpoint-hosting/hosting.ts';
 export {
   type EndpointMode,
   hasLocalInstanceStorage,
   isGpuInstance,
 } from './private/endpoint-hosting/strategy.ts';
-
-/** A model on dedicated instances. */
-export interface InstanceHosting {
-  readonly kind: 'instance';
-  /** e.g. `ml.g5.xlarge`. */
-  readonly instanceType: string;
-  /**
-   * Floor of the autoscaling range, at least 1. Ignored with `scaleToZero`, whose inference
-   * component always scales from 0.
-   * @default 1
-   */
-  readonly minInstances?: number;
-  /** @default minInstances (at least 1) */
-  readonly maxInstances?: number;
-  /**
-   * Target tracking value, invocations per instance per minute.
-   * @default 1000
-   */
-  readonly targetInvocationsPerInstance?: number;
-  /**
-   * Host the model as an inference component on an endpoint with managed instance scaling down
-   * to 0 instances: no cost while idle, a cold start of minutes on the first request after.
-   * @default false
-   */
-  readonly scaleToZero?: boolean;
-  /**
-   * Memory reserved per inference component copy.
-   * @default 2048
-   */
-  readonly memoryPerCopyMb?: number;
-}
-
-/** A model on SageMaker Serverless Inference (CPU, billed per request and memory-second). */
-export interface ServerlessHosting {
-  readonly kind: 'serverless';
-  readonly memorySizeMb: number;
-  readonly maxConcurrency: number;
-  /** @default no provisioned concurrency */
-  readonly provisionedConcurrency?: number;
-}
-
-export type EndpointHosting = InstanceHosting | ServerlessHosting;
 
 export interface ModelEndpointProps {
   /** The model's name (its directory under model-artifacts/models); passed to the server as MODEL_NAME. */

@@ -15,7 +15,7 @@
  * | `ORT_*` | see sessions.ts | execution providers, threads |
  */
 
-import { readSessionEnv } from '#shared/contracts/env.ts';
+import { readSessionEnv, SERVER_ENV } from '#shared/contracts/env.ts';
 import type { SessionConfig } from '#shared/onnx/sessions.ts';
 import { DEFAULT_BATCHING } from './batcher.ts';
 import { InferenceServerError } from './errors.ts';
@@ -66,7 +66,7 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
     port: numberFromEnv(env, ['PORT', 'SAGEMAKER_BIND_TO_PORT'], 8080, { integer: true, min: 0, max: 65535 }),
     host: env.HOST?.trim() || '0.0.0.0',
     modelsDir: modelsRootFromEnv(env),
-    defaultModel: env.MODEL_NAME?.trim() || undefined,
+    defaultModel: env[SERVER_ENV.modelName]?.trim() || undefined,
     batching: {
       maxBatchSize: numberFromEnv(env, ['MAX_BATCH_SIZE'], DEFAULT_BATCHING.maxBatchSize, {
         integer: true,

@@ -5,7 +5,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
-import type { InstanceHosting } from '../../model-endpoint.ts';
+import type { InstanceHosting } from './hosting.ts';
 import {
   autoScalingRole,
   type EndpointHostingStrategy,

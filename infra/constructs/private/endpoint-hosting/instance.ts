@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
-import type { InstanceHosting } from '../../model-endpoint.ts';
+import type { InstanceHosting } from './hosting.ts';
 import {
   autoScalingRole,
   type EndpointHostingStrategy,

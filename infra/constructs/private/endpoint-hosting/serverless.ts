@@ -1,6 +1,6 @@
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
-import type { ServerlessHosting } from '../../model-endpoint.ts';
+import type { ServerlessHosting } from './hosting.ts';
 import {
   type EndpointHostingStrategy,
   type HostingResources,
