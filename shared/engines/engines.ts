@@ -99,6 +99,8 @@ export async function createSpeechDeps(
 export function createEngines(config: EngineConfig, mode: MediaMode = 'sync'): Engines {
   const makeOcr = pick(OCR_ENGINES, 'OCR_ENGINE', config.ocr);
   pick(SPEECH_ENGINES, 'SPEECH_ENGINE', config.speech);
+  if (config.speech === 'whisper' && !config.whisperModelDir)
+    throw new UnknownEngineError('SPEECH_ENGINE=whisper needs WHISPER_MODEL_DIR');
   const limits = mediaLimits(mode);
   let ocr: { engine: OcrEngine | undefined } | undefined;
   let speech: Promise<SpeechDeps> | undefined;

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ENV, KNOWN_ENV_NAMES, MODEL_ENV, readPipelineEnv } from '#shared/contracts/env.ts';
+import { MODEL_NAMES } from '#shared/contracts/models.ts';
+
+describe('the environment contract', () => {
+  it('names every model endpoint and component variable it reads', () => {
+    for (const model of MODEL_NAMES) {
+      expect(KNOWN_ENV_NAMES.has(MODEL_ENV[model].endpoint)).toBe(true);
+      expect(KNOWN_ENV_NAMES.has(MODEL_ENV[model].component)).toBe(true);
+    }
+    expect(new Set(Object.values(ENV)).size).toBe(Object.values(ENV).length);
+  });
+
+  it('reads what the stack writes, with defaults for the rest', () => {
+    const env = readPipelineEnv({
+      [ENV.tableName]: 'verdicts',
+      [ENV.endpointPrefix]: 'dev-',
+      [MODEL_ENV['image-nsfw'].endpoint]: 'images',
+      [MODEL_ENV.fusion.component]: 'fusion-ic',
+      [ENV.mediaMode]: 'long',
+      [ENV.speechEngine]: 'none',
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566',
+    });
+    expect(env.endpointNames).toEqual({
+      'text-toxicity': 'dev-text-toxicity',
+      'image-nsfw': 'images',
+      fusion: 'dev-fusion',
+    });
+    expect(env.inferenceComponentNames).toEqual({ fusion: 'fusion-ic' });
+    expect(env.mediaMode).toBe('long');
+    expect(env.policyName).toBe('balanced');
+    expect(env.modelPack).toBe('default');
+    expect(env.engines.speech).toBe('none');
+    expect(env.engines.ocr).toBe('tesseract');
+    expect(env.awsEndpointOverrides).toEqual({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566' });
+  });
+
+  it('fails loudly on a missing or malformed variable, naming it', () => {
+    expect(() => readPipelineEnv({})).toThrow(/TABLE_NAME is required/);
+    expect(() => readPipelineEnv({ [ENV.tableName]: 't', [ENV.inferenceMaxAttempts]: 'three' })).toThrow(
+      ConfigError,
+    );
+    expect(() => readPipelineEnv({ [ENV.tableName]: 't', [ENV.mediaMode]: 'batch' })).toThrow(/MEDIA_MODE/);
+  });
+});
