@@ -2,12 +2,23 @@
  * `npm start -- [--json] <file|dir>...` — moderates local files through the full pipeline on the
  * embedded local stack (local/stack.ts) and prints one verdict per input.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { LocalStack } from '#local/stack.ts';
 import { ENV } from '#shared/contracts/env.ts';
+import type { ErrorCode } from '#shared/domain/errors.ts';
 import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
+import { startHardDeadline } from './deadline.ts';
+import {
+  MATCH_LIST_OPTIONS,
+  MATCH_LIST_USAGE,
+  MatchListFlagError,
+  readMatchListFlags,
+} from './match-lists.ts';
 
 // stdout carries verdicts and nothing else: everything else the process prints (SDK warnings,
 // emulator chatter, logs) is sent to stderr before any of it loads.
@@ -24,7 +35,9 @@ options:
   --json             one JSON verdict per line on stdout, nothing else there
   --policy <name>    policy preset: balanced (default), strict, lenient
   --data-dir <dir>   keep emulator data here (default: a temporary folder, removed afterwards)
-  --timeout <s>      give up waiting for verdicts after this many seconds (default 300)
+  --timeout <s>      hard deadline, counted from the start (default 300): then the verdicts so far are
+                     printed, each missing one as a TIMEOUT error verdict, and the command exits (status 1)
+${MATCH_LIST_USAGE}
   --verbose          pipeline logs on stderr
   -h, --help         this text`;
 
@@ -51,8 +64,34 @@ function commonDir(paths: string[]): string {
   return first.slice(0, n).join(sep) || sep;
 }
 
-function localError(object: string, code: string, message: string): Verdict {
+function localError(object: string, code: ErrorCode, message: string): Verdict {
   return errorVerdict({ object, policyVersion: 'none' }, code, message);
+}
+
+/**
+ * How long the stack gets to shut down before the process exits anyway (the emulators run in this
+ * process, so exiting stops them): after the deadline, work in flight is not waited for.
+ */
+const STOP_GRACE_MS = { deadline: 1_000, normal: 10_000 };
+/** After the deadline: how long the watchdog waits for a busy main thread before it prints and kills. */
+const WATCHDOG_GRACE_MS = 1_500;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** A file as verdicts name it: relative to the working directory. */
+const displayName = (file: string) => relative(process.cwd(), file) || file;
+
+/** The verdicts in input order, a TIMEOUT error verdict for each file that has none yet. */
+function withTimeouts(files: string[], results: Map<string, Verdict>, timeoutS: number): Verdict[] {
+  return files.map(
+    (f) =>
+      results.get(f) ??
+      localError(displayName(f), 'TIMEOUT', `no verdict within the ${timeoutS} s deadline (--timeout)`),
+  );
+}
+
+function render(verdicts: Verdict[], json: boolean): string {
+  return json ? verdicts.map((v) => `${JSON.stringify(v)}\n`).join('') : `${formatTable(verdicts)}\n`;
 }
 
 function formatTable(rows: Verdict[]): string {
@@ -90,11 +129,26 @@ async function main(): Promise<number> {
       timeout: { type: 'string', default: '300' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      ...MATCH_LIST_OPTIONS,
     },
   });
   if (values.help) {
     writeStdout(`${USAGE}\n`);
     return 0;
+  }
+  const timeoutS = Number(values.timeout);
+  if (!(timeoutS > 0 && Number.isFinite(timeoutS))) {
+    process.stderr.write(`error: --timeout must be a positive number of seconds, got ${values.timeout}\n`);
+    return 2;
+  }
+  // Banks and term lists are checked whole before anything starts: a bad file loads nothing.
+  let matchLists: Awaited<ReturnType<typeof readMatchListFlags>>;
+  try {
+    matchLists = await readMatchListFlags(values);
+  } catch (err) {
+    if (!(err instanceof MatchListFlagError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    return 2;
   }
   const inputs = positionals.length ? positionals : [DEFAULT_INPUT];
   const progress = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -111,56 +165,91 @@ async function main(): Promise<number> {
     }
   }
   const toUpload = files.filter((f) => !results.has(f));
+  const output = () => render(withTimeouts(files, results, timeoutS), values.json);
 
-  if (values.verbose) process.env[ENV.logLevel] = 'INFO';
-  const { startLocalStack } = await import('#local/stack.ts');
-  progress(`starting local stack (S3, SQS, DynamoDB, inference server) for ${toUpload.length} file(s)…`);
-  const stack = await startLocalStack({
-    dataDir: values['data-dir'],
-    policyName: values.policy,
-    onError: (err) => progress(`pipeline: ${(err as Error).message}`),
+  // The emulators' data: the caller's folder, or one of ours that goes however the run ends.
+  const ownDataDir = values['data-dir'] ? undefined : await mkdtemp(join(tmpdir(), 'moderation-'));
+  const removeOwnData = () => ownDataDir && rmSync(ownDataDir, { recursive: true, force: true });
+  // performance.now() counts from the process start, so --timeout bounds the command's wall time.
+  const deadline = startHardDeadline({
+    atMs: timeoutS * 1000,
+    watchdogGraceMs: WATCHDOG_GRACE_MS,
+    exitGraceMs: STOP_GRACE_MS.deadline + 1000,
+    output: output(),
+    cleanup: ownDataDir ? [ownDataDir] : [],
   });
-  try {
+  // The watchdog's copy of the output follows the verdicts, at most twice a second.
+  let changed = false;
+  const refresh = setInterval(() => {
+    if (changed) deadline.fallback(output());
+    changed = false;
+  }, 500).unref();
+
+  let stack: LocalStack | undefined;
+  let timedOut = false;
+  const started = performance.now();
+  const work = (async () => {
+    if (values.verbose) process.env[ENV.logLevel] = 'INFO';
+    const { startLocalStack } = await import('#local/stack.ts');
+    progress(`starting local stack (S3, SQS, DynamoDB, inference server) for ${toUpload.length} file(s)…`);
+    stack = await startLocalStack({
+      dataDir: ownDataDir ?? values['data-dir'],
+      policyName: values.policy,
+      matchLists,
+      onError: (err) => progress(`pipeline: ${(err as Error).message}`),
+    });
     // Upload under one run folder, keeping the inputs' relative layout so a post's media refs resolve.
     const base = toUpload.length ? commonDir(toUpload) : '';
     const runId = new Date().toISOString().replace(/[:.]/g, '-');
-    const refs = new Map<string, ObjectRef>();
-    const started = performance.now();
+    const fileOf = new Map<ObjectRef, string>();
     for (let i = 0; i < toUpload.length; i += 8) {
       await Promise.all(
         toUpload.slice(i, i + 8).map(async (file) => {
           const key = `${runId}/${relative(base, file).split(sep).join('/')}`;
-          refs.set(file, await stack.upload(key, await readFile(file)));
+          fileOf.set(await (stack as LocalStack).upload(key, await readFile(file)), file);
         }),
       );
     }
-
     let lastReport = 0;
-    const verdicts = await stack.waitForVerdicts([...refs.values()], {
-      timeoutMs: Number(values.timeout) * 1000,
+    await stack.waitForVerdicts([...fileOf.keys()], {
+      timeoutMs: deadline.remaining(),
+      onVerdict: (ref, verdict) => {
+        const file = fileOf.get(ref);
+        if (file) results.set(file, { ...verdict, object: displayName(file) });
+        changed = true;
+      },
       onProgress: (done, total) => {
         if (Date.now() - lastReport < 2000 || done === total) return;
         progress(`moderated ${done}/${total}…`);
         lastReport = Date.now();
       },
     });
-    for (const [file, ref] of refs) {
-      const verdict = verdicts.get(ref);
-      if (verdict) results.set(file, { ...verdict, object: relative(process.cwd(), file) || file });
-    }
-    for (const file of files) {
-      if (!results.has(file))
-        results.set(file, localError(file, 'TIMEOUT', `no verdict within ${values.timeout} s`));
-    }
-    progress(`moderated ${files.length} file(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  })();
+  try {
+    // Whatever the pipeline is doing (a decode that will not stop, a poll that never returns), the
+    // deadline ends the wait: print what there is, give the stack a moment to stop, and go.
+    timedOut = await Promise.race([work.then(() => false), deadline.reached.then(() => true)]);
+    if (timedOut) work.catch(() => undefined);
+    const verdicts = withTimeouts(files, results, timeoutS);
+    const missing = verdicts.filter((v) => v.error?.code === 'TIMEOUT').length;
+    progress(
+      `moderated ${files.length - missing} of ${files.length} file(s) in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+        (missing ? `; ${missing} had no verdict by the ${timeoutS} s deadline` : ''),
+    );
+    if (deadline.claimOutput()) writeStdout(render(verdicts, values.json));
+    // Whatever is still in flight belongs to an input that already has its TIMEOUT verdict.
+    timedOut ||= missing > 0;
+    return missing ? 1 : 0;
   } finally {
-    await stack.stop();
+    clearInterval(refresh);
+    deadline.dispose();
+    // A stack still starting, or stuck on an upload that will not finish, is abandoned with the process.
+    await Promise.race([
+      stack?.stop().catch(() => undefined),
+      sleep(timedOut ? STOP_GRACE_MS.deadline : STOP_GRACE_MS.normal),
+    ]);
+    removeOwnData();
   }
-
-  const ordered = files.map((f) => results.get(f)!);
-  if (values.json) for (const v of ordered) writeStdout(`${JSON.stringify(v)}\n`);
-  else writeStdout(`${formatTable(ordered)}\n`);
-  return ordered.some((v) => v.error?.code === 'TIMEOUT') ? 1 : 0;
 }
 
 main().then(

@@ -20,11 +20,16 @@ import { ENV, readDeadLetterEnv, readPipelineEnv } from '#shared/contracts/env.t
 import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
+import type { Bank } from '#shared/matching/banks.ts';
+import { writeBank, writeTermList } from '#shared/matching/store.ts';
+import type { TermList } from '#shared/matching/terms.ts';
 import type { RetryPolicy } from '#shared/retry/retry.ts';
 import { type SqsHandler, startEventSource } from './event-source.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 
 export const LOCAL_BUCKET = 'moderation-uploads';
+/** Banks and term lists (shared/contracts/match-lists.ts), kept with the rest under the data folder. */
+export const MATCH_LISTS_BUCKET = 'moderation-match-lists';
 export const UPLOAD_PREFIX = 'uploads/';
 const TABLE = 'moderation-verdicts';
 const QUEUE = 'moderation-ingest';
@@ -49,7 +54,19 @@ export interface LocalStackOptions {
   faultProxies?: boolean;
   /** The handler's model-call retry settings (INFERENCE_* variables). @default the pipeline's defaults */
   inferenceRetry?: Partial<Omit<RetryPolicy, 'minAttemptMs'>>;
+  /**
+   * Banks and the policy's term lists to load before anything is moderated (written to the match-lists
+   * bucket, replacing a bank or list of the same name; with `dataDir` they persist for later runs).
+   * @default none added (what `dataDir` already holds stays)
+   */
+  matchLists?: LocalMatchLists;
   onError?: (err: unknown) => void;
+}
+
+export interface LocalMatchLists {
+  banks?: readonly Bank[];
+  blocklist?: TermList;
+  allowlist?: TermList;
 }
 
 /** The queues of the local stack, for redrive and fault tests. */
@@ -179,6 +196,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // From here on, every client and handler is built from the environment just written.
     const { s3, sqs, dynamo, doc } = createStackClients(dynamoUrl);
     await createVerdictTable(dynamo, TABLE);
+    // Before the functions start, so their first load (their cold start) finds them.
+    await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     forwardUploadEvents(s3Emulator.s3rver, sqs, queues.ingest.queue.queueUrl, pending, onError);
     await startModerateFunctions(sqs, queues, onError, stops);
     const deadLetterQueues = [queues.ingest.dlq, queues.longMedia.dlq];
@@ -230,7 +249,7 @@ async function startS3Emulator(dataDir: string, stops: Stops): Promise<{ s3rver:
     silent: true,
     directory: join(dataDir, 's3'),
     allowMismatchedSignatures: true,
-    configureBuckets: [{ name: LOCAL_BUCKET }],
+    configureBuckets: [{ name: LOCAL_BUCKET }, { name: MATCH_LISTS_BUCKET }],
   });
   const { port } = await s3rver.run();
   stops.push(() => s3rver.close());
@@ -384,8 +403,17 @@ function pipelineEnvironment(settings: {
     [ENV.serviceName]: 'moderation-local',
     [ENV.mediaMode]: 'sync',
     [ENV.longMediaQueueUrl]: settings.longMediaQueueUrl,
+    [ENV.matchListsBucket]: MATCH_LISTS_BUCKET,
     ...inferenceRetryEnvironment(settings.inferenceRetry),
   };
+}
+
+/** Writes the given banks and term lists into the match-lists bucket, as an operator would on AWS. */
+async function writeMatchLists(s3: S3Client, lists: LocalMatchLists = {}, policyName: string): Promise<void> {
+  for (const bank of lists.banks ?? []) await writeBank(s3, MATCH_LISTS_BUCKET, bank);
+  for (const list of [lists.blocklist, lists.allowlist]) {
+    if (list) await writeTermList(s3, MATCH_LISTS_BUCKET, policyName, list);
+  }
 }
 
 /** The handlers and the SDK read their configuration from process.env, as in a Lambda. */

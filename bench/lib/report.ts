@@ -66,8 +66,9 @@ export function markdown(lines: readonly BenchLine[], machine: Machine, command:
   const targets = lines.filter((l) => l.target);
   out.push('### Targets', '', '| target | line | measured | result |', '|---|---|---|---|');
   for (const l of targets) {
-    const measured =
-      l.ratio !== undefined
+    const measured = l.target?.startsWith('p99')
+      ? `p99 ${l.p99Ms} ms`
+      : l.ratio !== undefined
         ? `ratio ${l.ratio}${l.overheadPct !== undefined ? ` (overhead ${l.overheadPct}%)` : ''}`
         : l.p50Ms !== undefined && l.unit !== 'ms'
           ? `p50 ${l.p50Ms} ms`
@@ -122,6 +123,28 @@ export function markdown(lines: readonly BenchLine[], machine: Machine, command:
     }
     const rss = lines.find((l) => l.name === 'pipeline/peak-rss');
     if (rss) out.push('', `Peak RSS of the pipeline process over the run: **${rss.value} MiB**.`);
+    out.push('');
+  }
+
+  const matching = lines.filter((l) => l.name.startsWith('matching/'));
+  if (matching.length) {
+    out.push(
+      '### Known-content matching (PDQ)',
+      '',
+      'Index: `createPdqIndex` (multi-index hashing, 16 slots of 16 bits, exact) vs `createLinearPdqIndex` (a scan of every hash), ' +
+        'same bank, same queries (half bank hashes with 0–40 bits flipped, half unrelated), one at a time on one core. ' +
+        'Hashing: `pdqHash` on decoded 640×480 pixels, and `imageSignals` (sharp decode + MD5 + SHA-256 + PDQ) on the JPEG. See docs/MATCHING.md.',
+      '',
+      '| line | hashes | items/s | p50 ms | p99 ms | linear scan p50 / p99 ms | speed-up | value |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const l of matching) {
+      const scan = l.baselineP50Ms !== undefined ? `${fmt(l.baselineP50Ms)} / ${fmt(l.baselineP99Ms)}` : '';
+      const value = l.value !== undefined ? `${fmt(l.value)} ${l.unit ?? ''}` : '';
+      out.push(
+        `| \`${l.name}\` | ${fmt(l.hashes)} | ${fmt(l.itemsPerSec)} | ${fmt(l.p50Ms)} | ${fmt(l.p99Ms)} | ${scan} | ${fmt(l.ratio)} | ${value} |`,
+      );
+    }
     out.push('');
   }
 

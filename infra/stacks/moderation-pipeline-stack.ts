@@ -10,6 +10,7 @@ import type { HostingConfig, PipelineConfig } from '#infra/config.ts';
 import { ContainerImage } from '#infra/constructs/container-image.ts';
 import { Ingest } from '#infra/constructs/ingest.ts';
 import { LongMediaQueue } from '#infra/constructs/long-media-queue.ts';
+import { MatchLists } from '#infra/constructs/match-lists.ts';
 import { ModelData } from '#infra/constructs/model-data.ts';
 import { type EndpointHosting, ModelEndpoint } from '#infra/constructs/model-endpoint.ts';
 import { Observability } from '#infra/constructs/observability.ts';
@@ -60,6 +61,8 @@ export class ModerationPipelineStack extends Stack {
   readonly ingest: Ingest;
   readonly verdicts: VerdictTable;
   readonly quarantine: QuarantineBucket;
+  /** Banks and term lists, matched before any model. */
+  readonly matchLists: MatchLists;
   readonly eventBus: events.EventBus;
   readonly endpoints: Readonly<Record<ModelName, ModelEndpoint>>;
   readonly moderateFunction: PipelineFunction;
@@ -98,6 +101,10 @@ export class ModerationPipelineStack extends Stack {
       accessLogsBucket: this.ingest.accessLogsBucket,
       removalPolicy: dataRemovalPolicy,
     });
+    this.matchLists = new MatchLists(this, 'MatchLists', {
+      accessLogsBucket: this.ingest.accessLogsBucket,
+      removalPolicy: dataRemovalPolicy,
+    });
     this.eventBus = new events.EventBus(this, 'VerdictEvents', {
       description: 'Moderation Verdict events (source moderation.pipeline) for downstream consumers',
     });
@@ -132,6 +139,7 @@ export class ModerationPipelineStack extends Stack {
       [ENV.policyName]: config.policyName,
       [ENV.quarantineBucket]: this.quarantine.bucketName,
       [ENV.eventBusName]: this.eventBus.eventBusName,
+      [ENV.matchListsBucket]: this.matchLists.bucketName,
       [ENV.serviceName]: SERVICE_NAMES.moderate,
       [ENV.metricsNamespace]: METRICS_NAMESPACE,
     };
@@ -195,6 +203,7 @@ export class ModerationPipelineStack extends Stack {
     this.quarantine.grantWrite(moderate);
     this.eventBus.grantPutEventsTo(moderate);
     this.longMedia.grantSend(moderate);
+    this.matchLists.grantRead(moderate);
 
     this.longMediaFunction = new PipelineFunction(this, 'LongMediaModerate', {
       entry: join(projectRoot, 'functions', 'moderate', 'handler.ts'),
@@ -225,6 +234,7 @@ export class ModerationPipelineStack extends Stack {
     for (const endpoint of Object.values(endpoints)) endpoint.grantInvoke(longMediaFn);
     this.quarantine.grantWrite(longMediaFn);
     this.eventBus.grantPutEventsTo(longMediaFn);
+    this.matchLists.grantRead(longMediaFn);
 
     this.deadLetterFunction = new PipelineFunction(this, 'DeadLetter', {
       entry: join(projectRoot, 'functions', 'dead-letter', 'handler.ts'),
@@ -270,6 +280,7 @@ export class ModerationPipelineStack extends Stack {
     new CfnOutput(this, 'VerdictsTableName', { value: this.verdicts.tableName });
     new CfnOutput(this, 'QuarantineBucketName', { value: this.quarantine.bucketName });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'MatchListsBucketName', { value: this.matchLists.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
     for (const name of MODEL_NAMES) {
       new CfnOutput(this, `${pascal(name)}EndpointName`, { value: endpoints[name].endpointName });
@@ -294,6 +305,14 @@ export class ModerationPipelineStack extends Stack {
         uploads,
         'Uploads are read and tagged by key, known only at run time; limited to the uploads prefix.',
       ]);
+    }
+    for (const pattern of MatchLists.KEY_PATTERNS) {
+      const lists = arnPatternFinding(this.matchLists.bucket, pattern);
+      if (lists)
+        findings.push([
+          lists,
+          'Banks and term lists are read by key under their own prefix; get only, no put or delete.',
+        ]);
     }
     if (quarantine) {
       findings.push([

@@ -47,6 +47,10 @@ export const ENV = {
   ortIntraOpThreads: 'ORT_INTRA_OP_NUM_THREADS',
   ortInterOpThreads: 'ORT_INTER_OP_NUM_THREADS',
   ortAllowSpinning: 'ORT_ALLOW_SPINNING',
+  /** The bucket of banks and term lists (shared/contracts/match-lists.ts); unset = no known-content matching. */
+  matchListsBucket: 'MATCH_LISTS_BUCKET',
+  /** How long a function keeps the banks and term lists it loaded before it checks for new versions. */
+  matchListsTtlSeconds: 'MATCH_LISTS_TTL_SECONDS',
 } as const;
 
 /** Per model: the variables naming its endpoint and, on scale-to-zero endpoints, its inference component. */
@@ -137,6 +141,13 @@ export interface PipelineEnv {
   engines: EngineConfig;
   /** The SDK's AWS_ENDPOINT_URL* overrides (the local mode's emulators), checked for encryption in transit. */
   awsEndpointOverrides: Record<string, string>;
+  /** Banks and term lists: MATCH_LISTS_BUCKET ('' = none) and MATCH_LISTS_TTL_SECONDS (@default 60). */
+  matchLists: MatchListsEnv;
+}
+
+export interface MatchListsEnv {
+  bucket: string;
+  ttlSeconds: number;
 }
 
 /** MEDIA_MODE, validated. */
@@ -202,6 +213,10 @@ export function readPipelineEnv(env: Env = process.env): PipelineEnv {
     s3ForcePathStyle: env[ENV.s3ForcePathStyle] === 'true',
     engines: readEngineConfig(env),
     awsEndpointOverrides: readAwsEndpointOverrides(env),
+    matchLists: {
+      bucket: stringFrom(env, ENV.matchListsBucket, ''),
+      ttlSeconds: numberFrom(env, ENV.matchListsTtlSeconds, 60, 'non-negative-integer'),
+    },
   };
 }
 

@@ -20,6 +20,16 @@ export const METRIC = {
   longMediaForwarded: 'longMediaForwarded',
   deadLettered: 'deadLettered',
   deadLetterUnparseable: 'deadLetterUnparseable',
+  /** Verdicts with a match in a bank, one per bank (dimension `METRIC_DIMENSION.bank`). */
+  bankMatches: 'bankMatches',
+  /** Verdicts with a blocklist hit (dimension `METRIC_DIMENSION.termList`). */
+  termListMatches: 'termListMatches',
+} as const;
+
+/** Dimensions of the per-bank and per-list metrics. */
+export const METRIC_DIMENSION = {
+  bank: 'bank',
+  termList: 'termList',
 } as const;
 
 /** Count of stored verdicts with one decision. */

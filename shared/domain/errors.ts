@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   UNREADABLE_TEXT: 'the text is not valid UTF-8',
   IMAGE_DECODE_FAILED: 'the image could not be decoded (corrupt or truncated)',
   IMAGE_TOO_MANY_PIXELS: 'the image exceeds the pixel limit (decompression bomb guard)',
+  IMAGE_TOO_MANY_FRAMES: 'the animated image has more frames than the frame limit (checked from its header)',
+  DECODE_BUDGET_EXCEEDED:
+    'decoding the image would exceed its work budget: pixels decoded over all frames, or decode time',
   INVALID_MANIFEST: 'the post manifest is malformed',
   MEDIA_NOT_FOUND: 'a medium referenced by a post does not exist',
   MEDIA_OUTSIDE_PREFIX: 'a post references media outside its own folder',
@@ -35,6 +38,7 @@ export const ERROR_CODES = {
   TOO_LONG_FOR_SYNC:
     'the audio or video is longer than the synchronous limit; it needs the asynchronous path',
   TOO_LONG: 'the audio or video is longer than the long-media limit (the asynchronous path)',
+  TIMEOUT: 'no verdict arrived before the deadline of the caller (the CLI --timeout); nothing was decided',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,3 +1,4 @@
+import type { SignalType } from '#shared/matching/types.ts';
 import type { Category } from './taxonomy.ts';
 
 export type Decision = 'allow' | 'review' | 'block' | 'error';
@@ -24,6 +25,34 @@ export interface ModalityResult {
   evidence: Evidence[];
 }
 
+/**
+ * A bank or term-list hit (ARCHITECTURE.md, "verdict additions"): `bank`, `label`, `signalType`,
+ * `signal`, `distance`, `frameMs`. For a term-list hit `bank` is the list (`blocklist`), `label`
+ * the list's line that matched, `signalType` `term` and `signal` the text it matched, at `range`.
+ */
+export interface VerdictMatch {
+  /** The bank's name, or the term list's. */
+  bank: string;
+  /** Deny (known abuse, blocklist) or allow (known false positive). */
+  kind: 'deny' | 'allow';
+  label: string;
+  signalType: SignalType | 'term';
+  /** The bank's signal that matched, or the text a term matched (cleaned for display). */
+  signal: string;
+  /** Hamming distance for PDQ; 0 for exact hashes and terms. */
+  distance: number;
+  /** The object or post medium the upload's signal or text came from. */
+  source: string;
+  /** Media time of the frame (video, animation) or of the text (OCR, speech start), ms. */
+  frameMs?: number;
+  /** Term hits: the channel the text was in (text, ocr, speech). */
+  channel?: string;
+  /** Term hits: the matched span's character range in its text (the typed text, or the OCR/transcript item). */
+  range?: [number, number];
+  /** Term hits in OCR text or speech: when the text was on screen or spoken, ms. */
+  timeRangeMs?: [number, number];
+}
+
 export interface VerdictError {
   code: string;
   message: string;
@@ -47,6 +76,8 @@ export interface Verdict {
   reasons: string[];
   /** By fusion channel (text, image, ocr, speech: shared/modalities/registry.ts). */
   modalities: Record<string, ModalityResult>;
+  /** Bank and term-list hits (matching runs before any model); empty when nothing matched. */
+  matches?: VerdictMatch[];
   error?: VerdictError;
   modelVersions: Record<string, string>;
   policyVersion: string;

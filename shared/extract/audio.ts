@@ -13,6 +13,7 @@ import {
   MediaDecodeError,
   MediaTimeoutError,
   type MediaTools,
+  type ProbeResult,
   probe,
   runTool,
   withTempInput,
@@ -114,13 +115,67 @@ export async function decodeAudioFile(
   return { samples, durationMs };
 }
 
-/** Decodes an audio upload (sniffed as `mime`) to 16 kHz mono PCM. */
+/** Embedded pictures read from one upload; the rest are left unmoderated (and the verdict says so). */
+export const MAX_ATTACHED_PICTURES = 4;
+
+/** An audio upload: its sound, and the pictures (cover art) players show beside it, as PNG. */
+export interface DecodedAudioUpload extends DecodedAudio {
+  pictures: Uint8Array[];
+  /** Attached pictures over MAX_ATTACHED_PICTURES, not read. */
+  picturesLeftOut: number;
+}
+
+/** ffmpeg arguments writing stream `index` (an attached picture) as one PNG on stdout, at most `maxSide` a side. */
+export function attachedPictureArgs(demuxer: string, path: string, index: number, maxSide: number): string[] {
+  const side = Math.floor(maxSide);
+  return [
+    ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', '2'],
+    ...inputArgs(demuxer, path),
+    ...['-map', `0:${index}`, '-frames:v', '1'],
+    ...['-vf', `scale=w='min(${side},iw)':h='min(${side},ih)':force_original_aspect_ratio=decrease`],
+    ...['-c:v', 'png', '-f', 'image2pipe', 'pipe:1'],
+  ];
+}
+
+/**
+ * The cover art of an audio file, decoded by ffmpeg as a player would, after the pixel guard on the
+ * size its header states; scaled to the OCR size, then moderated as an image by the audio modality.
+ */
+async function readAttachedPictures(
+  path: string,
+  demuxer: string,
+  pictures: ProbeResult['attachedPictures'],
+  limits: AudioLimits,
+  tools: MediaTools,
+): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (const picture of pictures.slice(0, MAX_ATTACHED_PICTURES)) {
+    if (picture.width * picture.height > LIMITS.image.maxPixels) {
+      throw new ModerationError(
+        'IMAGE_TOO_MANY_PIXELS',
+        `the embedded picture is ${picture.width}×${picture.height}; the limit is ${LIMITS.image.maxPixels} pixels`,
+      );
+    }
+    const { stdout } = await runTool(
+      tools.ffmpeg,
+      attachedPictureArgs(demuxer, path, picture.index, LIMITS.ocr.maxSide),
+      {
+        timeoutMs: limits.decodeTimeoutMs,
+        maxStdoutBytes: LIMITS.image.maxBytes,
+      },
+    );
+    out.push(stdout);
+  }
+  return out;
+}
+
+/** Decodes an audio upload (sniffed as `mime`) to 16 kHz mono PCM, with its attached pictures. */
 export async function decodeAudio(
   bytes: Uint8Array,
   mime: string,
   limits: AudioLimits = LIMITS.audio,
   tools: MediaTools = DEFAULT_MEDIA_TOOLS,
-): Promise<DecodedAudio> {
+): Promise<DecodedAudioUpload> {
   if (bytes.byteLength > limits.maxBytes) {
     throw new ModerationError('TOO_LARGE', `audio is over the ${limits.maxBytes}-byte limit`);
   }
@@ -134,7 +189,12 @@ export async function decodeAudio(
       const audio = await decodeAudioFile(path, demuxer, limits.maxSyncDurationS, limits, tools);
       if (audio.samples.length === 0)
         throw new ModerationError('AUDIO_DECODE_FAILED', 'the audio stream has no samples');
-      return audio;
+      const pictures = await readAttachedPictures(path, demuxer, info.attachedPictures, limits, tools);
+      return {
+        ...audio,
+        pictures,
+        picturesLeftOut: info.attachedPictures.length - pictures.length,
+      };
     });
   } catch (err) {
     throw mediaError(err, 'AUDIO_DECODE_FAILED', 'audio');

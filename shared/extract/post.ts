@@ -2,6 +2,8 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { ModerationError } from '#shared/domain/errors.ts';
 import { LIMITS, type PostLimits } from '#shared/ingest/limits.ts';
+import { POST_MANIFEST_KEYS } from '#shared/ingest/sniff.ts';
+import { JsonReadError, parseStrictJson } from '#shared/ingest/strict-json.ts';
 
 /** A post: one caption and the media it shows, moderated together into one verdict. */
 export interface PostManifest {
@@ -9,43 +11,43 @@ export interface PostManifest {
   media: string[];
 }
 
-const manifestSchema = z.object({
+// Strict: a member the pipeline ignored would be content nobody moderated (parsePostManifest names it first).
+const manifestSchema = z.strictObject({
   text: z.string().max(LIMITS.post.maxCaptionChars).optional(),
   media: z.array(z.string().min(1).max(1024)).max(LIMITS.post.maxMedia).default([]),
 });
 
-/** Deepest `{`/`[` nesting, counted without parsing, so a hostile manifest can't exhaust the parser. */
-function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{' || c === '[') max = Math.max(max, ++depth);
-    else if (c === '}' || c === ']') depth--;
-  }
-  return max;
-}
-
+/**
+ * Reads a post manifest: bounded (bytes, then nesting while parsing), strict JSON with keys compared
+ * after decoding, and a duplicate key refused with its name, since JSON readers disagree on which
+ * of two values they keep (JSON.parse the last, others the first), and the post must mean what every
+ * client shows.
+ */
 export function parsePostManifest(text: string, limits: PostLimits = LIMITS.post): PostManifest {
   if (Buffer.byteLength(text, 'utf8') > limits.maxBytes) {
     throw new ModerationError('TOO_LARGE', `post manifest is over the ${limits.maxBytes}-byte limit`);
   }
-  if (jsonDepth(text) > limits.maxDepth) {
-    throw new ModerationError(
-      'INVALID_MANIFEST',
-      `post manifest nests deeper than ${limits.maxDepth} levels`,
-    );
-  }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJson(text, { maxDepth: limits.maxDepth });
   } catch (cause) {
-    throw new ModerationError('INVALID_MANIFEST', 'post manifest is not valid JSON', { cause });
+    if (!(cause instanceof JsonReadError)) throw cause;
+    const why =
+      cause.kind === 'duplicate-key'
+        ? `has the key ${JSON.stringify(cause.key)} more than once (clients disagree on which value they show)`
+        : cause.kind === 'depth'
+          ? `nests deeper than ${limits.maxDepth} levels`
+          : `is not valid JSON: ${cause.message}`;
+    throw new ModerationError('INVALID_MANIFEST', `post manifest ${why}`, { cause });
+  }
+  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    const unknown = Object.keys(json).find((k) => !POST_MANIFEST_KEYS.includes(k));
+    if (unknown !== undefined) {
+      throw new ModerationError(
+        'INVALID_MANIFEST',
+        `post manifest has the key ${JSON.stringify(unknown)}; a manifest has only ${POST_MANIFEST_KEYS.map((k) => `"${k}"`).join(' and ')}`,
+      );
+    }
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {

@@ -9,9 +9,26 @@ export interface TextLimits {
   maxWindows: number;
 }
 
+/**
+ * Images, and the work budget of one image upload (docs/RELIABILITY.md, "Work budget"): the frame
+ * size, the number of frames and the pixels decoded are checked from the header before any pixel is
+ * decoded; the decode itself runs in a child process that is killed at `decodeTimeoutMs`.
+ */
 export interface ImageLimits {
   maxBytes: number;
+  /** Pixels of one frame (width × height): the decompression-bomb guard. */
   maxPixels: number;
+  /** Frames (pages) in an animated GIF/WebP or a multi-page TIFF. */
+  maxFrames: number;
+  /**
+   * Pixels decoded for one upload, over every frame decoded. GIF and WebP frames are composited in
+   * order, so reaching frame N decodes frames 0..N: each sampled frame costs (N + 1) × canvas.
+   */
+  maxDecodedPixels: number;
+  /** Wall-clock limit on decoding one upload's frames; the decoder process is killed at it. */
+  decodeTimeoutMs: number;
+  /** Still images of at most this many pixels are decoded in the function's own process (the fast path). */
+  inProcessMaxPixels: number;
 }
 
 export interface PostLimits {
@@ -97,6 +114,14 @@ export const LIMITS: {
     maxBytes: 20 * 1024 * 1024,
     /** Decompression-bomb guard, checked from the header before any pixel is decoded. */
     maxPixels: 40_000_000,
+    /** 100 s at 10 frames/s; the 8 sampled frames are spread over all of them. */
+    maxFrames: 1000,
+    /** 15 × the one-frame limit: 1.5–4 s of GIF/WebP decoding on one core (measured 170–400 MP/s). */
+    maxDecodedPixels: 600_000_000,
+    /** ~4 × what the pixel budget takes; a quarter of the function's 60 s. */
+    decodeTimeoutMs: 15_000,
+    /** A 16 MP photo decodes in well under a second; larger stills go to the killable decoder. */
+    inProcessMaxPixels: 16_000_000,
   },
   post: {
     maxBytes: 256 * 1024,

@@ -193,6 +193,8 @@ export interface ProbeResult {
   durationS?: number;
   hasAudio: boolean;
   video?: { width: number; height: number };
+  /** Pictures stored as streams (cover art in MP3, FLAC, M4A): every player shows them. */
+  attachedPictures: { index: number; width: number; height: number }[];
 }
 
 /** Reads the container header: streams, frame size, stated duration. */
@@ -209,7 +211,7 @@ export async function probe(
       'error',
       ...inputArgs(demuxer, path),
       '-show_entries',
-      'format=duration:stream=codec_type,width,height',
+      'format=duration:stream=index,codec_type,width,height:stream_disposition=attached_pic',
       '-of',
       'json',
     ],
@@ -217,7 +219,13 @@ export async function probe(
   );
   let json: {
     format?: { duration?: string };
-    streams?: { codec_type?: string; width?: number; height?: number }[];
+    streams?: {
+      index?: number;
+      codec_type?: string;
+      width?: number;
+      height?: number;
+      disposition?: { attached_pic?: number };
+    }[];
   };
   try {
     json = JSON.parse(stdout.toString('utf8'));
@@ -231,5 +239,8 @@ export async function probe(
     ...(Number.isFinite(duration) ? { durationS: duration } : {}),
     hasAudio: streams.some((s) => s.codec_type === 'audio'),
     ...(video ? { video: { width: video.width ?? 0, height: video.height ?? 0 } } : {}),
+    attachedPictures: streams
+      .filter((s) => s.codec_type === 'video' && s.disposition?.attached_pic === 1 && s.index !== undefined)
+      .map((s) => ({ index: s.index ?? 0, width: s.width ?? 0, height: s.height ?? 0 })),
   };
 }

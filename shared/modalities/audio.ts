@@ -4,6 +4,7 @@ import type { Engines } from '#shared/engines/engines.ts';
 import { type DecodedAudio, decodeAudio } from '#shared/extract/audio.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { transcribe } from '#shared/speech/transcribe.ts';
+import { IMAGE_CHANNEL, imageModality, OCR_CHANNEL } from './image.ts';
 import { TEXT_MODEL_CATEGORIES } from './text.ts';
 import {
   addItems,
@@ -11,6 +12,7 @@ import {
   defineChannel,
   emptyCollected,
   type Modality,
+  mergeCollected,
   type TextItem,
   textEvidence,
   unscored,
@@ -61,12 +63,23 @@ export async function collectSpeech(
 export const audioModality: Modality = {
   name: 'audio',
   kinds: ['audio'],
-  channels: [SPEECH_CHANNEL],
+  // The image channels carry cover art; they are declared (and placed in fusion order) by the image modality.
+  channels: [SPEECH_CHANNEL, IMAGE_CHANNEL, OCR_CHANNEL],
   async collect(bytes, sniffed, ctx) {
     const { engines } = ctx;
     const out = emptyCollected(sniffed.mime);
     const audio = await decodeAudio(bytes, sniffed.mime, engines.limits.audio, engines.media);
     await collectSpeech(audio, ctx.source, engines, out);
+    // Cover art is shown by every player: moderated as the image it is, under the image limits.
+    for (const [i, png] of audio.pictures.entries()) {
+      const source = `${ctx.source}#picture-${i + 1}`;
+      mergeCollected(
+        out,
+        await imageModality.collect(png, { kind: 'image', mime: 'image/png' }, { ...ctx, source }),
+      );
+    }
+    if (audio.picturesLeftOut > 0)
+      unscored(out, `${audio.picturesLeftOut} more embedded pictures were not moderated`);
     return out;
   },
 };

@@ -3,12 +3,14 @@
  * and the text written in it (OCR) for the text model as a channel of its own.
  */
 import type { Category } from '#shared/domain/taxonomy.ts';
-import { animationFrames } from '#shared/extract/animation.ts';
-import { extractImage } from '#shared/extract/image.ts';
+import { readImageHeader } from '#shared/extract/animation.ts';
+import { planImageDecode } from '#shared/extract/decode-budget.ts';
+import { checkImageBytes, extractImage, extractImagePages } from '#shared/extract/image.ts';
 import { type OcrEngine, type OcrInput, ocrImage } from '#shared/extract/ocr.ts';
 import { extractText } from '#shared/extract/text.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { trailingBytes } from '#shared/ingest/trailing.ts';
+import { imageSignals } from '#shared/matching/signals.ts';
 import { TEXT_MODEL_CATEGORIES } from './text.ts';
 import {
   addItems,
@@ -111,30 +113,51 @@ export const imageModality: Modality = {
   async collect(bytes, sniffed, ctx) {
     const { source, imageSize } = ctx;
     const out = emptyCollected(sniffed.mime);
-    const { pixels } = await extractImage(bytes, imageSize);
-    addItems(out, IMAGE_CHANNEL, [{ source, pixels }]);
+    // The work budget (frame size, frames, pixels over every frame decoded), from the header alone.
+    checkImageBytes(bytes, LIMITS.image);
+    const header = await readImageHeader(bytes);
+    const plan = planImageDecode(header, LIMITS.image, LIMITS.video.maxAnimationFrames);
     // A polyglot (an image with an archive or script after its end): the image is scored, the rest
     // is not, so the verdict can't be `allow` on the image alone.
-    const trailing = trailingBytes(bytes, sniffed.mime);
-    if (trailing > 0) unscored(out, `${trailing} bytes after the end of the image were not moderated`);
-    // The other frames of an animated image, then the text in each frame.
-    const frames = await animationFrames(bytes, LIMITS.video.maxAnimationFrames);
-    for (const f of frames) {
-      if (f.page === 0) continue; // already scored as the image itself
-      const frame = await extractImage(bytes, imageSize, LIMITS.image, f.page);
-      addItems(out, IMAGE_CHANNEL, [{ source, pixels: frame.pixels, timestampMs: f.timestampMs }]);
+    const notePolyglot = () => {
+      const trailing = trailingBytes(bytes, sniffed.mime);
+      if (trailing > 0) unscored(out, `${trailing} bytes after the end of the image were not moderated`);
+    };
+    if (plan.where === 'in-process') {
+      // An ordinary still image: decoded here, with no process hop.
+      const { pixels } = await extractImage(bytes, imageSize);
+      addItems(out, IMAGE_CHANNEL, [{ source, pixels }]);
+      notePolyglot();
+      await ocrFrames([{ input: bytes, page: 0 }], source, ctx.engines.ocr(), out);
+      // Hashes for bank matching (PDQ of the full-size pixels, MD5/SHA-256 of the bytes).
+      if (ctx.signals !== false) out.signals = await imageSignals(bytes, source);
+      return out;
     }
-    const pages = frames.length ? frames : [{ page: 0, timestampMs: undefined }];
+    // Animated or large: page 0 (the image itself) and the sampled frames, in the killable decoder,
+    // which also returns the frames OCR reads so that nothing decodes them again outside the budget.
+    const ocr = ctx.engines.ocr();
+    const decoded = await extractImagePages(bytes, header, plan, imageSize, {
+      ocrMaxSide: ocr ? LIMITS.ocr.maxSide : 0,
+    });
+    const times = new Map(plan.frames.map((f) => [f.page, f.timestampMs]));
+    for (const page of decoded) {
+      const timestampMs = page.page === 0 ? undefined : times.get(page.page);
+      addItems(out, IMAGE_CHANNEL, [
+        { source, pixels: page.pixels, ...(timestampMs !== undefined && { timestampMs }) },
+      ]);
+      if (page.page === 0) notePolyglot();
+    }
     await ocrFrames(
-      pages.map((f) => ({
-        input: bytes,
-        page: f.page,
-        ...(f.timestampMs !== undefined && { timestampMs: f.timestampMs }),
-      })),
+      decoded.flatMap((page) => {
+        const timestampMs = times.get(page.page);
+        return page.ocr ? [{ input: page.ocr, ...(timestampMs !== undefined && { timestampMs }) }] : [];
+      }),
       source,
-      ctx.engines.ocr(),
+      ocr,
       out,
     );
+    // PDQ of the sampled frames (each with its time) and MD5/SHA-256 of the bytes, for bank matching.
+    if (ctx.signals !== false) out.signals = await imageSignals(bytes, source);
     return out;
   },
 };

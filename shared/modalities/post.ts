@@ -4,7 +4,7 @@
  */
 import { ModerationError } from '#shared/domain/errors.ts';
 import { parsePostManifest, resolveMediaKey } from '#shared/extract/post.ts';
-import { decodeUtf8 } from '#shared/ingest/sniff.ts';
+import { decodeText } from '#shared/ingest/sniff.ts';
 import { collectText, TEXT_CHANNEL } from './text.ts';
 import { emptyCollected, type Modality, mergeCollected } from './types.ts';
 
@@ -15,7 +15,8 @@ export const postModality: Modality = {
   kinds: ['post'],
   channels: [TEXT_CHANNEL],
   async collect(bytes, _sniffed, ctx) {
-    const manifest = parsePostManifest(decodeUtf8(bytes) ?? '');
+    const decoded = decodeText(bytes);
+    const manifest = parsePostManifest(decoded.ok ? decoded.text : '');
     const out = emptyCollected(POST_CONTENT_TYPE);
     if (manifest.text?.trim())
       mergeCollected(out, collectText(manifest.text, `${ctx.source}#text`, POST_CONTENT_TYPE));

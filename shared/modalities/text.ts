@@ -2,7 +2,7 @@
 import { ModerationError } from '#shared/domain/errors.ts';
 import type { Category } from '#shared/domain/taxonomy.ts';
 import { extractText } from '#shared/extract/text.ts';
-import { decodeUtf8 } from '#shared/ingest/sniff.ts';
+import { ACCEPTED_TEXT_ENCODINGS, decodeText } from '#shared/ingest/sniff.ts';
 import {
   addItems,
   type Collected,
@@ -29,7 +29,11 @@ export function collectText(raw: string, source: string, contentType: string): C
   addItems(
     out,
     TEXT_CHANNEL,
-    text.windows.map((w) => ({ source, text: w.text, range: [w.start, w.end] as [number, number] })),
+    text.windows.map((w) => {
+      // The window's text is trimmed: its range is where that trimmed text is (term-list spans add to it).
+      const start = text.text.indexOf(w.text, w.start);
+      return { source, text: w.text, range: [start, start + w.text.length] as [number, number] };
+    }),
   );
   out.partial = text.truncated;
   return out;
@@ -40,8 +44,13 @@ export const textModality: Modality = {
   kinds: ['text'],
   channels: [TEXT_CHANNEL],
   async collect(bytes, sniffed, ctx) {
-    const raw = decodeUtf8(bytes);
-    if (raw === undefined) throw new ModerationError('UNREADABLE_TEXT', 'the text is not valid UTF-8');
-    return collectText(raw, ctx.source, sniffed.mime);
+    // The same decoding sniff used, so the text scored is the text that was recognised.
+    const decoded = decodeText(bytes);
+    if (!decoded.ok)
+      throw new ModerationError(
+        'UNREADABLE_TEXT',
+        `the text is unreadable (${decoded.reason}); text must be ${ACCEPTED_TEXT_ENCODINGS}`,
+      );
+    return collectText(decoded.text, ctx.source, sniffed.mime);
   },
 };

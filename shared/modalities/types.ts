@@ -8,6 +8,7 @@ import type { Category } from '#shared/domain/taxonomy.ts';
 import type { Evidence } from '#shared/domain/verdict.ts';
 import type { Engines } from '#shared/engines/engines.ts';
 import type { ContentKind, Sniffed } from '#shared/ingest/sniff.ts';
+import type { Signal } from '#shared/matching/types.ts';
 
 /** A text to score (typed text window, text read from an image, a stretch of transcript) and where it came from. */
 export interface TextItem {
@@ -67,6 +68,8 @@ export interface Collected {
   notes?: string[];
   /** Engines that ran in the function (OCR, VAD, speech-to-text) → version, for modelVersions. */
   engines?: Record<string, string>;
+  /** Hashes of the upload for bank matching (shared/matching/signals.ts): of its bytes, image, frames; a post's include its media's. */
+  signals?: Signal[];
 }
 
 export interface CollectContext {
@@ -81,6 +84,8 @@ export interface CollectContext {
   key: string;
   /** Reads another object of the same bucket and collects it as a leaf (a post's media). */
   collectObject(key: string): Promise<Collected>;
+  /** Hash the upload for bank matching (`Collected.signals`); off when no bank is loaded. @default true */
+  signals?: boolean;
 }
 
 export interface Modality {
@@ -115,6 +120,7 @@ export function mergeCollected(target: Collected, extra: Collected): Collected {
   if (extra.partial) target.partial = true;
   if (extra.notes?.length) target.notes = [...(target.notes ?? []), ...extra.notes];
   if (extra.engines) target.engines = { ...target.engines, ...extra.engines };
+  if (extra.signals?.length) target.signals = [...(target.signals ?? []), ...extra.signals];
   return target;
 }
 
@@ -125,12 +131,40 @@ export function unscored(out: Collected, why: string): void {
 }
 
 const EXCERPT_CHARS = 280;
+/** Combining marks one character may carry (Thai, Vietnamese, pointed Hebrew need up to three; Zalgo stacks dozens). */
+const MAX_MARKS = 3;
+/** A character and the marks on it (in NFD, so precomposed letters show their marks too). */
+const MARKED = /(^|\P{M})(\p{M}+)/gu;
+/**
+ * Format characters (bidi embeddings, overrides and isolates U+2066–2069, zero-width, tags) and
+ * controls, but tab, newline and the joiner inside an emoji sequence (👨‍👩‍👧).
+ */
+const INVISIBLE_OR_CONTROL =
+  /(?![\t\n])(?!(?<=\p{Extended_Pictographic}[\ufe0f\u{1f3fb}-\u{1f3ff}]?)\u200d(?=\p{Extended_Pictographic}))[\p{Cf}\p{Cc}]/gu;
 
-/** Evidence of a text item: an excerpt, with where (characters) or when (media time) it was. */
+/**
+ * What a reviewer reads: the item's text without the noise that hides or reorders it on screen
+ * (bidi controls, invisible characters, combining marks stacked past MAX_MARKS), in NFC. Only the evidence
+ * is cleaned; the model scored `item.text`, and `range` still points into the original text.
+ */
+export function cleanExcerpt(text: string): string {
+  const clean = text
+    .replace(INVISIBLE_OR_CONTROL, '')
+    .normalize('NFD')
+    // A character under more marks than any script uses is Zalgo: it is shown bare.
+    .replace(MARKED, (all, base: string, marks: string) => ([...marks].length > MAX_MARKS ? base : all))
+    .normalize('NFC');
+  if (clean.length <= EXCERPT_CHARS) return clean;
+  // Cut between code points, never inside a surrogate pair.
+  const cut = /[\ud800-\udbff]/.test(clean[EXCERPT_CHARS - 1] ?? '') ? EXCERPT_CHARS - 1 : EXCERPT_CHARS;
+  return `${clean.slice(0, cut)}…`;
+}
+
+/** Evidence of a text item: a clean excerpt, with where (characters) or when (media time) it was. */
 export function textEvidence(item: TextItem, scores: Record<string, number>): Evidence {
   return {
     source: item.source,
-    excerpt: item.text.length > EXCERPT_CHARS ? `${item.text.slice(0, EXCERPT_CHARS)}…` : item.text,
+    excerpt: cleanExcerpt(item.text),
     ...(item.range && { range: [...item.range] as [number, number] }),
     ...(item.timestampMs !== undefined && { timestampMs: item.timestampMs }),
     ...(item.timeRangeMs && { timeRangeMs: [...item.timeRangeMs] as [number, number] }),

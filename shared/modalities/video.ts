@@ -1,6 +1,7 @@
 /** Video: sampled frames (image channel, OCR channel) and the sound track (speech channel), each with its time. */
 import { extractImage } from '#shared/extract/image.ts';
 import { extractVideo } from '#shared/extract/video.ts';
+import { byteSignals, frameSignals } from '#shared/matching/signals.ts';
 import { collectSpeech, SPEECH_CHANNEL } from './audio.ts';
 import { IMAGE_CHANNEL, OCR_CHANNEL, ocrFrames } from './image.ts';
 import { addItems, emptyCollected, type Modality } from './types.ts';
@@ -30,6 +31,9 @@ export const videoModality: Modality = {
       out,
     );
     if (video.audio) await collectSpeech(video.audio, source, engines, out);
+    // PDQ of the sampled frames (each with its time) and MD5/SHA-256 of the bytes, for bank matching.
+    if (ctx.signals !== false)
+      out.signals = [...byteSignals(bytes, source), ...(await frameSignals(video.frames, source))];
     return out;
   },
 };

@@ -8,7 +8,8 @@ import { s3Uri } from '#shared/contracts/s3-uri.ts';
 import type { Engines } from '#shared/engines/engines.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
-import { sniff } from '#shared/ingest/sniff.ts';
+import { type Sniffed, sniff } from '#shared/ingest/sniff.ts';
+import { byteSignals } from '#shared/matching/signals.ts';
 import { nestedPostError } from '#shared/modalities/post.ts';
 import { modalityFor } from '#shared/modalities/registry.ts';
 import type { CollectContext, Collected } from '#shared/modalities/types.ts';
@@ -21,6 +22,8 @@ export interface CollectOptions {
   imageSize: number;
   /** OCR, speech and ffmpeg, with the audio/video limits of the handler's mode. */
   engines: Engines;
+  /** Hash the object (and a post's media) for bank matching. @default true */
+  signals?: boolean;
 }
 
 function contextFor(options: CollectOptions, key: string): CollectContext {
@@ -29,6 +32,7 @@ function contextFor(options: CollectOptions, key: string): CollectContext {
     source: s3Uri({ bucket, key }),
     imageSize: options.imageSize,
     engines: options.engines,
+    signals: options.signals !== false,
     s3,
     bucket,
     key,
@@ -41,13 +45,21 @@ function contextFor(options: CollectOptions, key: string): CollectContext {
       });
       const sniffed = await sniff(bytes);
       if (sniffed.kind === 'post') throw nestedPostError(mediaKey);
-      return modalityFor(sniffed.kind).collect(bytes, sniffed, contextFor(options, mediaKey));
+      return collectLeaf(bytes, sniffed, contextFor(options, mediaKey));
     },
   };
+}
+
+/** One object's model inputs; any object carries at least its MD5 and SHA-256 (exact-copy banks). */
+async function collectLeaf(bytes: Uint8Array, sniffed: Sniffed, ctx: CollectContext): Promise<Collected> {
+  const out = await modalityFor(sniffed.kind).collect(bytes, sniffed, ctx);
+  if (ctx.signals && !out.signals?.some((s) => s.source === ctx.source))
+    out.signals = [...byteSignals(bytes, ctx.source), ...(out.signals ?? [])];
+  return out;
 }
 
 /** The model inputs of one object's bytes. */
 export async function collect(bytes: Uint8Array, options: CollectOptions): Promise<Collected> {
   const sniffed = await sniff(bytes);
-  return modalityFor(sniffed.kind).collect(bytes, sniffed, contextFor(options, options.key));
+  return collectLeaf(bytes, sniffed, contextFor(options, options.key));
 }

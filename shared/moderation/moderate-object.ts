@@ -1,12 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Uri } from '#shared/contracts/s3-uri.ts';
 import { type ErrorCode, ModerationError } from '#shared/domain/errors.ts';
+import { CATEGORIES } from '#shared/domain/taxonomy.ts';
 import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
 import type { Engines } from '#shared/engines/engines.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import { InferenceError } from '#shared/inference/client.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
+import { MODELS_SKIPPED_REASON, matchKnownContent } from '#shared/matching/match.ts';
+import { type MatchListSource, NO_MATCH_LISTS } from '#shared/matching/store.ts';
 import { applyPolicy, type Policy } from '#shared/policy/policy.ts';
 import type { LatestOutcome, VerdictStore } from '#shared/verdict/store.ts';
 import { collect } from './collect.ts';
@@ -21,6 +24,8 @@ export interface ModeratorDeps {
   now?: () => Date;
   /** OCR, speech and ffmpeg, and the audio/video limits of this handler's mode (shared/engines/engines.ts). */
   engines: Engines;
+  /** Banks and term lists, matched before any model (shared/matching/). @default none */
+  matchLists?: MatchListSource;
   /**
    * Media over the synchronous limits is handed to the long-media path instead of getting a
    * `TOO_LONG_FOR_SYNC` verdict: `moderateObject` then throws `LongMediaDeferral` and writes nothing.
@@ -92,6 +97,8 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
     let t = performance.now();
     const bytes = await readObject(deps.s3, { ...ref, maxBytes: LIMITS.maxObjectBytes });
     timings.fetchMs = elapsed(t);
+    // Loaded at cold start and kept for a TTL (shared/matching/store.ts); a failed first load throws.
+    const lists = await (deps.matchLists ?? NO_MATCH_LISTS).current();
     t = performance.now();
     const collected = await collect(bytes, {
       s3: deps.s3,
@@ -99,29 +106,59 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
       key: ref.key,
       imageSize: deps.models.pack.image.size,
       engines: deps.engines,
+      signals: lists.banks.size > 0,
     });
     timings.extractMs = elapsed(t);
+    // Known content first: a deny-bank match is decided here, with no model run.
     t = performance.now();
-    const scoring = await score(collected, deps.models);
-    timings.inferMs = elapsed(t);
-    const { decision, reasons } = applyPolicy(
-      deps.policy,
-      scoring.categories as Record<string, number>,
-      collected.partial,
-    );
-    verdict = {
-      ...base,
-      contentType: collected.contentType,
-      decision,
-      score: Math.max(0, ...Object.values(scoring.categories)),
-      categories: scoring.categories,
-      unscoredCategories: scoring.unscoredCategories,
-      reasons: [...reasons, ...(collected.notes ?? [])],
-      modalities: scoring.modalities,
-      modelVersions: scoring.modelVersions,
-      timings,
-      createdAt: (deps.now?.() ?? new Date()).toISOString(),
-    };
+    const known = matchKnownContent(collected, lists);
+    timings.matchMs = elapsed(t);
+    const createdAt = (deps.now?.() ?? new Date()).toISOString();
+    if (known.denied) {
+      verdict = {
+        ...base,
+        contentType: collected.contentType,
+        decision: 'block',
+        // Certain: the upload is (a copy of) content a person already judged.
+        score: 1,
+        categories: {},
+        unscoredCategories: [...CATEGORIES],
+        reasons: [...known.reasons, MODELS_SKIPPED_REASON],
+        modalities: {},
+        matches: known.matches,
+        modelVersions: { ...collected.engines },
+        timings,
+        createdAt,
+      };
+    } else {
+      t = performance.now();
+      const scoring = await score(collected, deps.models);
+      timings.inferMs = elapsed(t);
+      const policy = applyPolicy(
+        deps.policy,
+        scoring.categories as Record<string, number>,
+        collected.partial,
+      );
+      // A blocklist hit raises the decision to the list's action; it never lowers the models'.
+      const decision =
+        known.decision === 'block' || (known.decision === 'review' && policy.decision === 'allow')
+          ? known.decision
+          : policy.decision;
+      verdict = {
+        ...base,
+        contentType: collected.contentType,
+        decision,
+        score: Math.max(0, ...Object.values(scoring.categories)),
+        categories: scoring.categories,
+        unscoredCategories: scoring.unscoredCategories,
+        reasons: [...known.reasons, ...policy.reasons, ...(collected.notes ?? [])],
+        modalities: scoring.modalities,
+        matches: known.matches,
+        modelVersions: scoring.modelVersions,
+        timings,
+        createdAt,
+      };
+    }
   } catch (err) {
     const now = deps.now?.() ?? new Date();
     // Decided from the probe (or the decoded length) before any frame or speech work was done.

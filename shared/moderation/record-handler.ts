@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
-import { decisionMetric, METRIC } from '#shared/contracts/metrics.ts';
+import { decisionMetric, METRIC, METRIC_DIMENSION } from '#shared/contracts/metrics.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { decodeS3Key, type ObjectRef, parseS3Notification } from '#shared/events/s3-notification.ts';
 import { describeError, objectId } from '#shared/logging/redact.ts';
@@ -99,6 +99,7 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
         if (outcome !== 'duplicate') await deps.onVerdict?.(verdict);
         if (outcome === 'written') {
           deps.metrics.addMetric(decisionMetric(verdict.decision), MetricUnit.Count, 1);
+          countMatches(deps.metrics, verdict);
           if (verdict.timings.totalMs !== undefined) {
             deps.metrics.addMetric(
               METRIC.moderationLatency,
@@ -111,4 +112,24 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
         }
       }
     });
+}
+
+/**
+ * One count per bank (and per term list) that matched the verdict, each under its own dimension:
+ * a single-metric blob apiece, since the batch's other metrics share one dimension set.
+ */
+function countMatches(metrics: Metrics, verdict: Verdict): void {
+  const banks = new Set<string>();
+  const lists = new Set<string>();
+  for (const m of verdict.matches ?? []) (m.signalType === 'term' ? lists : banks).add(m.bank);
+  for (const [names, metric, dimension] of [
+    [banks, METRIC.bankMatches, METRIC_DIMENSION.bank],
+    [lists, METRIC.termListMatches, METRIC_DIMENSION.termList],
+  ] as const) {
+    for (const name of names) {
+      const single = metrics.singleMetric();
+      single.addDimension(dimension, name);
+      single.addMetric(metric, MetricUnit.Count, 1);
+    }
+  }
 }

@@ -177,7 +177,12 @@ describe('in the stack', () => {
   });
 
   it('builds every bucket from SecureBucket and both work queues from WorkQueue', () => {
-    const buckets = [dev.stack.ingest.bucket, dev.stack.ingest.accessLogsBucket, dev.stack.quarantine.bucket];
+    const buckets = [
+      dev.stack.ingest.bucket,
+      dev.stack.ingest.accessLogsBucket,
+      dev.stack.quarantine.bucket,
+      dev.stack.matchLists.bucket,
+    ];
     for (const bucket of buckets) expect(bucket, bucket.node.path).toBeInstanceOf(SecureBucket);
     dev.template.resourceCountIs('AWS::S3::Bucket', buckets.length);
     expect(dev.stack.ingest.work).toBeInstanceOf(WorkQueue);

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --json --quick` end to end: every suite runs (Lambda bundle, inference server
- * vs raw session, local pipeline) and stdout holds only well-formed result lines. Timings are not
+ * vs raw session, local pipeline, PDQ matching) and stdout holds only well-formed result lines. Timings are not
  * asserted: the machine is shared.
  */
 import { execFile } from 'node:child_process';
@@ -58,5 +58,17 @@ describe('bench --json --quick', () => {
     expect(bundle?.value).toBeGreaterThan(10_000);
     expect(bundle?.value).toBeLessThan(bundle?.bundleBytes as number);
     expect(lines.find((l) => l.name === 'lambda/moderate/cold-init')?.unit).toBe('ms');
+  });
+
+  it('compares the PDQ index with a linear scan on both banks and reports memory and hashing cost', () => {
+    // Assert
+    for (const bank of ['uniform', 'clustered']) {
+      const mih = lines.find((l) => l.name === `matching/pdq-index/mih-d31/${bank}`);
+      expect(mih?.baselineItemsPerSec).toBeGreaterThan(0);
+      expect(mih?.p99Ms).toBeGreaterThanOrEqual(mih?.p50Ms ?? Number.POSITIVE_INFINITY);
+      expect(lines.find((l) => l.name === `matching/pdq-index/linear-d31/${bank}`)?.p50Ms).toBeGreaterThan(0);
+    }
+    expect(lines.find((l) => l.name === 'matching/pdq-index/memory-per-million')?.unit).toBe('MiB');
+    expect(lines.find((l) => l.name === 'matching/pdq/640x480')?.p50Ms).toBeGreaterThan(0);
   });
 });

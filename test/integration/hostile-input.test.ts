@@ -5,11 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
+import { logger } from '#shared/clients/powertools.ts';
 import type { ErrorCode } from '#shared/domain/errors.ts';
 import type { Decision, Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
+import { objectId } from '#shared/logging/redact.ts';
 import {
+  animatedImage,
+  animatedWebpFrameBomb,
   deeplyNestedManifest,
   gifScriptPolyglot,
   gzipBomb,
@@ -68,6 +72,46 @@ const CASES: Case[] = [
     make: () => json({ text: 'Our garden this spring', media: ['pic.png'] }),
     decision: 'not error',
   },
+  {
+    // Every JSON parser reads these keys as text and media: a post with its image.
+    key: 'good/post/escaped-keys.json',
+    make: () => text('{"\\u0074ext": "Our garden this spring", "\\u006dedia": ["pic.png"]}'),
+    decision: 'not error',
+    contentType: 'application/vnd.moderation.post+json',
+  },
+  {
+    key: 'good/animated.gif',
+    make: () => animatedImage('gif', 24, 96, false),
+    decision: 'not error',
+    contentType: 'image/gif',
+  },
+  // The animated-image frame bomb (issue 17): 2,000 frames of 4000×4000 in 1.4 MB, refused from its
+  // header on its first delivery, with two benign uploads right behind it.
+  {
+    key: 'frame-bomb.webp',
+    make: () => animatedWebpFrameBomb(),
+    decision: 'error',
+    code: 'IMAGE_TOO_MANY_FRAMES',
+  },
+  {
+    key: 'good/after-bomb.jpg',
+    make: () => solidJpeg(640, 480, '#a0522d'),
+    decision: 'not error',
+    contentType: 'image/jpeg',
+  },
+  {
+    key: 'good/after-bomb.txt',
+    make: () => text('Lovely weather for the match this afternoon.'),
+    decision: 'not error',
+    contentType: 'text/plain',
+  },
+  // Within the frame limit, but its 8 sampled frames would decode 356 frames of 16 MP.
+  {
+    key: 'frame-bomb-100.webp',
+    make: () => animatedWebpFrameBomb(100),
+    decision: 'error',
+    code: 'DECODE_BUDGET_EXCEEDED',
+  },
   // Empty, truncated, random.
   { key: 'zero-byte.txt', make: () => Buffer.alloc(0), decision: 'error', code: 'EMPTY_OBJECT' },
   { key: 'whitespace.txt', make: () => text(' \n\t\r\n  '), decision: 'error', code: 'EMPTY_OBJECT' },
@@ -94,8 +138,21 @@ const CASES: Case[] = [
     code: 'UNSUPPORTED_TYPE',
   },
   {
-    key: 'utf16.txt',
+    // Windows tools write UTF-16 with a byte-order mark: decoded and moderated like UTF-8.
+    key: 'utf16le.txt',
     make: () => Buffer.from('\ufeffhello from utf-16', 'utf16le'),
+    decision: 'not error',
+    contentType: 'text/plain; charset=utf-16le',
+  },
+  {
+    key: 'utf16be.txt',
+    make: () => Buffer.from('\ufeffhello from utf-16', 'utf16le').swap16(),
+    decision: 'not error',
+    contentType: 'text/plain; charset=utf-16be',
+  },
+  {
+    key: 'utf16-no-bom.txt',
+    make: () => Buffer.from('hello from utf-16', 'utf16le'),
     decision: 'error',
     code: 'UNSUPPORTED_TYPE',
   },
@@ -215,6 +272,19 @@ const CASES: Case[] = [
     code: 'MEDIA_OUTSIDE_PREFIX',
   },
   {
+    // Clients that keep the first value would show the first caption: no value is picked.
+    key: 'posts/duplicate-key/post.json',
+    make: () => text('{"text": "you are worthless", "text": "have a nice day", "media": []}'),
+    decision: 'error',
+    code: 'INVALID_MANIFEST',
+  },
+  {
+    key: 'posts/unknown-key/post.json',
+    make: () => json({ text: 'hi', comment: 'never scored' }),
+    decision: 'error',
+    code: 'INVALID_MANIFEST',
+  },
+  {
     key: 'posts/self/post.json',
     make: () => json({ text: 'look', media: ['post.json'] }),
     decision: 'error',
@@ -227,6 +297,18 @@ const CASES: Case[] = [
     code: 'IMAGE_TOO_MANY_PIXELS',
   },
   {
+    key: 'posts/frame-bomb/frames.webp',
+    make: () => animatedWebpFrameBomb(),
+    decision: 'error',
+    code: 'IMAGE_TOO_MANY_FRAMES',
+  },
+  {
+    key: 'posts/frame-bomb/post.json',
+    make: () => json({ text: 'look at this', media: ['frames.webp'] }),
+    decision: 'error',
+    code: 'IMAGE_TOO_MANY_FRAMES',
+  },
+  {
     key: 'posts/bomb/post.json',
     make: () => json({ text: 'nice', media: ['bomb.png'] }),
     decision: 'error',
@@ -236,9 +318,45 @@ const CASES: Case[] = [
 
 let stack: LocalStack;
 const verdicts = new Map<string, Verdict>();
+/** Upload start → verdict seen in the table, per key. */
+const seenMs = new Map<string, number>();
+/** The handler's log lines about each object (by pseudonym): one per delivery. */
+const deliveries = new Map<string, { message: string; errorCode?: string }[]>();
+const objectIds = new Map<string, string>();
 let deleted: Verdict | undefined;
 let wallMs = 0;
 let peakRssBytes = 0;
+
+/**
+ * Records the handler's `moderated` / `moderation failed` log lines (one per delivery of an object)
+ * while `run` runs, and keeps the handler's log lines out of the test output.
+ */
+async function recordingDeliveries(run: () => Promise<void>): Promise<void> {
+  const write = process.stdout.write;
+  logger.setLogLevel('INFO');
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    const line = String(chunk);
+    if (!line.startsWith('{')) return write.call(process.stdout, chunk, ...rest);
+    try {
+      const entry = JSON.parse(line) as { message?: string; object?: string; errorCode?: string };
+      if (entry.object && entry.message) {
+        deliveries.set(entry.object, [
+          ...(deliveries.get(entry.object) ?? []),
+          { message: entry.message, ...(entry.errorCode && { errorCode: entry.errorCode }) },
+        ]);
+      }
+    } catch {
+      // not a log line
+    }
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await run();
+  } finally {
+    process.stdout.write = write;
+    logger.setLogLevel('ERROR');
+  }
+}
 
 beforeAll(async () => {
   stack = await startLocalStack({ visibilityTimeoutSeconds: 2 });
@@ -246,27 +364,46 @@ beforeAll(async () => {
     peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
   }, 50);
   try {
-    const started = performance.now();
-    const refs = new Map<ObjectRef, string>();
-    for (const c of CASES) refs.set(await stack.upload(`hostile/${c.key}`, await c.make()), c.key);
-    // Deleted before processing: S3 announced it, but it is gone when the function reads it.
-    const gone: ObjectRef = {
-      bucket: stack.bucket,
-      key: 'uploads/hostile/deleted.txt',
-      eTag: 'deadbeef',
-      size: 5,
-    };
-    await stack.notify([gone]);
-    const found = await stack.waitForVerdicts([...refs.keys(), gone], { timeoutMs: 150_000, pollMs: 100 });
-    wallMs = performance.now() - started;
-    for (const [ref, verdict] of found) {
-      if (ref === gone) deleted = verdict;
-      else verdicts.set(refs.get(ref) as string, verdict);
-    }
+    await recordingDeliveries(uploadAndWait);
   } finally {
     clearInterval(sampler);
   }
 }, 240_000);
+
+async function uploadAndWait(): Promise<void> {
+  const started = performance.now();
+  const refs = new Map<ObjectRef, string>();
+  const uploadedAt = new Map<ObjectRef, number>();
+  for (const c of CASES) {
+    const body = await c.make();
+    const at = performance.now();
+    const ref = await stack.upload(`hostile/${c.key}`, body);
+    refs.set(ref, c.key);
+    uploadedAt.set(ref, at);
+    objectIds.set(c.key, objectId(ref));
+  }
+  // Deleted before processing: S3 announced it, but it is gone when the function reads it.
+  const gone: ObjectRef = {
+    bucket: stack.bucket,
+    key: 'uploads/hostile/deleted.txt',
+    eTag: 'deadbeef',
+    size: 5,
+  };
+  await stack.notify([gone]);
+  const found = await stack.waitForVerdicts([...refs.keys(), gone], {
+    timeoutMs: 150_000,
+    pollMs: 100,
+    onVerdict: (ref) => {
+      const key = refs.get(ref);
+      if (key) seenMs.set(key, performance.now() - (uploadedAt.get(ref) ?? started));
+    },
+  });
+  wallMs = performance.now() - started;
+  for (const [ref, verdict] of found) {
+    if (ref === gone) deleted = verdict;
+    else verdicts.set(refs.get(ref) as string, verdict);
+  }
+}
 
 afterAll(async () => {
   // RELIABILITY_REPORT=1 prints what each input got (docs/RELIABILITY.md quotes it).
@@ -277,6 +414,8 @@ afterAll(async () => {
       code: v.error?.code,
       reasons: v.reasons.join('; ').slice(0, 80),
       totalMs: v.timings.totalMs,
+      seenMs: Math.round(seenMs.get(key) ?? -1),
+      deliveries: deliveries.get(objectIds.get(key) ?? '')?.length,
     }));
     process.stderr.write(
       `${JSON.stringify({ wallMs: Math.round(wallMs), peakRssMiB: Math.round(peakRssBytes / 2 ** 20), deleted: deleted?.error?.code, rows })}\n`,
@@ -303,6 +442,17 @@ describe('hostile and broken input, one batch on the local stack', () => {
     expect(v.object).toBe(`s3://${stack.bucket}/uploads/hostile/${c.key}`);
   });
 
+  it.each([
+    'frame-bomb.webp',
+    'frame-bomb-100.webp',
+  ])('gives the frame bomb %s its error verdict on its first delivery', (key) => {
+    // One delivery, logged as `moderated` with the budget's code: no failed delivery before it.
+    expect(deliveries.get(objectIds.get(key) ?? '')).toEqual([
+      { message: 'moderated', errorCode: verdicts.get(key)?.error?.code },
+    ]);
+    expect(verdicts.get(key)?.error?.message).toMatch(/limit|budget/);
+  });
+
   it('records an object deleted before processing as OBJECT_NOT_FOUND', () => {
     expect(deleted?.decision).toBe('error');
     expect(deleted?.error?.code).toBe('OBJECT_NOT_FOUND');
@@ -311,6 +461,12 @@ describe('hostile and broken input, one batch on the local stack', () => {
   it('fuses a good post in the same batch', () => {
     const post = verdicts.get('good/post/post.json');
     expect(Object.keys(post?.modalities ?? {}).sort()).toEqual(['image', 'text']);
+    const escaped = verdicts.get('good/post/escaped-keys.json');
+    expect(Object.keys(escaped?.modalities ?? {}).sort()).toEqual(['image', 'text']);
+  });
+
+  it('names the duplicate key of a manifest', () => {
+    expect(verdicts.get('posts/duplicate-key/post.json')?.error?.message).toMatch(/"text" more than once/);
   });
 
   it('stays within sanity caps on time and memory (not a performance assertion)', () => {
