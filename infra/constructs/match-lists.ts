@@ -1,10 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { MATCH_LISTS } from '#shared/contracts/match-lists.ts';
-import { SecureBucket } from './private/secure-bucket.ts';
+import { keyedBucket } from './private/secure-bucket.ts';
 
 export interface MatchListsProps {
   /** Where S3 server access logs go. */
@@ -33,23 +33,13 @@ export class MatchLists extends Construct {
 
   constructor(scope: Construct, id: string, props: MatchListsProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.encryptionKey = new kms.Key(this, 'Key', {
-      description: 'Banks and term lists',
-      enableKeyRotation: true,
-      removalPolicy,
-    });
-    this.bucket = new SecureBucket(this, 'Bucket', {
-      encryptionKey: this.encryptionKey,
-      serverAccessLogs: { bucket: props.accessLogsBucket, prefix: 'match-lists-bucket/' },
-      lifecycleRules: [
-        {
-          noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(365),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-      removalPolicy,
-    });
+    ({ bucket: this.bucket, encryptionKey: this.encryptionKey } = keyedBucket(this, {
+      keyDescription: 'Banks and term lists',
+      accessLogsBucket: props.accessLogsBucket,
+      accessLogsPrefix: 'match-lists-bucket/',
+      noncurrentVersionExpiration: props.noncurrentVersionExpiration,
+      removalPolicy: props.removalPolicy,
+    }));
   }
 
   get bucketName(): string {

@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { SecureBucket } from './private/secure-bucket.ts';
+import { keyedBucket } from './private/secure-bucket.ts';
 
 export interface QuarantineBucketProps {
   /** Where S3 server access logs go. */
@@ -24,23 +24,13 @@ export class QuarantineBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: QuarantineBucketProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.encryptionKey = new kms.Key(this, 'Key', {
-      description: 'Quarantined uploads',
-      enableKeyRotation: true,
-      removalPolicy,
-    });
-    this.bucket = new SecureBucket(this, 'Bucket', {
-      encryptionKey: this.encryptionKey,
-      serverAccessLogs: { bucket: props.accessLogsBucket, prefix: 'quarantine-bucket/' },
-      lifecycleRules: [
-        {
-          noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(365),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-      removalPolicy,
-    });
+    ({ bucket: this.bucket, encryptionKey: this.encryptionKey } = keyedBucket(this, {
+      keyDescription: 'Quarantined uploads',
+      accessLogsBucket: props.accessLogsBucket,
+      accessLogsPrefix: 'quarantine-bucket/',
+      noncurrentVersionExpiration: props.noncurrentVersionExpiration,
+      removalPolicy: props.removalPolicy,
+    }));
   }
 
   get bucketName(): string {

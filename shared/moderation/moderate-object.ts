@@ -10,6 +10,7 @@ import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
 import { MODELS_SKIPPED_REASON, matchKnownContent } from '#shared/matching/match.ts';
 import { type MatchListSource, NO_MATCH_LISTS } from '#shared/matching/store.ts';
+import type { Collected } from '#shared/modalities/types.ts';
 import { applyPolicy, type Policy } from '#shared/policy/policy.ts';
 import type { LatestOutcome, VerdictStore } from '#shared/verdict/store.ts';
 import { collect } from './collect.ts';
@@ -114,51 +115,10 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
     const known = matchKnownContent(collected, lists);
     timings.matchMs = elapsed(t);
     const createdAt = (deps.now?.() ?? new Date()).toISOString();
-    if (known.denied) {
-      verdict = {
-        ...base,
-        contentType: collected.contentType,
-        decision: 'block',
-        // Certain: the upload is (a copy of) content a person already judged.
-        score: 1,
-        categories: {},
-        unscoredCategories: [...CATEGORIES],
-        reasons: [...known.reasons, MODELS_SKIPPED_REASON],
-        modalities: {},
-        matches: known.matches,
-        modelVersions: { ...collected.engines },
-        timings,
-        createdAt,
-      };
-    } else {
-      t = performance.now();
-      const scoring = await score(collected, deps.models);
-      timings.inferMs = elapsed(t);
-      const policy = applyPolicy(
-        deps.policy,
-        scoring.categories as Record<string, number>,
-        collected.partial,
-      );
-      // A blocklist hit raises the decision to the list's action; it never lowers the models'.
-      const decision =
-        known.decision === 'block' || (known.decision === 'review' && policy.decision === 'allow')
-          ? known.decision
-          : policy.decision;
-      verdict = {
-        ...base,
-        contentType: collected.contentType,
-        decision,
-        score: Math.max(0, ...Object.values(scoring.categories)),
-        categories: scoring.categories,
-        unscoredCategories: scoring.unscoredCategories,
-        reasons: [...known.reasons, ...policy.reasons, ...(collected.notes ?? [])],
-        modalities: scoring.modalities,
-        matches: known.matches,
-        modelVersions: scoring.modelVersions,
-        timings,
-        createdAt,
-      };
-    }
+    const decided = { ...base, contentType: collected.contentType, timings, createdAt };
+    verdict = known.denied
+      ? knownContentVerdict(decided, known, collected)
+      : await scoredVerdict(decided, known, collected, deps);
   } catch (err) {
     const now = deps.now?.() ?? new Date();
     // Decided from the probe (or the decoded length) before any frame or speech work was done.
@@ -175,6 +135,56 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
   // Only after the verdict exists, so a reader following the pointer always finds one.
   const latest = await deps.store.advanceLatest(ref);
   return { verdict, outcome, latest };
+}
+
+type VerdictBase = Pick<
+  Verdict,
+  'object' | 'objectVersion' | 'policyVersion' | 'contentType' | 'timings' | 'createdAt'
+>;
+type KnownContent = ReturnType<typeof matchKnownContent>;
+
+/** A deny-bank match: blocked as content a person already judged, with no model run. */
+function knownContentVerdict(base: VerdictBase, known: KnownContent, collected: Collected): Verdict {
+  return {
+    ...base,
+    decision: 'block',
+    // Certain: the upload is (a copy of) content a person already judged.
+    score: 1,
+    categories: {},
+    unscoredCategories: [...CATEGORIES],
+    reasons: [...known.reasons, MODELS_SKIPPED_REASON],
+    modalities: {},
+    matches: known.matches,
+    modelVersions: { ...collected.engines },
+  };
+}
+
+/** The models' verdict under the policy; a blocklist hit raises the decision to its list's action, never lowers it. */
+async function scoredVerdict(
+  base: VerdictBase,
+  known: KnownContent,
+  collected: Collected,
+  deps: ModeratorDeps,
+): Promise<Verdict> {
+  const t = performance.now();
+  const scoring = await score(collected, deps.models);
+  base.timings.inferMs = elapsed(t);
+  const policy = applyPolicy(deps.policy, scoring.categories as Record<string, number>, collected.partial);
+  const decision =
+    known.decision === 'block' || (known.decision === 'review' && policy.decision === 'allow')
+      ? known.decision
+      : policy.decision;
+  return {
+    ...base,
+    decision,
+    score: Math.max(0, ...Object.values(scoring.categories)),
+    categories: scoring.categories,
+    unscoredCategories: scoring.unscoredCategories,
+    reasons: [...known.reasons, ...policy.reasons, ...(collected.notes ?? [])],
+    modalities: scoring.modalities,
+    matches: known.matches,
+    modelVersions: scoring.modelVersions,
+  };
 }
 
 export { errorVerdict };

@@ -1,5 +1,5 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 
@@ -84,4 +84,45 @@ export class SecureBucket extends s3.Bucket {
       });
     }
   }
+}
+
+export interface KeyedBucketProps {
+  /** The KMS key's description. */
+  readonly keyDescription: string;
+  /** Where S3 server access logs go, and under which prefix. */
+  readonly accessLogsBucket: s3.IBucket;
+  readonly accessLogsPrefix: string;
+  /** Expire overwritten versions after this long. @default 365 days */
+  readonly noncurrentVersionExpiration?: Duration;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A versioned data bucket with a KMS key of its own, so access to what it holds is granted and
+ * audited apart from everything else (quarantined uploads, hash banks). Created in `scope` as
+ * `Key` and `Bucket`, the construct ids those buckets have always had.
+ */
+export function keyedBucket(
+  scope: Construct,
+  props: KeyedBucketProps,
+): { bucket: SecureBucket; encryptionKey: kms.Key } {
+  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+  const encryptionKey = new kms.Key(scope, 'Key', {
+    description: props.keyDescription,
+    enableKeyRotation: true,
+    removalPolicy,
+  });
+  const bucket = new SecureBucket(scope, 'Bucket', {
+    encryptionKey,
+    serverAccessLogs: { bucket: props.accessLogsBucket, prefix: props.accessLogsPrefix },
+    lifecycleRules: [
+      {
+        noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(365),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      },
+    ],
+    removalPolicy,
+  });
+  return { bucket, encryptionKey };
 }
