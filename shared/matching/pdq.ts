@@ -97,6 +97,15 @@ function fillLuma(
 }
 
 /**
+ * The reference's four phases of a running box of `window` samples over `length`: growing before
+ * the first output, growing while writing, sliding, shrinking at the end.
+ */
+function boxPhases(window: number, length: number) {
+  const half = ((window + 2) / 2) | 0;
+  return { phase1: half - 1, phase2: window - half + 1, phase3: length - window, phase4: half - 1 };
+}
+
+/**
  * One box filter along a vector (the reference's box1DFloat): a running window of `window`
  * samples, shorter at both ends, written at the window's centre.
  */
@@ -108,11 +117,7 @@ function box1D(
   stride: number,
   window: number,
 ): void {
-  const half = ((window + 2) / 2) | 0;
-  const phase1 = half - 1;
-  const phase2 = window - half + 1;
-  const phase3 = length - window;
-  const phase4 = half - 1;
+  const { phase1, phase2, phase3, phase4 } = boxPhases(window, length);
   let li = start;
   let ri = start;
   let oi = start;
@@ -158,11 +163,7 @@ function boxAlongRows(
   cols: number,
   window: number,
 ): void {
-  const half = ((window + 2) / 2) | 0;
-  const phase1 = half - 1;
-  const phase2 = window - half + 1;
-  const phase3 = cols - window;
-  const phase4 = half - 1;
+  const { phase1, phase2, phase3, phase4 } = boxPhases(window, cols);
   let i = 0;
   for (; i + 4 <= rows; i += 4) {
     const b0 = i * cols;
@@ -231,11 +232,7 @@ function boxAlongCols(
   cols: number,
   window: number,
 ): void {
-  const half = ((window + 2) / 2) | 0;
-  const phase1 = half - 1;
-  const phase2 = window - half + 1;
-  const phase3 = rows - window;
-  const phase4 = half - 1;
+  const { phase1, phase2, phase3, phase4 } = boxPhases(window, rows);
   const sums = columnSums(cols);
   let ri = 0;
   let li = 0;
@@ -290,11 +287,7 @@ function boxPickedColumns(
   picked: Int32Array,
   keep: Int32Array,
 ): void {
-  const half = ((window + 2) / 2) | 0;
-  const phase1 = half - 1;
-  const phase2 = window - half + 1;
-  const phase3 = rows - window;
-  const phase4 = half - 1;
+  const { phase1, phase2, phase3, phase4 } = boxPhases(window, rows);
   const sums = columnSums(64);
   let ri = 0;
   let li = 0;

@@ -7,14 +7,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import { logger } from '#shared/clients/powertools.ts';
-import { type InferenceClient, InferenceUnavailableError } from '#shared/inference/client.ts';
-import { decodeTensors, encodeTensors } from '#shared/inference/tensor-codec.ts';
+import { InferenceUnavailableError } from '#shared/inference/client.ts';
 import { describeError, objectId, pseudonym, redact, redactingReplacer } from '#shared/logging/redact.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { createRecordHandler } from '#shared/moderation/record-handler.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import type { VerdictStore } from '#shared/verdict/store.ts';
 import { testEngines } from '#test/fixtures/engines.ts';
+import { fixedInference } from '#test/fixtures/inference/fixed-inference.ts';
 
 describe('redaction helpers', () => {
   it('replaces content fields by their length and key fields by a stable pseudonym, at any depth', () => {
@@ -70,25 +70,14 @@ describe("the record handler's logs", () => {
   const PERSONAL_KEY = 'uploads/jane.doe@example.com/my diary 2026.txt';
   let lines: string[];
 
-  const inference = (fail: boolean): InferenceClient => ({
-    async invoke(model, inputs) {
-      if (fail)
-        throw new InferenceUnavailableError(`throttled: ${SECRET}`, {
-          model,
-          endpoint: model,
-          retryable: true,
-        });
-      const batch = Object.values(inputs)[0]?.dims[0] ?? 1;
-      const labels = model === pack.text.name ? pack.text.labels : pack.fusion.labels;
-      const data = new Float32Array(batch * labels.length).fill(0.9);
-      return {
-        model: { name: model, version: '1' },
-        outputs: decodeTensors(
-          encodeTensors({ probs: { dtype: 'float32', dims: [batch, labels.length], data } }),
-        ),
-      };
-    },
-  });
+  const inference = (fail: boolean) =>
+    fixedInference(pack, {
+      probability: 0.9,
+      ...(fail && {
+        fail: (model) =>
+          new InferenceUnavailableError(`throttled: ${SECRET}`, { model, endpoint: model, retryable: true }),
+      }),
+    });
   const store: VerdictStore = {
     get: async () => undefined,
     putOnce: async () => 'written',

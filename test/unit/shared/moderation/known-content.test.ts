@@ -15,8 +15,6 @@ import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import { METRIC, METRIC_DIMENSION } from '#shared/contracts/metrics.ts';
 import { CATEGORIES } from '#shared/domain/taxonomy.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
-import type { InferenceClient } from '#shared/inference/client.ts';
-import { decodeTensors, encodeTensors } from '#shared/inference/tensor-codec.ts';
 import { type Bank, parseBankFile } from '#shared/matching/banks.ts';
 import { MODELS_SKIPPED_REASON } from '#shared/matching/match.ts';
 import { imageSignals } from '#shared/matching/signals.ts';
@@ -28,33 +26,12 @@ import { createRecordHandler } from '#shared/moderation/record-handler.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import type { VerdictStore } from '#shared/verdict/store.ts';
 import { testEngines } from '#test/fixtures/engines.ts';
+import { fixedInference } from '#test/fixtures/inference/fixed-inference.ts';
 
 const s3 = mockClient(S3Client);
 const pack = loadPack();
 
-function fakeInference(): InferenceClient & { calls: number } {
-  const client = {
-    calls: 0,
-    async invoke(model: string, inputs: Parameters<InferenceClient['invoke']>[1]) {
-      client.calls++;
-      const batch = Object.values(inputs)[0]?.dims[0] ?? 1;
-      const labels =
-        model === pack.text.name
-          ? pack.text.labels
-          : model === pack.image.name
-            ? pack.image.labels
-            : pack.fusion.labels;
-      const data = new Float32Array(batch * labels.length).fill(0.05);
-      return {
-        model: { name: model, version: '1' },
-        outputs: decodeTensors(
-          encodeTensors({ probs: { dtype: 'float32', dims: [batch, labels.length], data } }),
-        ),
-      };
-    },
-  };
-  return client;
-}
+const fakeInference = () => fixedInference(pack);
 
 const store: VerdictStore = {
   get: async () => undefined,

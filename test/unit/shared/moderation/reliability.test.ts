@@ -10,15 +10,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { latestKey, normaliseSequencer, type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
-import type { InferenceClient } from '#shared/inference/client.ts';
 import { InferenceUnavailableError } from '#shared/inference/client.ts';
-import { decodeTensors, encodeTensors } from '#shared/inference/tensor-codec.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { moderateObject } from '#shared/moderation/moderate-object.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { deadLetterVerdict } from '#shared/verdict/dead-letter.ts';
 import type { LatestPointer, VerdictItem, VerdictStore } from '#shared/verdict/store.ts';
 import { testEngines } from '#test/fixtures/engines.ts';
+import { fixedInference } from '#test/fixtures/inference/fixed-inference.ts';
 
 const s3 = mockClient(S3Client);
 const pack = loadPack();
@@ -56,31 +55,13 @@ function memoryStore() {
   return { store, items };
 }
 
-/** An endpoint that answers every model with fixed probabilities (shape follows the batch). */
-function fakeInference(fail = false): InferenceClient & { calls: number } {
-  const client = {
-    calls: 0,
-    async invoke(model: string, inputs: Parameters<InferenceClient['invoke']>[1]) {
-      client.calls++;
-      if (fail) throw new InferenceUnavailableError('down', { model, endpoint: model, retryable: true });
-      const batch = Object.values(inputs)[0]?.dims[0] ?? 1;
-      const labels =
-        model === pack.text.name
-          ? pack.text.labels
-          : model === pack.image.name
-            ? pack.image.labels
-            : pack.fusion.labels;
-      const data = new Float32Array(batch * labels.length).fill(0.05);
-      return {
-        model: { name: model, version: '1' },
-        outputs: decodeTensors(
-          encodeTensors({ probs: { dtype: 'float32', dims: [batch, labels.length], data } }),
-        ),
-      };
-    },
-  };
-  return client;
-}
+/** An endpoint that answers every model with fixed probabilities, or is down. */
+const fakeInference = (down = false) =>
+  fixedInference(pack, {
+    ...(down && {
+      fail: (model) => new InferenceUnavailableError('down', { model, endpoint: model, retryable: true }),
+    }),
+  });
 
 const body = (text: string) => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(text)])) });
 const ref = (versionId: string, sequencer: string): ObjectRef => ({
