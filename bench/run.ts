@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--quick] [--write] [--only inference,pipeline,lambda,matching]`
+ * `npm run bench [-- --json] [--quick] [--write] [--only inference,pipeline,lambda,matching,api]`
  *
  * Runs each suite in a fresh Node process (so the pipeline's peak RSS is its own and no suite
  * warms another's caches), prints one result per line — JSON objects with `--json`, nothing else
@@ -15,7 +15,7 @@ import { REPO_ROOT, spawnTs } from './lib/child.ts';
 import { type BenchLine, formatJsonLine, LINE_TAG, lineProblems } from './lib/line.ts';
 import { describeMachine, humanLine, markdown, spliceResults } from './lib/report.ts';
 
-const SUITES = ['lambda', 'inference', 'pipeline', 'matching'] as const;
+const SUITES = ['lambda', 'inference', 'pipeline', 'matching', 'api'] as const;
 type Suite = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]) {

@@ -4,6 +4,7 @@
  * missing or malformed value fails synth with its path, never deploys a half-configured pipeline.
  */
 import { MODEL_NAMES, type ModelName } from '#shared/contracts/models.ts';
+import { LIMITS } from '#shared/ingest/limits.ts';
 
 /** The Lambda architecture; the native `sharp` binaries are installed for it (see docs/DEPLOY.md). */
 export type LambdaArchitecture = 'arm64' | 'x86_64';
@@ -31,6 +32,34 @@ export interface ServerlessHostingConfig {
 }
 
 export type HostingConfig = InstanceHostingConfig | ServerlessHostingConfig;
+
+/** The synchronous HTTP API (docs/DEPLOY.md, "Synchronous API"). */
+export interface ApiConfig {
+  /** Memory of the API function (it decodes images in-process, like the moderate function). */
+  readonly memorySizeMb: number;
+  /** At most 29: an HTTP API waits 30 s for its integration. */
+  readonly timeoutSeconds: number;
+  /** Reserved concurrency of the API function. @default none (the stage throttle bounds it) */
+  readonly reservedConcurrency?: number;
+  /** Stage throttling: steady requests per second and burst, over all keys together. */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Requests per minute a key may make when its entry in the key table names no limit. */
+  readonly rateLimitPerMinute: number;
+  /** Remote image URLs: hosts that may be fetched (none by default), and the size and time limits. */
+  readonly fetch: {
+    readonly allowedHosts: readonly string[];
+    readonly maxBytes: number;
+    readonly timeoutMs: number;
+  };
+  readonly alarms: {
+    /** Alarm when the API's p99 latency (API Gateway's `Latency`) exceeds this. */
+    readonly latencyP99Ms: number;
+    /** Alarm when more than this percentage of requests answer 5xx. */
+    readonly serverErrorRatePercent: number;
+    /** Alarm when more than this percentage of requests answer 4xx (a client or key broke). */
+    readonly clientErrorRatePercent: number;
+  };
+}
 
 export interface PipelineConfig {
   /** The environment's name (`dev`, `prod`): part of the stack name and tags. */
@@ -70,6 +99,7 @@ export interface PipelineConfig {
     /** Optional e-mail subscription on the alarm topic. */
     readonly email?: string;
   };
+  readonly api: ApiConfig;
   /** Table deletion protection. */
   readonly deletionProtection: boolean;
   /** Keep buckets, table and keys when the stack is deleted. */
@@ -135,6 +165,18 @@ class Reader {
     return this.raw(key) === undefined || this.raw(key) === null ? undefined : this.int(key, min, max);
   }
 
+  /** A list of non-empty strings; absent means empty. */
+  stringList(key: string): string[] {
+    const value = this.raw(key);
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+      throw new Error(
+        `config ${this.where(key)} must be a list of non-empty strings, got ${JSON.stringify(value)}`,
+      );
+    }
+    return value as string[];
+  }
+
   boolean(key: string): boolean {
     const value = this.raw(key);
     if (typeof value !== 'boolean') {
@@ -174,6 +216,41 @@ function readHosting(r: Reader): HostingConfig {
     };
   }
   throw new Error(`config hosting kind must be 'instance' or 'serverless', got ${JSON.stringify(kind)}`);
+}
+
+/** `host` or `host:port`, as API_FETCH_ALLOWED_HOSTS takes them (no scheme, path or wildcard). */
+const FETCH_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/;
+
+function readApi(r: Reader): ApiConfig {
+  const throttle = r.object('throttle');
+  const rateLimit = throttle.int('rateLimit', 1);
+  const fetch = r.object('fetch');
+  const allowedHosts = fetch.stringList('allowedHosts');
+  for (const host of allowedHosts) {
+    if (!FETCH_HOST.test(host)) {
+      throw new Error(
+        `config api.fetch.allowedHosts entries must be a lowercase host or host:port, got ${JSON.stringify(host)}`,
+      );
+    }
+  }
+  const alarms = r.object('alarms');
+  return {
+    memorySizeMb: r.int('memorySizeMb', 128, 10240),
+    timeoutSeconds: r.int('timeoutSeconds', 1, 29),
+    reservedConcurrency: r.optionalInt('reservedConcurrency', 1),
+    throttle: { rateLimit, burstLimit: throttle.int('burstLimit', 1, 5000) },
+    rateLimitPerMinute: r.int('rateLimitPerMinute', 1),
+    fetch: {
+      allowedHosts,
+      maxBytes: fetch.optionalInt('maxBytes', 1, LIMITS.maxObjectBytes) ?? LIMITS.maxObjectBytes,
+      timeoutMs: fetch.optionalInt('timeoutMs', 1, 10_000) ?? 3000,
+    },
+    alarms: {
+      latencyP99Ms: alarms.int('latencyP99Ms', 1),
+      serverErrorRatePercent: alarms.int('serverErrorRatePercent', 1, 100),
+      clientErrorRatePercent: alarms.int('clientErrorRatePercent', 1, 100),
+    },
+  };
 }
 
 /** Parses and validates one environment's entry. */
@@ -226,6 +303,7 @@ export function parsePipelineConfig(envName: string, raw: unknown): PipelineConf
       modelLatencyP99Ms: alarms.int('modelLatencyP99Ms', 1),
       email: alarms.optionalString('email'),
     },
+    api: readApi(r.object('api')),
     deletionProtection: r.boolean('deletionProtection'),
     retainData: r.boolean('retainData'),
   };

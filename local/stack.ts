@@ -16,6 +16,7 @@ import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import S3rver from 's3rver';
 import { type InferenceServer, startInferenceServer } from '#model-artifacts/server/server.ts';
+import { RATE_LIMIT_TABLE } from '#shared/contracts/api.ts';
 import { ENV, readDeadLetterEnv, readPipelineEnv } from '#shared/contracts/env.ts';
 import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
@@ -32,6 +33,8 @@ export const LOCAL_BUCKET = 'moderation-uploads';
 export const MATCH_LISTS_BUCKET = 'moderation-match-lists';
 export const UPLOAD_PREFIX = 'uploads/';
 const TABLE = 'moderation-verdicts';
+/** Per-key request counters of the API (shared/api/rate-limit.ts), as the CDK construct makes them. */
+const RATE_LIMIT_TABLE_NAME = 'moderation-rate-limits';
 const QUEUE = 'moderation-ingest';
 /** Media over the synchronous limits, consumed by the same handler in long mode (docs/MEDIA.md). */
 const LONG_MEDIA_QUEUE = 'moderation-long-media';
@@ -196,6 +199,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // From here on, every client and handler is built from the environment just written.
     const { s3, sqs, dynamo, doc } = createStackClients(dynamoUrl);
     await createVerdictTable(dynamo, TABLE);
+    await createRateLimitTable(dynamo, RATE_LIMIT_TABLE_NAME);
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     forwardUploadEvents(s3Emulator.s3rver, sqs, queues.ingest.queue.queueUrl, pending, onError);
@@ -315,6 +319,18 @@ async function createVerdictTable(dynamo: DynamoDBClient, tableName: string): Pr
   );
 }
 
+/** One item per key and minute (shared/api/rate-limit.ts), expiring at `expire` on AWS (dynalite has no TTL). */
+async function createRateLimitTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: RATE_LIMIT_TABLE.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: RATE_LIMIT_TABLE.partitionKey, AttributeType: 'S' }],
+    }),
+  );
+}
+
 /**
  * SageMaker Runtime: our inference server. `control.stop` kills it and `control.start` brings it
  * back on the same port, so the pipeline's endpoint URL stays valid (fault tests).
@@ -399,6 +415,7 @@ function pipelineEnvironment(settings: {
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     [ENV.s3ForcePathStyle]: 'true',
     [ENV.tableName]: TABLE,
+    [ENV.rateLimitTableName]: RATE_LIMIT_TABLE_NAME,
     [ENV.policyName]: settings.policyName ?? 'balanced',
     [ENV.serviceName]: 'moderation-local',
     [ENV.mediaMode]: 'sync',

@@ -6,12 +6,9 @@ import { logger, metrics } from '#shared/clients/powertools.ts';
 import { sqsBatchHandler } from '#shared/clients/sqs-handler.ts';
 import { type PipelineEnv, readPipelineEnv } from '#shared/contracts/env.ts';
 import { createEngines, type Engines } from '#shared/engines/engines.ts';
-import { createInferenceClient } from '#shared/inference/client.ts';
-import { createCoalescingClient } from '#shared/inference/coalesce.ts';
-import { createS3MatchLists, type MatchListSource, NO_MATCH_LISTS } from '#shared/matching/store.ts';
-import { loadModelPack, padValueOf } from '#shared/moderation/model-pack.ts';
-import { createModelGateway } from '#shared/moderation/models.ts';
+import type { MatchListSource } from '#shared/matching/store.ts';
 import { createRecordHandler } from '#shared/moderation/record-handler.ts';
+import { matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { createVerdictStore } from '#shared/verdict/store.ts';
 
@@ -34,23 +31,13 @@ export interface ModerateDeps {
 export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}) {
   const { s3, doc, sagemaker, eventBridge } = deps.clients ?? createAwsClients(env);
   const engines = deps.engines ?? createEngines(env.engines, env.mediaMode);
-  const matchLists = deps.matchLists ?? matchListsFrom(env, s3);
-  const pack = loadModelPack(env.modelPack, DEFAULT_PACK_MANIFESTS);
-  // The batch's records share requests: concurrent calls to one model go out as one padded batch.
-  const inference = createCoalescingClient(
-    createInferenceClient({
-      sagemaker,
-      endpointName: (model) => env.endpointNames[model] ?? model,
-      inferenceComponentName: (model) => env.inferenceComponentNames[model],
-    }),
-    { padValue: (model, input) => padValueOf(pack, model, input) },
-  );
+  const matchLists = deps.matchLists ?? matchListsFromEnv(env, s3, logger);
   const actions = { s3, eventBridge, quarantineBucket: env.quarantineBucket, eventBusName: env.eventBusName };
   const forwards = env.mediaMode === 'sync' && env.longMediaQueueUrl !== '';
   const recordHandler = createRecordHandler({
     s3,
     store: createVerdictStore(doc, env.tableName),
-    models: createModelGateway(inference, pack, { retry: { policy: env.inferenceRetry } }),
+    models: modelsFromEnv(env, sagemaker, DEFAULT_PACK_MANIFESTS),
     policy: loadPolicy(env.policyName),
     engines,
     matchLists,
@@ -66,21 +53,6 @@ export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}
   });
   /** S3 → SQS → here: moderate each object named in the batch; report only the failed records. */
   return sqsBatchHandler(recordHandler);
-}
-
-/** The bucket's lists, loaded on the first record and re-checked after the TTL; none when no bucket is set. */
-function matchListsFrom(env: PipelineEnv, s3: AwsClients['s3']): MatchListSource {
-  if (!env.matchLists.bucket) return NO_MATCH_LISTS;
-  return createS3MatchLists({
-    s3,
-    bucket: env.matchLists.bucket,
-    policyName: env.policyName,
-    ttlMs: env.matchLists.ttlSeconds * 1000,
-    // The cold-start cost of the banks, in the logs (docs/MATCHING.md, "Cold start").
-    onLoad: (stats) => logger.info('match lists loaded', { ...stats }),
-    onError: (err) =>
-      logger.warn('match lists reload failed; keeping the loaded ones', { error: String(err) }),
-  });
 }
 
 export const handler = createHandler(readPipelineEnv());

@@ -235,7 +235,11 @@ export class Observability extends Construct {
     });
   }
 
-  private addAlarm(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
+  /**
+   * Adds an alarm that notifies the alarm topic (OK too) and shows on the dashboard's alarm status,
+   * missing data not breaching. For constructs that watch themselves (the synchronous API).
+   */
+  addAlarm(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...props,

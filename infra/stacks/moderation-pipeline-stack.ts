@@ -13,6 +13,7 @@ import { LongMediaQueue } from '#infra/constructs/long-media-queue.ts';
 import { MatchLists } from '#infra/constructs/match-lists.ts';
 import { ModelData } from '#infra/constructs/model-data.ts';
 import { type EndpointHosting, ModelEndpoint } from '#infra/constructs/model-endpoint.ts';
+import { ModerationApi } from '#infra/constructs/moderation-api.ts';
 import { Observability } from '#infra/constructs/observability.ts';
 import { PipelineFunction } from '#infra/constructs/pipeline-function.ts';
 import {
@@ -69,6 +70,8 @@ export class ModerationPipelineStack extends Stack {
   readonly deadLetterFunction: PipelineFunction;
   readonly longMedia: LongMediaQueue;
   readonly longMediaFunction: PipelineFunction;
+  /** The synchronous HTTP API (docs/DEPLOY.md, "Synchronous API"). */
+  readonly api: ModerationApi;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ModerationPipelineStackProps) {
@@ -260,6 +263,36 @@ export class ModerationPipelineStack extends Stack {
     );
     this.verdicts.grantWriteVerdicts(this.deadLetterFunction.function);
 
+    // The synchronous API: the moderate function's environment without the verdict actions (an API
+    // request has no upload to tag or quarantine and publishes no event) and without forwarding.
+    const apiEnvironment = {
+      ...Object.fromEntries(
+        Object.entries(environment).filter(
+          ([name]) => name !== ENV.quarantineBucket && name !== ENV.eventBusName,
+        ),
+      ),
+      [ENV.serviceName]: SERVICE_NAMES.api,
+    };
+    this.api = new ModerationApi(this, 'Api', {
+      projectRoot,
+      environment: apiEnvironment,
+      architecture,
+      memorySize: config.api.memorySizeMb,
+      timeout: Duration.seconds(config.api.timeoutSeconds),
+      reservedConcurrentExecutions: config.api.reservedConcurrency,
+      nodeModules: moderateNodeModules,
+      logRetention,
+      throttle: config.api.throttle,
+      rateLimitPerMinute: config.api.rateLimitPerMinute,
+      fetch: config.api.fetch,
+      apiName: `${stackSlug}-api`,
+      removalPolicy: dataRemovalPolicy,
+    });
+    const apiFn = this.api.handler.function;
+    this.verdicts.grantWriteVerdicts(apiFn);
+    for (const endpoint of Object.values(endpoints)) endpoint.grantInvoke(apiFn);
+    this.matchLists.grantRead(apiFn);
+
     this.acknowledgeGrantFindings();
 
     // ---- Observability ------------------------------------------------------------------------
@@ -274,6 +307,12 @@ export class ModerationPipelineStack extends Stack {
       longMedia: { queue: this.longMedia, function: this.longMediaFunction },
       dashboardName: `${stackSlug}`,
     });
+    this.api.addAlarms(this.observability, {
+      latencyP99: Duration.millis(config.api.alarms.latencyP99Ms),
+      serverErrorRatePercent: config.api.alarms.serverErrorRatePercent,
+      clientErrorRatePercent: config.api.alarms.clientErrorRatePercent,
+    });
+    this.observability.dashboard.addWidgets(...this.api.dashboardWidgets());
 
     new CfnOutput(this, 'UploadsBucketName', { value: this.ingest.bucket.bucketName });
     new CfnOutput(this, 'UploadsPrefix', { value: this.ingest.uploadsPrefix });
@@ -282,6 +321,8 @@ export class ModerationPipelineStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
     new CfnOutput(this, 'MatchListsBucketName', { value: this.matchLists.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+    new CfnOutput(this, 'ApiKeysSecretArn', { value: this.api.keys.secretArn });
     for (const name of MODEL_NAMES) {
       new CfnOutput(this, `${pascal(name)}EndpointName`, { value: endpoints[name].endpointName });
     }
@@ -300,6 +341,8 @@ export class ModerationPipelineStack extends Stack {
       ...GRANT_ACTION_FINDINGS.s3Put,
       ...GRANT_ACTION_FINDINGS.kms,
     ];
+    // The API function reads no uploads and copies nothing to quarantine: keys and match lists only.
+    const apiFindings: Finding[] = [...GRANT_ACTION_FINDINGS.kms];
     if (uploads) {
       findings.push([
         uploads,
@@ -308,11 +351,13 @@ export class ModerationPipelineStack extends Stack {
     }
     for (const pattern of MatchLists.KEY_PATTERNS) {
       const lists = arnPatternFinding(this.matchLists.bucket, pattern);
-      if (lists)
-        findings.push([
-          lists,
-          'Banks and term lists are read by key under their own prefix; get only, no put or delete.',
-        ]);
+      if (!lists) continue;
+      const finding: Finding = [
+        lists,
+        'Banks and term lists are read by key under their own prefix; get only, no put or delete.',
+      ];
+      findings.push(finding);
+      apiFindings.push(finding);
     }
     if (quarantine) {
       findings.push([
@@ -323,6 +368,7 @@ export class ModerationPipelineStack extends Stack {
     acknowledgeWildcards(this.moderateFunction.role, findings);
     acknowledgeWildcards(this.longMediaFunction.role, findings);
     acknowledgeWildcards(this.deadLetterFunction.role, GRANT_ACTION_FINDINGS.kms);
+    acknowledgeWildcards(this.api.handler.role, apiFindings);
   }
 }
 

@@ -4,7 +4,7 @@
  * is the one place in shared/ that reads `process.env`, so leaf modules take their settings as
  * arguments. A missing required variable throws at cold start with its name.
  */
-import type { MediaMode } from '#shared/ingest/limits.ts';
+import { LIMITS, type MediaMode } from '#shared/ingest/limits.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '#shared/retry/retry.ts';
 import { defaultEndpointName, MODEL_NAMES, type ModelName } from './models.ts';
 
@@ -51,6 +51,22 @@ export const ENV = {
   matchListsBucket: 'MATCH_LISTS_BUCKET',
   /** How long a function keeps the banks and term lists it loaded before it checks for new versions. */
   matchListsTtlSeconds: 'MATCH_LISTS_TTL_SECONDS',
+  /** The synchronous API (docs/API.md): who checks keys, `keys` (the function itself) or `authorizer` (API Gateway's). */
+  apiAuth: 'API_AUTH',
+  /** Secrets Manager secret holding the key table (`ApiKeyTable`, shared/api/keys.ts), read by whoever checks keys on AWS. */
+  apiKeysSecretArn: 'API_KEYS_SECRET_ARN',
+  /** One key for the local API (tenant `local`, policy POLICY_NAME); generated and printed when unset. */
+  apiKey: 'MODERATION_API_KEY',
+  /** DynamoDB table of per-key request counters (rate-limiter-flexible's layout: `key`, TTL `expire`). */
+  rateLimitTableName: 'RATE_LIMIT_TABLE_NAME',
+  /** Requests per minute a key may make when its entry names no limit. @default 600 */
+  apiRateLimitPerMinute: 'API_RATE_LIMIT_PER_MINUTE',
+  /** Hosts (`host` or `host:port`, comma-separated) whose http(s) image URLs the API may fetch; '' = none. */
+  apiFetchAllowedHosts: 'API_FETCH_ALLOWED_HOSTS',
+  /** Largest body fetched from an allowed host. @default the object size limit */
+  apiFetchMaxBytes: 'API_FETCH_MAX_BYTES',
+  /** How long one fetch may take. @default 3000 */
+  apiFetchTimeoutMs: 'API_FETCH_TIMEOUT_MS',
 } as const;
 
 /** Per model: the variables naming its endpoint and, on scale-to-zero endpoints, its inference component. */
@@ -228,6 +244,44 @@ export function readAwsEndpointOverrides(env: Env = process.env): Record<string,
   return Object.fromEntries(
     Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('AWS_ENDPOINT_URL') && !!e[1]),
   );
+}
+
+/** What the synchronous API's function reads, beside what moderating needs (docs/API.md). */
+export interface ApiEnv {
+  /** API_AUTH: `keys` (check keys here: API_KEYS_SECRET_ARN or MODERATION_API_KEY) or `authorizer`. @default 'keys' */
+  auth: 'keys' | 'authorizer';
+  keysSecretArn: string;
+  /** MODERATION_API_KEY; '' = none (the local API then generates one). */
+  localKey: string;
+  rateLimitTableName: string;
+  rateLimitPerMinute: number;
+  fetch: { allowedHosts: string[]; maxBytes: number; timeoutMs: number };
+}
+
+export function readApiEnv(env: Env = process.env): ApiEnv {
+  const auth = env[ENV.apiAuth] || 'keys';
+  if (auth !== 'keys' && auth !== 'authorizer')
+    throw new ConfigError(`environment variable ${ENV.apiAuth} must be keys or authorizer, got ${auth}`);
+  return {
+    auth,
+    keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn, ''),
+    localKey: stringFrom(env, ENV.apiKey, ''),
+    rateLimitTableName: stringFrom(env, ENV.rateLimitTableName),
+    rateLimitPerMinute: numberFrom(env, ENV.apiRateLimitPerMinute, 600, 'non-negative-integer'),
+    fetch: {
+      allowedHosts: (env[ENV.apiFetchAllowedHosts] ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      maxBytes: numberFrom(env, ENV.apiFetchMaxBytes, LIMITS.maxObjectBytes, 'non-negative-integer'),
+      timeoutMs: numberFrom(env, ENV.apiFetchTimeoutMs, 3000, 'non-negative-integer'),
+    },
+  };
+}
+
+/** What the API's Lambda authorizer reads. */
+export function readAuthorizerEnv(env: Env = process.env): { keysSecretArn: string } {
+  return { keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn) };
 }
 
 /** What the dead-letter function reads. */

@@ -11,6 +11,7 @@ export const METRICS_NAMESPACE = 'ModerationPipeline';
 export const SERVICE_NAMES = {
   moderate: 'moderation',
   deadLetter: 'moderation-dead-letter',
+  api: 'moderation-api',
 } as const;
 
 export const METRIC = {

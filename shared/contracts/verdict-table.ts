@@ -5,3 +5,18 @@ export const VERDICT_TABLE = {
   /** The review queue: every `review` (or `block`, `error`) verdict in time order. */
   reviewIndex: { name: 'by-decision', partitionKey: 'decision', sortKey: 'createdAt' },
 } as const;
+
+/**
+ * A verdict's stable, URL-safe id (`GET /v1/verdicts/{id}`): its table key, base64url-encoded, so
+ * the id leads straight to the item with no index, for S3 uploads and API requests alike.
+ */
+export function verdictId(pk: string): string {
+  return Buffer.from(pk, 'utf8').toString('base64url');
+}
+
+/** The table key an id names, or undefined when the id is not one `verdictId` could have made. */
+export function verdictPkOf(id: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{1,2800}$/.test(id)) return undefined;
+  const pk = Buffer.from(id, 'base64url').toString('utf8');
+  return verdictId(pk) === id ? pk : undefined;
+}

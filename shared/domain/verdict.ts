@@ -60,7 +60,9 @@ export interface VerdictError {
 
 /** The verdict contract (ARCHITECTURE.md): printed by the CLI, stored as the DynamoDB item. */
 export interface Verdict {
-  /** s3://bucket/key (or the local path, in CLI output). */
+  /** Stable URL-safe id (`GET /v1/verdicts/{id}`), given when the verdict is stored. */
+  id?: string;
+  /** s3://bucket/key (or the local path, in CLI output), or `api://<tenant>/<content sha256>`. */
   object: string;
   /** S3 version id, or the ETag when the bucket is not versioned. */
   objectVersion?: string;

@@ -3,7 +3,6 @@
  * turns bytes into model inputs, and the fusion channels those inputs belong to, each with how it
  * is scored and what evidence it leaves in the verdict.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Category } from '#shared/domain/taxonomy.ts';
 import type { Evidence } from '#shared/domain/verdict.ts';
 import type { Engines } from '#shared/engines/engines.ts';
@@ -73,16 +72,14 @@ export interface Collected {
 }
 
 export interface CollectContext {
-  /** `s3://bucket/key` of the object. */
+  /** Where the object is (`s3://bucket/key`, or the API request's part): evidence names it. */
   source: string;
   /** Side of the image model's square input. */
   imageSize: number;
   engines: Engines;
-  /** Where the object is, for a post to read its media from beside it. */
-  s3: S3Client;
-  bucket: string;
+  /** The object's key, for a post to resolve its media beside it. */
   key: string;
-  /** Reads another object of the same bucket and collects it as a leaf (a post's media). */
+  /** Reads another object from beside this one and collects it as a leaf (a post's media). */
   collectObject(key: string): Promise<Collected>;
   /** Hash the upload for bank matching (`Collected.signals`); off when no bank is loaded. @default true */
   signals?: boolean;

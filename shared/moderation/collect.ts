@@ -1,10 +1,12 @@
 /**
  * Reads what an upload really is and turns it into model inputs by channel: the sniffed kind picks
  * the modality (shared/modalities/registry.ts), which extracts. A post pulls in each medium it
- * references from beside it in the same bucket, so they are fused into one verdict.
+ * references from beside it (in the same bucket, or in the same API request), so they are fused
+ * into one verdict.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Uri } from '#shared/contracts/s3-uri.ts';
+import { type ErrorCode, ModerationError } from '#shared/domain/errors.ts';
 import type { Engines } from '#shared/engines/engines.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
@@ -14,9 +16,36 @@ import { nestedPostError } from '#shared/modalities/post.ts';
 import { modalityFor } from '#shared/modalities/registry.ts';
 import type { CollectContext, Collected } from '#shared/modalities/types.ts';
 
+/** Where an upload and the media a post references are read from: a bucket, or an API request's parts. */
+export interface ObjectSource {
+  /** How evidence names the object at `key`. */
+  uri(key: string): string;
+  /** The object's bytes; a missing one throws a ModerationError with `notFound`. */
+  read(key: string, notFound: ErrorCode): Promise<Uint8Array>;
+}
+
+/** Objects of one bucket, each read with the object size limit. */
+export function s3Objects(s3: S3Client, bucket: string): ObjectSource {
+  return {
+    uri: (key) => s3Uri({ bucket, key }),
+    read: (key, notFound) => readObject(s3, { bucket, key, maxBytes: LIMITS.maxObjectBytes, notFound }),
+  };
+}
+
+/** The parts of one request, by name (the API's media); evidence names them as they are named here. */
+export function inlineObjects(parts: ReadonlyMap<string, Uint8Array>): ObjectSource {
+  return {
+    uri: (key) => key,
+    async read(key, notFound) {
+      const bytes = parts.get(key);
+      if (!bytes) throw new ModerationError(notFound, `${key} is not part of the request`);
+      return bytes;
+    },
+  };
+}
+
 export interface CollectOptions {
-  s3: S3Client;
-  bucket: string;
+  objects: ObjectSource;
   key: string;
   /** Side of the image model's square input. */
   imageSize: number;
@@ -24,25 +53,23 @@ export interface CollectOptions {
   engines: Engines;
   /** Hash the object (and a post's media) for bank matching. @default true */
   signals?: boolean;
+  /**
+   * What the caller knows the object is, instead of sniffing it: only for bytes whose kind the
+   * caller made (the API's JSON text fields are text, even when they read like a post or SVG).
+   * @default sniffed from the bytes
+   */
+  sniffed?: Sniffed;
 }
 
 function contextFor(options: CollectOptions, key: string): CollectContext {
-  const { s3, bucket } = options;
   return {
-    source: s3Uri({ bucket, key }),
+    source: options.objects.uri(key),
     imageSize: options.imageSize,
     engines: options.engines,
     signals: options.signals !== false,
-    s3,
-    bucket,
     key,
     async collectObject(mediaKey) {
-      const bytes = await readObject(s3, {
-        bucket,
-        key: mediaKey,
-        maxBytes: LIMITS.maxObjectBytes,
-        notFound: 'MEDIA_NOT_FOUND',
-      });
+      const bytes = await options.objects.read(mediaKey, 'MEDIA_NOT_FOUND');
       const sniffed = await sniff(bytes);
       if (sniffed.kind === 'post') throw nestedPostError(mediaKey);
       return collectLeaf(bytes, sniffed, contextFor(options, mediaKey));
@@ -60,6 +87,6 @@ async function collectLeaf(bytes: Uint8Array, sniffed: Sniffed, ctx: CollectCont
 
 /** The model inputs of one object's bytes. */
 export async function collect(bytes: Uint8Array, options: CollectOptions): Promise<Collected> {
-  const sniffed = await sniff(bytes);
+  const sniffed = options.sniffed ?? (await sniff(bytes));
   return collectLeaf(bytes, sniffed, contextFor(options, options.key));
 }

@@ -1,32 +1,18 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Uri } from '#shared/contracts/s3-uri.ts';
 import { type ErrorCode, ModerationError } from '#shared/domain/errors.ts';
-import { CATEGORIES } from '#shared/domain/taxonomy.ts';
 import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
-import type { Engines } from '#shared/engines/engines.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import { InferenceError } from '#shared/inference/client.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
-import { MODELS_SKIPPED_REASON, matchKnownContent } from '#shared/matching/match.ts';
-import { type MatchListSource, NO_MATCH_LISTS } from '#shared/matching/store.ts';
-import type { Collected } from '#shared/modalities/types.ts';
-import { applyPolicy, type Policy } from '#shared/policy/policy.ts';
 import type { LatestOutcome, VerdictStore } from '#shared/verdict/store.ts';
-import { collect } from './collect.ts';
-import type { ModelGateway } from './models.ts';
-import { score } from './score.ts';
+import { s3Objects } from './collect.ts';
+import { elapsed, type JudgeDeps, judge } from './judge.ts';
 
-export interface ModeratorDeps {
+export interface ModeratorDeps extends JudgeDeps {
   s3: S3Client;
   store: VerdictStore;
-  models: ModelGateway;
-  policy: Policy;
-  now?: () => Date;
-  /** OCR, speech and ffmpeg, and the audio/video limits of this handler's mode (shared/engines/engines.ts). */
-  engines: Engines;
-  /** Banks and term lists, matched before any model (shared/matching/). @default none */
-  matchLists?: MatchListSource;
   /**
    * Media over the synchronous limits is handed to the long-media path instead of getting a
    * `TOO_LONG_FOR_SYNC` verdict: `moderateObject` then throws `LongMediaDeferral` and writes nothing.
@@ -64,8 +50,6 @@ export interface ModerationResult {
  */
 const REDRIVABLE: ErrorCode = 'PROCESSING_FAILED';
 
-const elapsed = (since: number) => Math.round((performance.now() - since) * 10) / 10;
-
 /**
  * Moderates one object version end to end and stores exactly one verdict for it. Problems with the
  * upload itself become an `error` verdict; failures of what we call (S3, endpoints, DynamoDB) are
@@ -95,30 +79,16 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
         `object is ${ref.size} bytes; the limit is ${LIMITS.maxObjectBytes}`,
       );
     }
-    let t = performance.now();
+    const t = performance.now();
     const bytes = await readObject(deps.s3, { ...ref, maxBytes: LIMITS.maxObjectBytes });
     timings.fetchMs = elapsed(t);
-    // Loaded at cold start and kept for a TTL (shared/matching/store.ts); a failed first load throws.
-    const lists = await (deps.matchLists ?? NO_MATCH_LISTS).current();
-    t = performance.now();
-    const collected = await collect(bytes, {
-      s3: deps.s3,
-      bucket: ref.bucket,
-      key: ref.key,
-      imageSize: deps.models.pack.image.size,
-      engines: deps.engines,
-      signals: lists.banks.size > 0,
-    });
-    timings.extractMs = elapsed(t);
-    // Known content first: a deny-bank match is decided here, with no model run.
-    t = performance.now();
-    const known = matchKnownContent(collected, lists);
-    timings.matchMs = elapsed(t);
-    const createdAt = (deps.now?.() ?? new Date()).toISOString();
-    const decided = { ...base, contentType: collected.contentType, timings, createdAt };
-    verdict = known.denied
-      ? knownContentVerdict(decided, known, collected)
-      : await scoredVerdict(decided, known, collected, deps);
+    verdict = await judge(
+      bytes,
+      { objects: s3Objects(deps.s3, ref.bucket), key: ref.key },
+      base,
+      timings,
+      deps,
+    );
   } catch (err) {
     const now = deps.now?.() ?? new Date();
     // Decided from the probe (or the decoded length) before any frame or speech work was done.
@@ -135,56 +105,6 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
   // Only after the verdict exists, so a reader following the pointer always finds one.
   const latest = await deps.store.advanceLatest(ref);
   return { verdict, outcome, latest };
-}
-
-type VerdictBase = Pick<
-  Verdict,
-  'object' | 'objectVersion' | 'policyVersion' | 'contentType' | 'timings' | 'createdAt'
->;
-type KnownContent = ReturnType<typeof matchKnownContent>;
-
-/** A deny-bank match: blocked as content a person already judged, with no model run. */
-function knownContentVerdict(base: VerdictBase, known: KnownContent, collected: Collected): Verdict {
-  return {
-    ...base,
-    decision: 'block',
-    // Certain: the upload is (a copy of) content a person already judged.
-    score: 1,
-    categories: {},
-    unscoredCategories: [...CATEGORIES],
-    reasons: [...known.reasons, MODELS_SKIPPED_REASON],
-    modalities: {},
-    matches: known.matches,
-    modelVersions: { ...collected.engines },
-  };
-}
-
-/** The models' verdict under the policy; a blocklist hit raises the decision to its list's action, never lowers it. */
-async function scoredVerdict(
-  base: VerdictBase,
-  known: KnownContent,
-  collected: Collected,
-  deps: ModeratorDeps,
-): Promise<Verdict> {
-  const t = performance.now();
-  const scoring = await score(collected, deps.models);
-  base.timings.inferMs = elapsed(t);
-  const policy = applyPolicy(deps.policy, scoring.categories as Record<string, number>, collected.partial);
-  const decision =
-    known.decision === 'block' || (known.decision === 'review' && policy.decision === 'allow')
-      ? known.decision
-      : policy.decision;
-  return {
-    ...base,
-    decision,
-    score: Math.max(0, ...Object.values(scoring.categories)),
-    categories: scoring.categories,
-    unscoredCategories: scoring.unscoredCategories,
-    reasons: [...known.reasons, ...policy.reasons, ...(collected.notes ?? [])],
-    modalities: scoring.modalities,
-    matches: known.matches,
-    modelVersions: scoring.modelVersions,
-  };
 }
 
 export { errorVerdict };

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { verdictId } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { latestKey, type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 
@@ -37,7 +38,10 @@ export interface PutOnceOptions {
 
 export interface VerdictStore {
   get(pk: string): Promise<VerdictItem | undefined>;
-  /** Writes the verdict unless one exists for this object version: 'duplicate' means another delivery won. */
+  /**
+   * Writes the verdict unless one exists for this object version: 'duplicate' means another delivery
+   * won. It stamps the verdict with its `id` (verdictId of `pk`) first, so the caller's copy has it too.
+   */
   putOnce(pk: string, verdict: Verdict, options?: PutOnceOptions): Promise<'written' | 'duplicate'>;
   /** Points the key's "latest" item at this version's verdict, unless a later version got there first. */
   advanceLatest(ref: ObjectRef, now?: Date): Promise<LatestOutcome>;
@@ -59,6 +63,7 @@ export function createVerdictStore(doc: DynamoDBDocumentClient, tableName: strin
     get: (pk) => get<VerdictItem>(pk),
     async putOnce(pk, verdict, options = {}) {
       const replace = options.replaceErrorCode;
+      verdict.id = verdictId(pk);
       try {
         await doc.send(
           new PutCommand({

@@ -1,3 +1,6 @@
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { buildPipeline } from './helpers.ts';
@@ -17,5 +20,23 @@ describe('cdk-nag AwsSolutions', () => {
     new sqs.Queue(stack, 'Careless', { encryption: sqs.QueueEncryption.SQS_MANAGED });
 
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+
+  it('acknowledges an unauthenticated API route only for the health and OpenAPI routes', () => {
+    const { app, stack } = buildPipeline('dev', (c) => c, { nag: true });
+    stack.api.httpApi.addRoutes({
+      path: '/v1/careless',
+      methods: [apigwv2.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('Careless', stack.api.handler.function),
+    });
+
+    expect(() => app.synth()).toThrow(/AwsSolutions-APIG4/);
+  });
+
+  it('acknowledges a secret without rotation only for the API key table', () => {
+    const { app, stack } = buildPipeline('dev', (c) => c, { nag: true });
+    new secretsmanager.Secret(stack, 'Careless');
+
+    expect(() => app.synth()).toThrow(/AwsSolutions-SMG4/);
   });
 });

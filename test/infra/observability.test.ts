@@ -64,8 +64,8 @@ describe('observability', () => {
     });
   });
 
-  it('alarms on errors of every function (moderate, long-media, dead-letter)', () => {
-    expect(alarmOn('Errors')).toHaveLength(3);
+  it('alarms on errors of every function (moderate, long-media, dead-letter, API, API authorizer)', () => {
+    expect(alarmOn('Errors')).toHaveLength(5);
   });
 
   it('alarms on 5xx and p99 model latency of every endpoint', () => {

@@ -12,7 +12,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +20,7 @@ import { ERROR_CODES, ModerationError } from '#shared/domain/errors.ts';
 import { createEngines, type Engines } from '#shared/engines/engines.ts';
 import { LIMITS, mediaLimits } from '#shared/ingest/limits.ts';
 import { sniff } from '#shared/ingest/sniff.ts';
-import { collect } from '#shared/moderation/collect.ts';
+import { collect, inlineObjects } from '#shared/moderation/collect.ts';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1);
@@ -175,19 +174,8 @@ async function makeSeeds(): Promise<void> {
   );
 }
 
-/** An S3 client holding the post's medium (and nothing else: any other reference is missing). */
-const s3 = {
-  async send(command: GetObjectCommand) {
-    const bytes = bucket.get(command.input.Key ?? '');
-    if (!bytes) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
-    return {
-      Body: (async function* () {
-        yield bytes;
-      })(),
-      ContentLength: bytes.byteLength,
-    };
-  },
-} as unknown as S3Client;
+/** The post's medium (and nothing else: any other reference is missing). */
+const objects = inlineObjects(bucket);
 
 type Mutation =
   | { kind: 'as is' }
@@ -244,7 +232,7 @@ async function moderateCase(seed: Seed, m: Mutation): Promise<string> {
   const started = performance.now();
   let outcome: string;
   try {
-    await collect(bytes, { s3, bucket: 'fuzz', key: 'fuzz/upload', imageSize: 224, engines });
+    await collect(bytes, { objects, key: 'fuzz/upload', imageSize: 224, engines });
     outcome = 'collected';
   } catch (err) {
     if (!(err instanceof ModerationError)) {

@@ -1,0 +1,108 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'hono';
+import { handle, type LambdaEvent } from 'hono/aws-lambda';
+import { DEFAULT_PACK_MANIFESTS } from '#model-artifacts/models/default-pack.ts';
+import { type ApiDeps, createApiApp } from '#shared/api/app.ts';
+import {
+  type Caller,
+  callerFromAuthorizer,
+  type Keyring,
+  presentedKey,
+  secretKeyring,
+} from '#shared/api/keys.ts';
+import type { FetchPolicy } from '#shared/api/media.ts';
+import { createRateLimiter, type RateLimiter } from '#shared/api/rate-limit.ts';
+import { type AwsClients, createAwsClients } from '#shared/clients/aws.ts';
+import { logger, metrics } from '#shared/clients/powertools.ts';
+import { type ApiEnv, type PipelineEnv, readApiEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import { decisionMetric } from '#shared/contracts/metrics.ts';
+import { createEngines, type Engines } from '#shared/engines/engines.ts';
+import { pseudonym } from '#shared/logging/redact.ts';
+import type { ContentModeratorDeps } from '#shared/moderation/moderate-content.ts';
+import { matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
+import { loadPolicy } from '#shared/policy/policy.ts';
+import { createVerdictStore } from '#shared/verdict/store.ts';
+
+export interface ApiFunctionDeps {
+  clients: AwsClients;
+  engines: Engines;
+  /** Checks presented keys (API_AUTH=keys). @default the API_KEYS_SECRET_ARN secret's table */
+  keyring: Keyring | (() => Promise<Keyring>);
+  rateLimiter: RateLimiter;
+}
+
+type Bindings = { event?: LambdaEvent };
+
+/** The caller API Gateway's authorizer identified (functions/api-authorizer), from the Lambda event. */
+function authorizerCaller(c: Context): Caller | undefined {
+  const event = (c.env as Bindings | undefined)?.event as
+    | { requestContext?: { authorizer?: { lambda?: unknown } } }
+    | undefined;
+  return callerFromAuthorizer(event?.requestContext?.authorizer?.lambda);
+}
+
+/**
+ * The API for one configuration: the moderation deps of each policy a key names are built on first
+ * use and kept (policy, its term lists; the models and engines are shared by all).
+ */
+export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partial<ApiFunctionDeps> = {}) {
+  const { s3, doc, sagemaker } = deps.clients ?? createAwsClients(env);
+  const engines = deps.engines ?? createEngines(env.engines, 'sync');
+  // A caller is waiting on each request: batch only what arrives in the same turn of the event
+  // loop, instead of holding every model call for the queue consumers' 2 ms window.
+  const models = modelsFromEnv(env, sagemaker, DEFAULT_PACK_MANIFESTS, { coalesceWindowMs: 0 });
+  const store = createVerdictStore(doc, env.tableName);
+  const byPolicy = new Map<string, ContentModeratorDeps>();
+  const moderatorFor = (policyName: string) => {
+    let moderator = byPolicy.get(policyName);
+    if (!moderator) {
+      moderator = {
+        store,
+        models,
+        engines,
+        policy: loadPolicy(policyName),
+        matchLists: matchListsFromEnv({ ...env, policyName }, s3, logger),
+      };
+      byPolicy.set(policyName, moderator);
+    }
+    return moderator;
+  };
+  const keyring = deps.keyring ?? secretKeyring(api.keysSecretArn);
+  const authenticate: ApiDeps['authenticate'] =
+    api.auth === 'authorizer'
+      ? authorizerCaller
+      : async (c) => {
+          const ring = typeof keyring === 'function' ? await keyring() : keyring;
+          return ring.authenticate(presentedKey(c.req.header('authorization'), c.req.query('key')));
+        };
+  const fetch: FetchPolicy = {
+    allowedHosts: new Set(api.fetch.allowedHosts),
+    maxBytes: api.fetch.maxBytes,
+    timeoutMs: api.fetch.timeoutMs,
+  };
+  return createApiApp({
+    moderatorFor,
+    store,
+    authenticate,
+    rateLimiter:
+      deps.rateLimiter ??
+      createRateLimiter({ doc, tableName: api.rateLimitTableName, defaultPerMinute: api.rateLimitPerMinute }),
+    fetch,
+    modelName: `moderation-pipeline/${models.pack.text.name}-${models.pack.text.version}`,
+    onModerated(verdict, outcome, caller) {
+      // Pseudonyms only: request content never reaches the logs.
+      logger.info('moderated', {
+        object: pseudonym(verdict.object),
+        key: caller.keyId,
+        decision: verdict.decision,
+        outcome,
+        totalMs: verdict.timings.totalMs,
+      });
+      if (outcome === 'written') metrics.addMetric(decisionMetric(verdict.decision), MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    },
+    onServerError: (err) => logger.error('request failed', { error: String(err) }),
+  });
+}
+
+export const handler = handle(createApiFunctionApp(readPipelineEnv(), readApiEnv()));

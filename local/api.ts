@@ -1,0 +1,66 @@
+/**
+ * The synchronous API on the local stack: the API function's own app (functions/api/handler.ts),
+ * served over HTTP by @hono/node-server on 127.0.0.1, against the stack's emulators. Keys are
+ * checked by the app itself (`API_AUTH=keys`), as API Gateway's authorizer does on AWS.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { generateKey, singleKeyring } from '#shared/api/keys.ts';
+import { readApiEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import type { LocalStack } from './stack.ts';
+
+export interface LocalApiOptions {
+  /** @default an ephemeral port */
+  port?: number;
+  /** The one API key (MODERATION_API_KEY). @default that variable, or a generated key */
+  key?: string;
+  /** The key's policy preset. @default POLICY_NAME (the stack's) */
+  policyName?: string;
+  /** The key's requests per minute. @default API_RATE_LIMIT_PER_MINUTE, or 600 */
+  ratePerMinute?: number;
+  /** Hosts whose image URLs may be fetched. @default API_FETCH_ALLOWED_HOSTS, or none */
+  fetchAllowedHosts?: string[];
+}
+
+export interface LocalApi {
+  url: string;
+  port: number;
+  key: string;
+  /** Whether `key` was generated (the caller prints it). */
+  generatedKey: boolean;
+  close(): Promise<void>;
+}
+
+export const LOCAL_TENANT = 'local';
+
+/** Starts the API on a running local stack (which set the environment it reads). */
+export async function startLocalApi(_stack: LocalStack, options: LocalApiOptions = {}): Promise<LocalApi> {
+  const env = readPipelineEnv();
+  const apiEnv = readApiEnv();
+  const key = options.key ?? (apiEnv.localKey || generateKey('mod_local'));
+  const policy = options.policyName ?? env.policyName;
+  const { createApiFunctionApp } = await import('#functions/api/handler.ts');
+  const keyring = singleKeyring(key, LOCAL_TENANT, policy);
+  const app = createApiFunctionApp(
+    env,
+    {
+      ...apiEnv,
+      auth: 'keys',
+      rateLimitPerMinute: options.ratePerMinute ?? apiEnv.rateLimitPerMinute,
+      fetch: { ...apiEnv.fetch, allowedHosts: options.fetchAllowedHosts ?? apiEnv.fetch.allowedHosts },
+    },
+    { keyring },
+  );
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    key,
+    generatedKey: options.key === undefined && !apiEnv.localKey,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The OpenAPI 3.1 document of the API (served at /openapi.json, copied to docs/openapi.json by a
+ * test): request schemas are the very zod schemas the routes parse with; response schemas are
+ * zod too, and the API tests parse real responses with them, so the document cannot drift.
+ */
+import { z } from 'zod';
+import { CATEGORIES } from '#shared/domain/taxonomy.ts';
+import { nativeRequestSchema } from './native.ts';
+import { OPENAI_CATEGORIES, openAiRequestSchema } from './openai.ts';
+import { PERSPECTIVE_ATTRIBUTES, perspectiveRequestSchema } from './perspective.ts';
+
+const scores = z.record(z.string(), z.number());
+const evidence = z.object({
+  source: z.string(),
+  excerpt: z.string().optional(),
+  range: z.tuple([z.number(), z.number()]).optional(),
+  timestampMs: z.number().optional(),
+  timeRangeMs: z.tuple([z.number(), z.number()]).optional(),
+  scores,
+});
+
+/** The verdict contract (docs/CONTRACTS.md), as the native route and GET /v1/verdicts/{id} return it. */
+export const verdictSchema = z.object({
+  id: z.string().optional(),
+  object: z.string(),
+  objectVersion: z.string().optional(),
+  contentType: z.string().optional(),
+  decision: z.enum(['allow', 'review', 'block', 'error']),
+  score: z.number().min(0).max(1),
+  categories: z.partialRecord(z.enum(CATEGORIES), z.number()),
+  unscoredCategories: z.array(z.enum(CATEGORIES)),
+  reasons: z.array(z.string()),
+  modalities: z.record(z.string(), z.object({ scores, evidence: z.array(evidence) })),
+  matches: z.array(z.record(z.string(), z.unknown())).optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  modelVersions: z.record(z.string(), z.string()),
+  policyVersion: z.string(),
+  timings: scores,
+  createdAt: z.string(),
+});
+
+const openAiCategory = z.enum(OPENAI_CATEGORIES);
+export const openAiResponseSchema = z.object({
+  id: z.string(),
+  model: z.string(),
+  results: z.array(
+    z.object({
+      flagged: z.boolean(),
+      categories: z.record(openAiCategory, z.boolean()),
+      category_scores: z.partialRecord(openAiCategory, z.number()),
+      category_applied_input_types: z.record(openAiCategory, z.array(z.enum(['text', 'image']))),
+      verdict_id: z.string().optional(),
+      decision: z.enum(['allow', 'review', 'block', 'error']),
+    }),
+  ),
+});
+
+const probability = z.object({ value: z.number().min(0).max(1), type: z.literal('PROBABILITY') });
+export const perspectiveResponseSchema = z.object({
+  attributeScores: z.record(
+    z.string(),
+    z.object({
+      summaryScore: probability,
+      spanScores: z.array(z.object({ begin: z.number(), end: z.number(), score: probability })).optional(),
+    }),
+  ),
+  languages: z.array(z.string()),
+  clientToken: z.string().optional(),
+});
+
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    type: z.string(),
+    param: z.string().nullable(),
+  }),
+});
+
+const json = (schema: z.ZodType) => ({
+  'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) },
+});
+const errors = Object.fromEntries(
+  [
+    [400, 'Malformed request, or content the pipeline cannot take (the error code says which)'],
+    [401, 'Missing or unknown API key'],
+    [413, 'Over a size, pixel, frame or duration limit'],
+    [415, 'Not a type this pipeline moderates'],
+    [422, 'Well-formed but undecodable content, or a URL that could not be fetched'],
+    [429, 'Over the key’s rate limit (Retry-After says when to retry)'],
+    [503, 'A dependency failed (Retry-After says when to retry)'],
+  ].map(([status, description]) => [status, { description, content: json(errorSchema) }]),
+);
+
+let cached: unknown;
+
+export function openApiDocument(): unknown {
+  cached ??= {
+    openapi: '3.1.0',
+    info: {
+      title: 'Moderation pipeline API',
+      version: '1.0.0',
+      description:
+        'One verdict across text, images, speech and video, in three dialects: native, OpenAI moderation, Perspective. docs/API.md.',
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        key: { type: 'apiKey', in: 'query', name: 'key' },
+      },
+    },
+    security: [{ bearer: [] }, { key: [] }],
+    paths: {
+      '/v1/moderate': {
+        post: {
+          summary: 'Moderate text, media or a post; answers with the verdict contract',
+          requestBody: {
+            required: true,
+            content: {
+              ...json(nativeRequestSchema),
+              'application/octet-stream': {
+                schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+              },
+            },
+          },
+          responses: { 200: { description: 'The verdict', content: json(verdictSchema) }, ...errors },
+        },
+      },
+      '/v1/moderations': {
+        post: {
+          summary: 'OpenAI-compatible moderation (client.moderations.create)',
+          requestBody: { required: true, content: json(openAiRequestSchema) },
+          responses: {
+            200: { description: 'OpenAI moderation response', content: json(openAiResponseSchema) },
+            ...errors,
+          },
+        },
+      },
+      '/v1alpha1/comments:analyze': {
+        post: {
+          summary: `Perspective-compatible AnalyzeComment (attributes: ${Object.keys(PERSPECTIVE_ATTRIBUTES).join(', ')})`,
+          requestBody: { required: true, content: json(perspectiveRequestSchema) },
+          responses: {
+            200: { description: 'Perspective response', content: json(perspectiveResponseSchema) },
+            ...errors,
+          },
+        },
+      },
+      '/v1/verdicts/{id}': {
+        get: {
+          summary: 'A stored verdict by id (the caller’s tenant only)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'The verdict', content: json(verdictSchema) },
+            404: { description: 'No such verdict for this tenant', content: json(errorSchema) },
+            401: errors[401],
+          },
+        },
+      },
+      '/health': {
+        get: { summary: 'Liveness', security: [], responses: { 200: { description: 'ok' } } },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } },
+      },
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,51 @@
+/**
+ * How a function that moderates is put together from its environment: the model pack, its
+ * endpoints behind one coalescing client, and the banks and term lists. The moderate function
+ * (S3 → SQS) and the API function share it, so they score and match identically.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { PipelineEnv } from '#shared/contracts/env.ts';
+import { createInferenceClient } from '#shared/inference/client.ts';
+import { createCoalescingClient } from '#shared/inference/coalesce.ts';
+import { createS3MatchLists, type MatchListSource, NO_MATCH_LISTS } from '#shared/matching/store.ts';
+import { type BundledManifests, loadModelPack, padValueOf } from './model-pack.ts';
+import { createModelGateway, type ModelGateway } from './models.ts';
+
+/** The pack's three models on their endpoints: concurrent calls to one model go out as one padded batch. */
+export function modelsFromEnv(
+  env: PipelineEnv,
+  sagemaker: SageMakerRuntimeClient,
+  bundled: BundledManifests,
+  options: { coalesceWindowMs?: number } = {},
+): ModelGateway {
+  const pack = loadModelPack(env.modelPack, bundled);
+  const inference = createCoalescingClient(
+    createInferenceClient({
+      sagemaker,
+      endpointName: (model) => env.endpointNames[model] ?? model,
+      inferenceComponentName: (model) => env.inferenceComponentNames[model],
+    }),
+    {
+      padValue: (model, input) => padValueOf(pack, model, input),
+      ...(options.coalesceWindowMs !== undefined && { windowMs: options.coalesceWindowMs }),
+    },
+  );
+  return createModelGateway(inference, pack, { retry: { policy: env.inferenceRetry } });
+}
+
+/** The bucket's lists, loaded on first use and re-checked after the TTL; none when no bucket is set. */
+export function matchListsFromEnv(env: PipelineEnv, s3: S3Client, logger: Logger): MatchListSource {
+  if (!env.matchLists.bucket) return NO_MATCH_LISTS;
+  return createS3MatchLists({
+    s3,
+    bucket: env.matchLists.bucket,
+    policyName: env.policyName,
+    ttlMs: env.matchLists.ttlSeconds * 1000,
+    // The cold-start cost of the banks, in the logs (docs/MATCHING.md, "Cold start").
+    onLoad: (stats) => logger.info('match lists loaded', { ...stats }),
+    onError: (err) =>
+      logger.warn('match lists reload failed; keeping the loaded ones', { error: String(err) }),
+  });
+}
