@@ -167,9 +167,10 @@ export function createApiApp(deps: ApiDeps) {
     const pk = verdictPkOf(c.req.param('id'));
     const item = pk === undefined ? undefined : await deps.store.get(pk);
     // Another tenant's verdict is "not found", not "forbidden": ids reveal nothing about others.
+    // Only verdicts: the table also holds the per-key "latest" pointers, which have no `object`.
+    const object = typeof item?.object === 'string' ? item.object : '';
     const owned =
-      item?.object.startsWith(`api://${caller.tenant}/`) ||
-      (caller.uploads && item?.object.startsWith('s3://'));
+      object.startsWith(`api://${caller.tenant}/`) || (caller.uploads && object.startsWith('s3://'));
     if (!item || !owned) throw new ApiError(404, 'NOT_FOUND', `no verdict ${c.req.param('id')}`);
     return c.json(publicVerdict(item));
   });

@@ -18,13 +18,8 @@ export const NO_FETCH: FetchPolicy = { allowedHosts: new Set(), maxBytes: 0, tim
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
-function tooLarge(field: string, bytes: number): ApiError {
-  return new ApiError(
-    413,
-    'TOO_LARGE',
-    `${field} is ${bytes} bytes; the limit is ${LIMITS.maxObjectBytes}`,
-    field,
-  );
+function tooLarge(field: string, bytes: number, limit = LIMITS.maxObjectBytes): ApiError {
+  return new ApiError(413, 'TOO_LARGE', `${field} is ${bytes} bytes; the limit is ${limit}`, field);
 }
 
 /** Strict base64 (standard or URL-safe alphabet, whitespace ignored): a stray character is an error, not silently dropped. */
@@ -45,13 +40,24 @@ export function decodeDataUrl(url: string, field: string): Uint8Array {
   const meta = url.slice('data:'.length, comma);
   const payload = url.slice(comma + 1);
   if (/;base64$/i.test(meta)) return decodeBase64(payload, field);
-  let text: string;
-  try {
-    text = decodeURIComponent(payload);
-  } catch {
-    throw new ApiError(400, 'INVALID_REQUEST', `${field} has invalid percent-encoding`, field);
+  // RFC 2397: each %XX is the byte XX (not a UTF-8 sequence to decode); other characters are UTF-8.
+  const out: number[] = [];
+  for (let i = 0; i < payload.length; i++) {
+    if (payload[i] === '%') {
+      const hex = payload.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex))
+        throw new ApiError(400, 'INVALID_REQUEST', `${field} has invalid percent-encoding`, field);
+      out.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      const cp = payload.codePointAt(i) ?? 0;
+      const char = String.fromCodePoint(cp);
+      out.push(...Buffer.from(char, 'utf8'));
+      i += char.length - 1;
+    }
+    if (out.length > LIMITS.maxObjectBytes) throw tooLarge(field, out.length);
   }
-  const bytes = new Uint8Array(Buffer.from(text, 'latin1'));
+  const bytes = new Uint8Array(out);
   if (bytes.byteLength > LIMITS.maxObjectBytes) throw tooLarge(field, bytes.byteLength);
   return bytes;
 }
@@ -59,14 +65,14 @@ export function decodeDataUrl(url: string, field: string): Uint8Array {
 /** Reads at most `maxBytes` of a response body, refusing (413) as soon as it goes over. */
 async function readCapped(res: Response, maxBytes: number, field: string): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) throw tooLarge(field, declared);
+  if (declared > maxBytes) throw tooLarge(field, declared, maxBytes);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of res.body ?? []) {
     total += chunk.byteLength;
     if (total > maxBytes) {
       await res.body?.cancel().catch(() => undefined);
-      throw tooLarge(field, total);
+      throw tooLarge(field, total, maxBytes);
     }
     chunks.push(chunk);
   }

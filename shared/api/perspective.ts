@@ -54,7 +54,7 @@ const scored = (categories: readonly Category[]) =>
 export function checkPerspectiveRequest(request: PerspectiveRequest): void {
   const languages = request.languages ?? PERSPECTIVE_LANGUAGES;
   for (const name of Object.keys(request.requestedAttributes)) {
-    const categories = PERSPECTIVE_ATTRIBUTES[name];
+    const categories = Object.hasOwn(PERSPECTIVE_ATTRIBUTES, name) ? PERSPECTIVE_ATTRIBUTES[name] : undefined;
     if (!categories || scored(categories).length === 0)
       throw new ApiError(
         400,
@@ -85,12 +85,22 @@ const probability = (value: number) => ({ value, type: 'PROBABILITY' as const })
 const highest = (scores: Record<string, number | undefined>, categories: readonly Category[]) =>
   Math.max(0, ...categories.map((c) => scores[c]).filter((s): s is number => s !== undefined));
 
+/**
+ * An attribute's summary: its categories' highest score; when the models did not run (a deny-bank
+ * match decided), the verdict's own certainty, not an invented 0.
+ */
+const summaryOf = (verdict: Verdict, categories: readonly Category[]) =>
+  categories.some((c) => verdict.categories[c] !== undefined)
+    ? highest(verdict.categories, categories)
+    : verdict.score;
+
 export function perspectiveResponse(request: PerspectiveRequest, verdict: Verdict) {
   const attributeScores: Record<string, unknown> = {};
   const windows = verdict.modalities.text?.evidence ?? [];
   for (const [name, options] of Object.entries(request.requestedAttributes)) {
-    const categories = scored(PERSPECTIVE_ATTRIBUTES[name] ?? []);
-    const value = highest(verdict.categories, categories);
+    // checkPerspectiveRequest let only own, known attribute names through.
+    const categories = scored(PERSPECTIVE_ATTRIBUTES[name] as readonly Category[]);
+    const value = summaryOf(verdict, categories);
     // Perspective leaves out an attribute scored under the caller's threshold.
     if (options.scoreThreshold !== undefined && value < options.scoreThreshold) continue;
     attributeScores[name] = {

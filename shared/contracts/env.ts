@@ -267,7 +267,10 @@ export function readApiEnv(env: Env = process.env): ApiEnv {
     keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn, ''),
     localKey: stringFrom(env, ENV.apiKey, ''),
     rateLimitTableName: stringFrom(env, ENV.rateLimitTableName),
-    rateLimitPerMinute: numberFrom(env, ENV.apiRateLimitPerMinute, 600, 'non-negative-integer'),
+    rateLimitPerMinute: positive(
+      ENV.apiRateLimitPerMinute,
+      numberFrom(env, ENV.apiRateLimitPerMinute, 600, 'non-negative-integer'),
+    ),
     fetch: {
       allowedHosts: (env[ENV.apiFetchAllowedHosts] ?? '')
         .split(',')
@@ -277,6 +280,12 @@ export function readApiEnv(env: Env = process.env): ApiEnv {
       timeoutMs: numberFrom(env, ENV.apiFetchTimeoutMs, 3000, 'non-negative-integer'),
     },
   };
+}
+
+function positive(name: string, value: number): number {
+  if (value <= 0)
+    throw new ConfigError(`environment variable ${name} must be a positive integer, got ${value}`);
+  return value;
 }
 
 /** What the API's Lambda authorizer reads. */

@@ -10,6 +10,8 @@ export const VERDICT_TABLE = {
  * A verdict's stable, URL-safe id (`GET /v1/verdicts/{id}`): its table key, base64url-encoded, so
  * the id leads straight to the item with no index, for S3 uploads and API requests alike.
  */
+const MAX_KEY_BYTES = 2048;
+
 export function verdictId(pk: string): string {
   return Buffer.from(pk, 'utf8').toString('base64url');
 }
@@ -18,5 +20,6 @@ export function verdictId(pk: string): string {
 export function verdictPkOf(id: string): string | undefined {
   if (!/^[A-Za-z0-9_-]{1,2800}$/.test(id)) return undefined;
   const pk = Buffer.from(id, 'base64url').toString('utf8');
-  return verdictId(pk) === id ? pk : undefined;
+  // DynamoDB refuses keys over 2048 bytes: such an id names nothing (404), it is not worth a retry.
+  return verdictId(pk) === id && Buffer.byteLength(pk, 'utf8') <= MAX_KEY_BYTES ? pk : undefined;
 }

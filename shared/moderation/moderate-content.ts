@@ -4,7 +4,7 @@
  * retried request finds its verdict instead of counting twice.
  */
 import { createHash } from 'node:crypto';
-import { ModerationError } from '#shared/domain/errors.ts';
+import { ModerationError, RetryableError } from '#shared/domain/errors.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { InferenceError } from '#shared/inference/client.ts';
 import type { Sniffed } from '#shared/ingest/sniff.ts';
@@ -80,7 +80,10 @@ export async function moderateContent(
   // The same request was answered before (a retry, or a concurrent twin): answer what was stored.
   if (outcome === 'duplicate') {
     const stored = await deps.store.get(pk);
-    if (stored) return { verdict: stored, outcome: 'already-moderated' };
+    // A strongly consistent read right after a lost conditional write finds the winner's verdict.
+    if (!stored)
+      throw new RetryableError(`the verdict ${pk} was written by another request but cannot be read`);
+    return { verdict: stored, outcome: 'already-moderated' };
   }
   return { verdict, outcome: 'written' };
 }
