@@ -4,6 +4,7 @@
  * the stack are moderated too, as with `npm start`; with --data-dir, verdicts persist across runs.
  */
 import { parseArgs } from 'node:util';
+import { eventLogPath } from '#local/event-log.ts';
 import { ENV } from '#shared/contracts/env.ts';
 import {
   MATCH_LIST_OPTIONS,
@@ -72,6 +73,9 @@ async function main(): Promise<number> {
     }),
   });
   if (api.generatedKey) process.stderr.write(`API key (set ${ENV.apiKey} to choose one): ${api.key}\n`);
+  if (api.generatedReviewerKey)
+    process.stderr.write(`reviewer key (set ${ENV.reviewerKey} to choose one): ${api.reviewerKey}\n`);
+  process.stderr.write(`decision events: ${eventLogPath(stack.dataDir)}\n`);
   process.stderr.write(`listening on ${api.url}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -5,8 +5,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { generateKey, singleKeyring } from '#shared/api/keys.ts';
+import { type ApiKeyTable, generateKey, localKeyring, type TenantSettings } from '#shared/api/keys.ts';
 import { readApiEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import { localEventLog } from './event-log.ts';
 import type { LocalStack } from './stack.ts';
 
 export interface LocalApiOptions {
@@ -20,27 +21,42 @@ export interface LocalApiOptions {
   ratePerMinute?: number;
   /** Hosts whose image URLs may be fetched. @default API_FETCH_ALLOWED_HOSTS, or none */
   fetchAllowedHosts?: string[];
+  /** The reviewer key (MODERATION_REVIEWER_KEY). @default that variable, or a generated key */
+  reviewerKey?: string;
+  /** The local tenant's webhook, called on every final decision. @default none */
+  webhook?: TenantSettings['webhook'];
+  /** More keys, as key-table entries (a second reviewer, a lead). */
+  extraKeys?: ApiKeyTable['keys'];
+  /** How long a claim lasts. @default 5 minutes */
+  reviewLeaseMs?: number;
 }
 
 export interface LocalApi {
   url: string;
   port: number;
   key: string;
-  /** Whether `key` was generated (the caller prints it). */
+  reviewerKey: string;
+  /** Whether `key` / `reviewerKey` were generated (the caller prints them). */
   generatedKey: boolean;
+  generatedReviewerKey: boolean;
   close(): Promise<void>;
 }
 
 export const LOCAL_TENANT = 'local';
 
 /** Starts the API on a running local stack (which set the environment it reads). */
-export async function startLocalApi(_stack: LocalStack, options: LocalApiOptions = {}): Promise<LocalApi> {
+export async function startLocalApi(stack: LocalStack, options: LocalApiOptions = {}): Promise<LocalApi> {
   const env = readPipelineEnv();
   const apiEnv = readApiEnv();
   const key = options.key ?? (apiEnv.localKey || generateKey('mod_local'));
   const policy = options.policyName ?? env.policyName;
   const { createApiFunctionApp } = await import('#functions/api/handler.ts');
-  const keyring = singleKeyring(key, LOCAL_TENANT, policy);
+  const reviewerKey = options.reviewerKey ?? (apiEnv.localReviewerKey || generateKey('mod_review'));
+  const keyring = localKeyring(
+    { api: key, reviewer: reviewerKey, tenant: LOCAL_TENANT, policy },
+    options.webhook ? { webhook: options.webhook } : {},
+    options.extraKeys,
+  );
   const app = createApiFunctionApp(
     env,
     {
@@ -49,7 +65,12 @@ export async function startLocalApi(_stack: LocalStack, options: LocalApiOptions
       rateLimitPerMinute: options.ratePerMinute ?? apiEnv.rateLimitPerMinute,
       fetch: { ...apiEnv.fetch, allowedHosts: options.fetchAllowedHosts ?? apiEnv.fetch.allowedHosts },
     },
-    { keyring },
+    // Decision events go to the data folder's event log, where EventBridge would take them on AWS.
+    {
+      keyring,
+      decisionEvents: localEventLog(stack.dataDir),
+      ...(options.reviewLeaseMs !== undefined && { reviewLeaseMs: options.reviewLeaseMs }),
+    },
   );
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () => resolve(s));
@@ -60,7 +81,9 @@ export async function startLocalApi(_stack: LocalStack, options: LocalApiOptions
     url: `http://127.0.0.1:${port}`,
     port,
     key,
+    reviewerKey,
     generatedKey: options.key === undefined && !apiEnv.localKey,
+    generatedReviewerKey: options.reviewerKey === undefined && !apiEnv.localReviewerKey,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

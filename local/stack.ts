@@ -18,7 +18,7 @@ import S3rver from 's3rver';
 import { type InferenceServer, startInferenceServer } from '#model-artifacts/server/server.ts';
 import { RATE_LIMIT_TABLE } from '#shared/contracts/api.ts';
 import { ENV, readDeadLetterEnv, readPipelineEnv } from '#shared/contracts/env.ts';
-import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
+import { AUDIT_TABLE, VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import type { Bank } from '#shared/matching/banks.ts';
@@ -35,6 +35,8 @@ export const UPLOAD_PREFIX = 'uploads/';
 const TABLE = 'moderation-verdicts';
 /** Per-key request counters of the API (shared/api/rate-limit.ts), as the CDK construct makes them. */
 const RATE_LIMIT_TABLE_NAME = 'moderation-rate-limits';
+/** People's actions (review, appeals), append-only, as the CDK construct makes it. */
+const AUDIT_TABLE_NAME = 'moderation-audit';
 const QUEUE = 'moderation-ingest';
 /** Media over the synchronous limits, consumed by the same handler in long mode (docs/MEDIA.md). */
 const LONG_MEDIA_QUEUE = 'moderation-long-media';
@@ -97,6 +99,10 @@ export interface LocalStackControl {
 
 export interface LocalStack {
   bucket: string;
+  /** Where the emulators keep their data (the caller's --data-dir, or a temporary folder). */
+  dataDir: string;
+  /** The match-lists bucket (banks, term lists). */
+  matchListsBucket: string;
   s3: S3Client;
   doc: DynamoDBDocumentClient;
   tableName: string;
@@ -200,6 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const { s3, sqs, dynamo, doc } = createStackClients(dynamoUrl);
     await createVerdictTable(dynamo, TABLE);
     await createRateLimitTable(dynamo, RATE_LIMIT_TABLE_NAME);
+    await createAuditTable(dynamo, AUDIT_TABLE_NAME);
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     forwardUploadEvents(s3Emulator.s3rver, sqs, queues.ingest.queue.queueUrl, pending, onError);
@@ -209,6 +216,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     return {
       bucket: LOCAL_BUCKET,
+      dataDir: data.dir,
+      matchListsBucket: MATCH_LISTS_BUCKET,
       s3,
       doc,
       tableName: TABLE,
@@ -294,7 +303,7 @@ async function startDynamoDb(stops: Stops): Promise<string> {
 
 /** The verdicts table with the same key design as the CDK construct (VERDICT_TABLE). */
 async function createVerdictTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, reviewIndex } = VERDICT_TABLE;
+  const { partitionKey, reviewIndex, queueIndex } = VERDICT_TABLE;
   await dynamo.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -304,6 +313,8 @@ async function createVerdictTable(dynamo: DynamoDBClient, tableName: string): Pr
         { AttributeName: partitionKey, AttributeType: 'S' },
         { AttributeName: reviewIndex.partitionKey, AttributeType: 'S' },
         { AttributeName: reviewIndex.sortKey, AttributeType: 'S' },
+        { AttributeName: queueIndex.partitionKey, AttributeType: 'S' },
+        { AttributeName: queueIndex.sortKey, AttributeType: 'S' },
       ],
       GlobalSecondaryIndexes: [
         {
@@ -311,6 +322,14 @@ async function createVerdictTable(dynamo: DynamoDBClient, tableName: string): Pr
           KeySchema: [
             { AttributeName: reviewIndex.partitionKey, KeyType: 'HASH' },
             { AttributeName: reviewIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: queueIndex.name,
+          KeySchema: [
+            { AttributeName: queueIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: queueIndex.sortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
@@ -327,6 +346,23 @@ async function createRateLimitTable(dynamo: DynamoDBClient, tableName: string): 
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: RATE_LIMIT_TABLE.partitionKey, KeyType: 'HASH' }],
       AttributeDefinitions: [{ AttributeName: RATE_LIMIT_TABLE.partitionKey, AttributeType: 'S' }],
+    }),
+  );
+}
+
+async function createAuditTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: AUDIT_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: AUDIT_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: AUDIT_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: AUDIT_TABLE.sortKey, AttributeType: 'S' },
+      ],
     }),
   );
 }
@@ -416,6 +452,7 @@ function pipelineEnvironment(settings: {
     [ENV.s3ForcePathStyle]: 'true',
     [ENV.tableName]: TABLE,
     [ENV.rateLimitTableName]: RATE_LIMIT_TABLE_NAME,
+    [ENV.auditTableName]: AUDIT_TABLE_NAME,
     [ENV.policyName]: settings.policyName ?? 'balanced',
     [ENV.serviceName]: 'moderation-local',
     [ENV.mediaMode]: 'sync',

@@ -18,17 +18,27 @@ import { type ApiEnv, type PipelineEnv, readApiEnv, readPipelineEnv } from '#sha
 import { decisionMetric } from '#shared/contracts/metrics.ts';
 import { createEngines, type Engines } from '#shared/engines/engines.ts';
 import { pseudonym } from '#shared/logging/redact.ts';
+import { addSignalsToBank } from '#shared/matching/store.ts';
 import type { ContentModeratorDeps } from '#shared/moderation/moderate-content.ts';
 import { matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
+import { type DecisionEvents, eventBridgeDecisions, NO_DECISION_EVENTS } from '#shared/review/events.ts';
+import { createReviewStore } from '#shared/review/store.ts';
 import { createVerdictStore } from '#shared/verdict/store.ts';
 
 export interface ApiFunctionDeps {
   clients: AwsClients;
   engines: Engines;
-  /** Checks presented keys (API_AUTH=keys). @default the API_KEYS_SECRET_ARN secret's table */
+  /**
+   * Checks presented keys (API_AUTH=keys) and holds the tenants' settings (webhooks).
+   * @default the API_KEYS_SECRET_ARN secret's table
+   */
   keyring: Keyring | (() => Promise<Keyring>);
   rateLimiter: RateLimiter;
+  /** Where decision events go. @default EventBridge (EVENT_BUS_NAME), or nowhere when unset */
+  decisionEvents: DecisionEvents;
+  /** How long a reviewer's claim lasts. @default 5 minutes */
+  reviewLeaseMs: number;
 }
 
 type Bindings = { event?: LambdaEvent };
@@ -46,7 +56,7 @@ function authorizerCaller(c: Context): Caller | undefined {
  * use and kept (policy, its term lists; the models and engines are shared by all).
  */
 export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partial<ApiFunctionDeps> = {}) {
-  const { s3, doc, sagemaker } = deps.clients ?? createAwsClients(env);
+  const { s3, doc, sagemaker, eventBridge } = deps.clients ?? createAwsClients(env);
   const engines = deps.engines ?? createEngines(env.engines, 'sync');
   // A caller is waiting on each request: batch only what arrives in the same turn of the event
   // loop, instead of holding every model call for the queue consumers' 2 ms window.
@@ -68,13 +78,14 @@ export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partia
     return moderator;
   };
   const keyring = deps.keyring ?? secretKeyring(api.keysSecretArn);
+  const currentKeyring = async () => (typeof keyring === 'function' ? keyring() : keyring);
   const authenticate: ApiDeps['authenticate'] =
     api.auth === 'authorizer'
       ? authorizerCaller
-      : async (c) => {
-          const ring = typeof keyring === 'function' ? await keyring() : keyring;
-          return ring.authenticate(presentedKey(c.req.header('authorization'), c.req.query('key')));
-        };
+      : async (c) =>
+          (await currentKeyring()).authenticate(
+            presentedKey(c.req.header('authorization'), c.req.query('key')),
+          );
   const fetch: FetchPolicy = {
     allowedHosts: new Set(api.fetch.allowedHosts),
     maxBytes: api.fetch.maxBytes,
@@ -102,6 +113,25 @@ export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partia
       metrics.publishStoredMetrics();
     },
     onServerError: (err) => logger.error('request failed', { error: String(err) }),
+    ...(api.auditTableName && {
+      review: {
+        store: createReviewStore({
+          doc,
+          tableName: env.tableName,
+          auditTableName: api.auditTableName,
+          ...(deps.reviewLeaseMs !== undefined && { leaseMs: deps.reviewLeaseMs }),
+        }),
+        verdicts: store,
+        events:
+          deps.decisionEvents ??
+          (env.eventBusName ? eventBridgeDecisions(eventBridge, env.eventBusName) : NO_DECISION_EVENTS),
+        tenant: async (name) => (await currentKeyring()).tenant(name),
+        addToBank: (bank, kind, label, signals) =>
+          addSignalsToBank(s3, env.matchLists.bucket, { bank, label, signals, createAs: kind }),
+        onAfterDecisionError: (what, err) =>
+          logger.warn(`${what} failed after a decision`, { error: String(err) }),
+      },
+    }),
   });
 }
 

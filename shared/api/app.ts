@@ -15,10 +15,11 @@ import {
   moderateContent,
   type Submission,
 } from '#shared/moderation/moderate-content.ts';
+import { mountReviewRoutes, type ReviewDeps } from '#shared/review/routes.ts';
 import type { VerdictItem, VerdictStore } from '#shared/verdict/store.ts';
 import { parseJsonBody } from './body.ts';
 import { ApiError, toApiError } from './errors.ts';
-import type { Caller } from './keys.ts';
+import { type Caller, ownedBy } from './keys.ts';
 import { type FetchPolicy, resolveMediaUrl } from './media.ts';
 import { nativeSubmission } from './native.ts';
 import { type OpenAiPart, openAiItems, openAiRequestSchema, openAiResponse, openAiResult } from './openai.ts';
@@ -51,6 +52,8 @@ export interface ApiDeps {
   onModerated?: (verdict: Verdict, result: ContentResult['outcome'], caller: Caller) => void;
   /** An error answered with a 5xx: for the logs. */
   onServerError?: (err: unknown) => void;
+  /** The review and appeal routes (docs/REVIEW.md); absent = not served. */
+  review?: ReviewDeps;
 }
 
 type Env = { Variables: { caller: Caller } };
@@ -121,6 +124,7 @@ export function createApiApp(deps: ApiDeps) {
 
   const moderate = async (c: Context<Env>, sub: Submission, store = true) => {
     const caller = c.get('caller');
+    if (caller.role) throw new ApiError(403, 'FORBIDDEN', 'a reviewer key may not moderate; use an API key');
     const moderator = deps.moderatorFor(caller.policy);
     const result = await moderateContent(sub, moderator, { store });
     deps.onModerated?.(result.verdict, result.outcome, caller);
@@ -167,14 +171,13 @@ export function createApiApp(deps: ApiDeps) {
     const pk = verdictPkOf(c.req.param('id'));
     const item = pk === undefined ? undefined : await deps.store.get(pk);
     // Another tenant's verdict is "not found", not "forbidden": ids reveal nothing about others.
-    // Only verdicts: the table also holds the per-key "latest" pointers, which have no `object`.
-    const object = typeof item?.object === 'string' ? item.object : '';
-    const owned =
-      object.startsWith(`api://${caller.tenant}/`) || (caller.uploads && object.startsWith('s3://'));
-    if (!item || !owned) throw new ApiError(404, 'NOT_FOUND', `no verdict ${c.req.param('id')}`);
+    // ownedBy refuses anything without an `object`, such as the table's per-key "latest" pointers.
+    if (!item || !ownedBy(caller, item.object))
+      throw new ApiError(404, 'NOT_FOUND', `no verdict ${c.req.param('id')}`);
     return c.json(publicVerdict(item));
   });
 
+  if (deps.review) mountReviewRoutes(authenticated, deps.review);
   app.route('/', authenticated);
   return app;
 }

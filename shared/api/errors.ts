@@ -11,6 +11,8 @@ export type RequestErrorCode =
   | 'INVALID_REQUEST'
   | 'UNAUTHENTICATED'
   | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'CONFLICT'
   | 'RATE_LIMITED'
   | 'URL_NOT_ALLOWED'
   | 'FETCH_FAILED'

@@ -16,10 +16,26 @@ const keyEntry = z.object({
   ratePerMinute: z.number().int().positive().optional(),
   /** May read the verdicts of S3 uploads too (the platform's own key), not only its API requests'. */
   uploads: z.boolean().default(false),
+  /**
+   * A reviewer key (docs/REVIEW.md): it may use the review routes and nothing else; an API key (no
+   * role) may not use them. A `lead` may also take over another reviewer's unexpired claim.
+   */
+  role: z.enum(['reviewer', 'lead']).optional(),
+  /** Who the key belongs to, as the audit trail and `review.reviewer` show it. @default the key id */
+  name: z.string().min(1).max(128).optional(),
 });
 
-/** The key table's JSON (the secret's value on AWS): `{ "keys": [...] }`. */
-export const apiKeyTableSchema = z.object({ keys: z.array(keyEntry) });
+const tenantSettings = z.object({
+  /** Called on every final decision about the tenant's content, signed with HMAC-SHA256. */
+  webhook: z.object({ url: z.url(), secret: z.string().min(16) }).optional(),
+});
+
+/** The key table's JSON (the secret's value on AWS): `{ "keys": [...], "tenants"?: { "<tenant>": {...} } }`. */
+export const apiKeyTableSchema = z.object({
+  keys: z.array(keyEntry),
+  tenants: z.record(z.string(), tenantSettings).default({}),
+});
+export type TenantSettings = z.infer<typeof tenantSettings>;
 export type ApiKeyTable = z.input<typeof apiKeyTableSchema>;
 
 /** The authenticated caller, as the routes see it. */
@@ -30,6 +46,9 @@ export interface Caller {
   policy: string;
   ratePerMinute?: number;
   uploads: boolean;
+  role?: 'reviewer' | 'lead';
+  /** The key's name (or its id): who a reviewer is in the audit trail. */
+  name: string;
 }
 
 export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
@@ -40,6 +59,8 @@ export const generateKey = (prefix: string): string => `${prefix}_${randomBytes(
 export interface Keyring {
   /** The caller a presented key belongs to; undefined for a missing or unknown key. */
   authenticate(key: string | undefined): Caller | undefined;
+  /** A tenant's settings (its webhook); none when the table names none. */
+  tenant(name: string): TenantSettings;
 }
 
 /** A keyring over a key table, validated (a malformed table throws at cold start, naming the field). */
@@ -47,17 +68,21 @@ export function createKeyring(table: unknown): Keyring {
   const parsed = apiKeyTableSchema.parse(table);
   const byHash = new Map(parsed.keys.map((k) => [k.sha256, k]));
   return {
+    tenant: (name) => (Object.hasOwn(parsed.tenants, name) ? (parsed.tenants[name] ?? {}) : {}),
     authenticate(key) {
       if (!key) return undefined;
       const sha256 = hashKey(key);
       const entry = byHash.get(sha256);
       if (!entry) return undefined;
+      const keyId = sha256.slice(0, 12);
       return {
-        keyId: sha256.slice(0, 12),
+        keyId,
         tenant: entry.tenant,
         policy: entry.policy,
         uploads: entry.uploads,
+        name: entry.name ?? keyId,
         ...(entry.ratePerMinute !== undefined && { ratePerMinute: entry.ratePerMinute }),
+        ...(entry.role && { role: entry.role }),
       };
     },
   };
@@ -73,6 +98,15 @@ export function presentedKey(
 ): string | undefined {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
   return bearer ?? (queryKey || undefined);
+}
+
+/**
+ * Whether a verdict is the caller's: its API requests' (`api://<tenant>/…`), and S3 uploads' for
+ * keys with `uploads`. Anything else is "not found" to the caller, so ids reveal nothing.
+ */
+export function ownedBy(caller: Caller, object: unknown): boolean {
+  if (typeof object !== 'string') return false;
+  return object.startsWith(`api://${caller.tenant}/`) || (caller.uploads && object.startsWith('s3://'));
 }
 
 /** The identity the Lambda authorizer hands to the API function (HTTP API simple-response context). */
@@ -97,13 +131,46 @@ export function callerFromAuthorizer(context: unknown): Caller | undefined {
     tenant: c.tenant,
     policy: c.policy,
     uploads: c.uploads === true,
+    name: typeof c.name === 'string' ? c.name : c.keyId,
     ...(typeof c.ratePerMinute === 'number' && { ratePerMinute: c.ratePerMinute }),
+    ...((c.role === 'reviewer' || c.role === 'lead') && { role: c.role }),
   };
 }
 
-/** A keyring for a single key (the local API's MODERATION_API_KEY): the platform's own, so it reads upload verdicts too. */
-export function singleKeyring(key: string, tenant: string, policy: string): Keyring {
-  return createKeyring({ keys: [{ sha256: hashKey(key), tenant, policy, uploads: true }] });
+/**
+ * The local API's keyring: its API key (MODERATION_API_KEY), the platform's own, so it reads upload
+ * verdicts too, and its reviewer key (MODERATION_REVIEWER_KEY), with the tenant's settings.
+ */
+export function localKeyring(
+  keys: { api: string; reviewer?: string; tenant: string; policy: string },
+  tenantSettings: TenantSettings = {},
+  /** More keys (a second reviewer, a lead): entries of the key table. */
+  extra: ApiKeyTable['keys'] = [],
+): Keyring {
+  return createKeyring({
+    keys: [
+      {
+        sha256: hashKey(keys.api),
+        tenant: keys.tenant,
+        policy: keys.policy,
+        uploads: true,
+        name: 'local-api',
+      },
+      ...(keys.reviewer
+        ? [
+            {
+              sha256: hashKey(keys.reviewer),
+              tenant: keys.tenant,
+              policy: keys.policy,
+              role: 'reviewer' as const,
+              name: 'local-reviewer',
+            },
+          ]
+        : []),
+      ...extra,
+    ],
+    tenants: { [keys.tenant]: tenantSettings },
+  });
 }
 
 /**

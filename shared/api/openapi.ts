@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CATEGORIES } from '#shared/domain/taxonomy.ts';
+import { appealRequestSchema, decisionRequestSchema } from '#shared/review/routes.ts';
 import { nativeRequestSchema } from './native.ts';
 import { OPENAI_CATEGORIES, openAiRequestSchema } from './openai.ts';
 import { PERSPECTIVE_ATTRIBUTES, perspectiveRequestSchema } from './perspective.ts';
@@ -154,6 +155,63 @@ export function openApiDocument(): unknown {
             200: { description: 'The verdict', content: json(verdictSchema) },
             404: { description: 'No such verdict for this tenant', content: json(errorSchema) },
             401: errors[401],
+          },
+        },
+      },
+      '/v1/review/queue': {
+        get: {
+          summary: 'Items waiting for a person, oldest first (reviewer keys; docs/REVIEW.md)',
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            },
+            {
+              name: 'kind',
+              in: 'query',
+              schema: { type: 'string', enum: ['review', 'appeal'], default: 'review' },
+            },
+            { name: 'category', in: 'query', schema: { type: 'string', enum: [...CATEGORIES] } },
+            { name: 'modality', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: {
+            200: {
+              description: '{ items: [verdict] }',
+              content: json(z.object({ items: z.array(verdictSchema) })),
+            },
+            403: { description: 'Not a reviewer key', content: json(errorSchema) },
+          },
+        },
+      },
+      '/v1/review/items/{id}/claim': {
+        post: {
+          summary: 'A lease on the item (default 5 minutes) so no other reviewer decides it',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: '{ id, reviewer, leaseUntil }' },
+            409: { description: 'Claimed by someone else, or already decided', content: json(errorSchema) },
+          },
+        },
+      },
+      '/v1/review/items/{id}/decision': {
+        post: {
+          summary: 'A person’s decision: the verdict gains review, reviews and finalDecision',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: json(decisionRequestSchema) },
+          responses: {
+            200: { description: 'The updated verdict', content: json(verdictSchema) },
+            409: { description: 'Decided already, or claimed by someone else', content: json(errorSchema) },
+          },
+        },
+      },
+      '/v1/appeals': {
+        post: {
+          summary: 'Appeal a verdict of the caller’s tenant: it returns to the queue as kind=appeal',
+          requestBody: { required: true, content: json(appealRequestSchema) },
+          responses: {
+            202: { description: 'The verdict, queued as an appeal', content: json(verdictSchema) },
+            409: { description: 'Already waiting, or appealed before', content: json(errorSchema) },
           },
         },
       },

@@ -12,6 +12,10 @@ export const API_ROUTES: readonly { method: 'GET' | 'POST'; path: string; auth: 
   { method: 'POST', path: '/v1/moderations', auth: 'key' },
   { method: 'POST', path: '/v1alpha1/comments:analyze', auth: 'key' },
   { method: 'GET', path: '/v1/verdicts/{id}', auth: 'key' },
+  { method: 'GET', path: '/v1/review/queue', auth: 'key' },
+  { method: 'POST', path: '/v1/review/items/{id}/claim', auth: 'key' },
+  { method: 'POST', path: '/v1/review/items/{id}/decision', auth: 'key' },
+  { method: 'POST', path: '/v1/appeals', auth: 'key' },
   { method: 'GET', path: '/health', auth: 'none' },
   { method: 'GET', path: '/openapi.json', auth: 'none' },
 ];

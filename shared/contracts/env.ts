@@ -67,6 +67,10 @@ export const ENV = {
   apiFetchMaxBytes: 'API_FETCH_MAX_BYTES',
   /** How long one fetch may take. @default 3000 */
   apiFetchTimeoutMs: 'API_FETCH_TIMEOUT_MS',
+  /** The append-only audit table of people's actions (AUDIT_TABLE); unset = no review routes. */
+  auditTableName: 'AUDIT_TABLE_NAME',
+  /** One reviewer key for the local API (generated and printed when unset). */
+  reviewerKey: 'MODERATION_REVIEWER_KEY',
 } as const;
 
 /** Per model: the variables naming its endpoint and, on scale-to-zero endpoints, its inference component. */
@@ -255,6 +259,10 @@ export interface ApiEnv {
   localKey: string;
   rateLimitTableName: string;
   rateLimitPerMinute: number;
+  /** '' = the review routes are not served. */
+  auditTableName: string;
+  /** MODERATION_REVIEWER_KEY; '' = none (the local API then generates one). */
+  localReviewerKey: string;
   fetch: { allowedHosts: string[]; maxBytes: number; timeoutMs: number };
 }
 
@@ -267,6 +275,8 @@ export function readApiEnv(env: Env = process.env): ApiEnv {
     keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn, ''),
     localKey: stringFrom(env, ENV.apiKey, ''),
     rateLimitTableName: stringFrom(env, ENV.rateLimitTableName),
+    auditTableName: stringFrom(env, ENV.auditTableName, ''),
+    localReviewerKey: stringFrom(env, ENV.reviewerKey, ''),
     rateLimitPerMinute: positive(
       ENV.apiRateLimitPerMinute,
       numberFrom(env, ENV.apiRateLimitPerMinute, 600, 'non-negative-integer'),

@@ -4,7 +4,15 @@ export const VERDICT_TABLE = {
   partitionKey: 'pk',
   /** The review queue: every `review` (or `block`, `error`) verdict in time order. */
   reviewIndex: { name: 'by-decision', partitionKey: 'decision', sortKey: 'createdAt' },
+  /**
+   * The people's queue (sparse): only items waiting for a person carry `queue` (`review` or
+   * `appeal`) and `queuedAt`; a decision removes both, so the item leaves the queue.
+   */
+  queueIndex: { name: 'by-queue', partitionKey: 'queue', sortKey: 'queuedAt' },
 } as const;
+
+/** The append-only audit trail of people's actions: one item per action, never updated or deleted. */
+export const AUDIT_TABLE = { partitionKey: 'verdictId', sortKey: 'at' } as const;
 
 /**
  * A verdict's stable, URL-safe id (`GET /v1/verdicts/{id}`): its table key, base64url-encoded, so

@@ -58,6 +58,28 @@ export interface VerdictError {
   message: string;
 }
 
+/** A person's decision on a verdict (docs/REVIEW.md). */
+export interface ReviewRecord {
+  decision: 'allow' | 'block';
+  /** The reviewer key's name. */
+  reviewer: string;
+  at: string;
+  reason: string;
+  /** Per category: whether the content really is that (reviewers' labels, for calibration). */
+  labels?: Partial<Record<Category, boolean>>;
+  /** Decided from the review queue or on appeal. */
+  kind: 'review' | 'appeal';
+  /** The deny bank the item's hashes were added to. */
+  bank?: string;
+}
+
+export interface AppealRecord {
+  reason: string;
+  at: string;
+  /** The appealing API key's id. */
+  by: string;
+}
+
 /** The verdict contract (ARCHITECTURE.md): printed by the CLI, stored as the DynamoDB item. */
 export interface Verdict {
   /** Stable URL-safe id (`GET /v1/verdicts/{id}`), given when the verdict is stored. */
@@ -86,6 +108,27 @@ export interface Verdict {
   /** Milliseconds per stage. */
   timings: Record<string, number>;
   createdAt: string;
+  /** The upload's hashes, on verdicts a person may see (review, block): what "block and bank" adds to a bank. */
+  signals?: {
+    signalType: SignalType;
+    signal: string;
+    source: string;
+    timestampMs?: number;
+    quality?: number;
+  }[];
+  /** Part of the upload went unscored (the policy may ask a person because of it); kept for replay. */
+  partial?: boolean;
+  /** Waiting for a person: `review` (the automatic decision was review) or `appeal`. */
+  queue?: 'review' | 'appeal';
+  queuedAt?: string;
+  /** Who is deciding it, until when (a claim); an expired lease returns the item to the queue. */
+  lease?: { reviewer: string; until: string };
+  /** The latest decision by a person; `reviews` has them all, oldest first. */
+  review?: ReviewRecord;
+  reviews?: ReviewRecord[];
+  appeal?: AppealRecord;
+  /** The decision that stands: a person's when there is one, else the automatic `decision`. */
+  finalDecision?: Decision;
 }
 
 /** The verdict for an upload that could not be moderated: decision `error`, a stable code, a message. */

@@ -6,9 +6,11 @@
 import { CATEGORIES } from '#shared/domain/taxonomy.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import type { Engines } from '#shared/engines/engines.ts';
-import type { Sniffed } from '#shared/ingest/sniff.ts';
+import { type Sniffed, sniff } from '#shared/ingest/sniff.ts';
 import { MODELS_SKIPPED_REASON, matchKnownContent } from '#shared/matching/match.ts';
+import { byteSignals, imageSignals } from '#shared/matching/signals.ts';
 import { type MatchListSource, NO_MATCH_LISTS } from '#shared/matching/store.ts';
+import type { Signal } from '#shared/matching/types.ts';
 import type { Collected } from '#shared/modalities/types.ts';
 import { applyPolicy, type Policy } from '#shared/policy/policy.ts';
 import { collect, type ObjectSource } from './collect.ts';
@@ -65,9 +67,26 @@ export async function judge(
   timings.matchMs = elapsed(t);
   const createdAt = (deps.now?.() ?? new Date()).toISOString();
   const decided = { ...base, contentType: collected.contentType, timings, createdAt };
-  return known.denied
+  const verdict = known.denied
     ? knownContentVerdict(decided, known, collected)
     : await scoredVerdict(decided, known, collected, deps);
+  // What a person may bank ("block and bank", docs/REVIEW.md): kept on verdicts a person may see.
+  if (verdict.decision === 'review' || verdict.decision === 'block')
+    verdict.signals = (collected.signals ?? (await signalsToBank(bytes, input))).slice(0, MAX_KEPT_SIGNALS);
+  return verdict;
+}
+
+/** A long video has many frame hashes; a verdict keeps at most this many (the item stays small). */
+const MAX_KEPT_SIGNALS = 64;
+
+/**
+ * The upload's hashes when matching did not compute them (no bank was loaded): exact hashes of its
+ * bytes, and PDQ for an image. Only verdicts a person may see pay for it, and only then.
+ */
+async function signalsToBank(bytes: Uint8Array, input: JudgeInput): Promise<Signal[]> {
+  const source = input.objects.uri(input.key);
+  const kind = input.sniffed?.kind ?? (await sniff(bytes)).kind;
+  return kind === 'image' ? imageSignals(bytes, source) : byteSignals(bytes, source);
 }
 
 type DecidedBase = Pick<
@@ -117,5 +136,6 @@ async function scoredVerdict(
     modalities: scoring.modalities,
     matches: known.matches,
     modelVersions: scoring.modelVersions,
+    ...(collected.partial && { partial: true }),
   };
 }

@@ -64,6 +64,11 @@ export function createVerdictStore(doc: DynamoDBDocumentClient, tableName: strin
     async putOnce(pk, verdict, options = {}) {
       const replace = options.replaceErrorCode;
       verdict.id = verdictId(pk);
+      // An automatic `review` waits for a person from the moment it exists (VERDICT_TABLE.queueIndex).
+      if (verdict.decision === 'review' && verdict.queue === undefined) {
+        verdict.queue = 'review';
+        verdict.queuedAt = verdict.createdAt;
+      }
       try {
         await doc.send(
           new PutCommand({

@@ -45,6 +45,8 @@ describe('api authorizer', () => {
     expect(res.context).toEqual({
       authenticated: true,
       keyId: hashKey(KEY).slice(0, 12),
+      // No name in the key table: the key id names it.
+      name: hashKey(KEY).slice(0, 12),
       tenant: 'acme',
       policy: 'strict',
       ratePerMinute: 12,

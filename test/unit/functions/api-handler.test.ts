@@ -476,7 +476,13 @@ describe('functions/api/handler.ts: createApiFunctionApp', () => {
     const lambdaEvent = (context: unknown) => ({
       event: { requestContext: { authorizer: { lambda: context } } },
     });
-    const caller: Caller = { keyId: 'abcdef012345', tenant: 'acme', policy: 'balanced', uploads: false };
+    const caller: Caller = {
+      keyId: 'abcdef012345',
+      tenant: 'acme',
+      policy: 'balanced',
+      uploads: false,
+      name: 'acme-app',
+    };
     const own = await app.request(
       `/v1/verdicts/${verdictId(ownPk)}`,
       {},

@@ -9,8 +9,8 @@ import {
   createKeyring,
   generateKey,
   hashKey,
+  localKeyring,
   presentedKey,
-  singleKeyring,
 } from '#shared/api/keys.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -76,6 +76,7 @@ describe('createKeyring', () => {
     const ring = createKeyring(table);
     expect(ring.authenticate(KEY)).toEqual({
       keyId: sha256(KEY).slice(0, 12),
+      name: sha256(KEY).slice(0, 12),
       tenant: 'acme',
       policy: 'strict',
       ratePerMinute: 30,
@@ -85,6 +86,7 @@ describe('createKeyring', () => {
     const other = ring.authenticate('other-key');
     expect(other).toEqual({
       keyId: sha256('other-key').slice(0, 12),
+      name: sha256('other-key').slice(0, 12),
       tenant: 'globex',
       policy: 'balanced',
       uploads: false,
@@ -100,13 +102,31 @@ describe('createKeyring', () => {
     );
   });
 
-  it('singleKeyring knows exactly its key, as the platform (reads upload verdicts)', () => {
+  it('localKeyring knows exactly its keys: the API key as the platform (reads upload verdicts), the reviewer key with its role', () => {
     const key = generateKey('mod');
     expect(key).toMatch(/^mod_[A-Za-z0-9_-]{32}$/);
     expect(generateKey('mod')).not.toBe(key);
-    const ring = singleKeyring(key, 'local', 'lenient');
+    const reviewer = generateKey('rev');
+    const ring = localKeyring({ api: key, reviewer, tenant: 'local', policy: 'lenient' });
     expect(ring.authenticate(key)).toMatchObject({ tenant: 'local', policy: 'lenient', uploads: true });
+    expect(ring.authenticate(key)?.role).toBeUndefined();
+    expect(ring.authenticate(reviewer)).toMatchObject({
+      tenant: 'local',
+      role: 'reviewer',
+      name: 'local-reviewer',
+    });
     expect(ring.authenticate(`${key}x`)).toBeUndefined();
+  });
+
+  it('keeps a tenant’s webhook, and refuses one whose secret is too short', () => {
+    const webhook = { url: 'https://platform.example/hooks/moderation', secret: 's'.repeat(32) };
+    expect(createKeyring({ ...table, tenants: { acme: { webhook } } }).tenant('acme').webhook).toEqual(
+      webhook,
+    );
+    expect(createKeyring(table).tenant('acme')).toEqual({});
+    expect(() =>
+      createKeyring({ ...table, tenants: { acme: { webhook: { ...webhook, secret: 'short' } } } }),
+    ).toThrow();
   });
 });
 
@@ -117,6 +137,8 @@ describe('authorizer context', () => {
     policy: 'strict',
     ratePerMinute: 30,
     uploads: true,
+    name: 'acme-app',
+    role: 'lead',
   };
 
   it('round-trips a caller, and an anonymous request stays anonymous', () => {

@@ -18,6 +18,7 @@ const caller = (keyId: string, ratePerMinute?: number): Caller => ({
   tenant: 'acme',
   policy: 'balanced',
   uploads: false,
+  name: keyId,
   ...(ratePerMinute !== undefined && { ratePerMinute }),
 });
 
