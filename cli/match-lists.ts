@@ -108,3 +108,17 @@ export async function readMatchListFlags(flags: MatchListFlags): Promise<LocalMa
     throw err;
   }
 }
+
+/**
+ * The flags' banks and lists for a command's main: a bad file is reported on stderr and yields
+ * undefined (the command exits 2), since they are checked whole before anything starts.
+ */
+export async function matchListsOrReport(flags: MatchListFlags): Promise<LocalMatchLists | undefined> {
+  try {
+    return await readMatchListFlags(flags);
+  } catch (err) {
+    if (!(err instanceof MatchListFlagError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    return undefined;
+  }
+}

@@ -13,12 +13,7 @@ import type { ErrorCode } from '#shared/domain/errors.ts';
 import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
 import { startHardDeadline } from './deadline.ts';
-import {
-  MATCH_LIST_OPTIONS,
-  MATCH_LIST_USAGE,
-  MatchListFlagError,
-  readMatchListFlags,
-} from './match-lists.ts';
+import { MATCH_LIST_OPTIONS, MATCH_LIST_USAGE, matchListsOrReport } from './match-lists.ts';
 
 // stdout carries verdicts and nothing else: everything else the process prints (SDK warnings,
 // emulator chatter, logs) is sent to stderr before any of it loads.
@@ -142,14 +137,8 @@ async function main(): Promise<number> {
     return 2;
   }
   // Banks and term lists are checked whole before anything starts: a bad file loads nothing.
-  let matchLists: Awaited<ReturnType<typeof readMatchListFlags>>;
-  try {
-    matchLists = await readMatchListFlags(values);
-  } catch (err) {
-    if (!(err instanceof MatchListFlagError)) throw err;
-    process.stderr.write(`error: ${err.message}\n`);
-    return 2;
-  }
+  const matchLists = await matchListsOrReport(values);
+  if (!matchLists) return 2;
   const inputs = positionals.length ? positionals : [DEFAULT_INPUT];
   const progress = (msg: string) => process.stderr.write(`${msg}\n`);
 

@@ -7,10 +7,10 @@
  */
 import { join } from 'node:path';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
-import sharp from 'sharp';
 import { REPO_ROOT } from '#bench/lib/child.ts';
 import { emit, progress, suiteArgs } from '#bench/lib/line.ts';
 import { quantile, round } from '#bench/lib/measure.ts';
+import { makeJpeg } from '#bench/lib/media.ts';
 import { startLocalApi } from '#local/api.ts';
 import { startLocalStack } from '#local/stack.ts';
 import { loadPack } from '#model-artifacts/models/default-pack.ts';
@@ -29,20 +29,6 @@ const SENTENCES = [
   'The meeting has been moved to Thursday at three; please bring the quarterly figures.',
   'Shut up, you pathetic loser, nobody asked for your stupid opinion.',
 ];
-
-/** A photo-like 640×480 JPEG, different for every seed (so no request hits a stored verdict). */
-const makeJpeg = (seed: number) =>
-  sharp({
-    create: {
-      width: 640,
-      height: 480,
-      channels: 3,
-      background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: (seed * 31) % 256 },
-      noise: { type: 'gaussian', mean: 128, sigma: 30 },
-    },
-  })
-    .jpeg({ quality: 85 })
-    .toBuffer();
 
 async function timeRequests(count: number, send: (i: number) => Promise<Response>): Promise<number[]> {
   const latencies: number[] = [];

@@ -7,9 +7,9 @@
  * Latency is measured one upload at a time (p50/p99 after warm-up); throughput with a burst of
  * uploads sent together (items per second from the first PutObject to the last verdict).
  */
-import sharp from 'sharp';
 import { emit, progress, suiteArgs } from '#bench/lib/line.ts';
 import { quantile, round } from '#bench/lib/measure.ts';
+import { makeJpeg } from '#bench/lib/media.ts';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
 
@@ -30,21 +30,6 @@ const SENTENCES = [
   'Shut up, you pathetic loser, nobody asked for your stupid opinion.',
   'Our team won the match on Saturday after a penalty in the last minute of extra time.',
 ];
-
-/** A photo-sized JPEG (640×480, noisy, ~140 KB): decode and resize cost like a real upload. */
-async function makeJpeg(seed: number): Promise<Uint8Array> {
-  return sharp({
-    create: {
-      width: 640,
-      height: 480,
-      channels: 3,
-      background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: (seed * 31) % 256 },
-      noise: { type: 'gaussian', mean: 128, sigma: 30 },
-    },
-  })
-    .jpeg({ quality: 85 })
-    .toBuffer();
-}
 
 let counter = 0;
 async function makeUpload(kind: Kind, jpegs: Uint8Array[]): Promise<{ key: string; body: Uint8Array }> {
