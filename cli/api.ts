@@ -6,17 +6,13 @@
 import { parseArgs } from 'node:util';
 import { eventLogPath } from '#local/event-log.ts';
 import { ENV } from '#shared/contracts/env.ts';
-import {
-  MATCH_LIST_OPTIONS,
-  MATCH_LIST_USAGE,
-  MatchListFlagError,
-  readMatchListFlags,
-} from './match-lists.ts';
+import { MATCH_LIST_OPTIONS, MATCH_LIST_USAGE, matchListsOrReport } from './match-lists.ts';
 
 const USAGE = `usage: npm run api -- [options]
 
 Serves the moderation API (native /v1/moderate, OpenAI /v1/moderations, Perspective
-/v1alpha1/comments:analyze, /v1/verdicts/{id}, /openapi.json) on 127.0.0.1 over the embedded stack.
+/v1alpha1/comments:analyze, /v1/verdicts/{id}, /openapi.json), the review API and the review
+console (/review/, docs/CONSOLE.md) on 127.0.0.1 over the embedded stack.
 The key is MODERATION_API_KEY, or one generated and printed on stderr.
 
 options:
@@ -49,14 +45,8 @@ async function main(): Promise<number> {
     process.stderr.write(`error: --port must be a port number, got ${values.port}\n`);
     return 2;
   }
-  let matchLists: Awaited<ReturnType<typeof readMatchListFlags>>;
-  try {
-    matchLists = await readMatchListFlags(values);
-  } catch (err) {
-    if (!(err instanceof MatchListFlagError)) throw err;
-    process.stderr.write(`error: ${err.message}\n`);
-    return 2;
-  }
+  const matchLists = await matchListsOrReport(values);
+  if (!matchLists) return 2;
   if (values.verbose) process.env[ENV.logLevel] = 'INFO';
   const { startLocalStack } = await import('#local/stack.ts');
   const { startLocalApi } = await import('#local/api.ts');
@@ -76,6 +66,7 @@ async function main(): Promise<number> {
   if (api.generatedReviewerKey)
     process.stderr.write(`reviewer key (set ${ENV.reviewerKey} to choose one): ${api.reviewerKey}\n`);
   process.stderr.write(`decision events: ${eventLogPath(stack.dataDir)}\n`);
+  process.stderr.write(`review console: ${api.consoleUrl}\n`);
   process.stderr.write(`listening on ${api.url}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -61,6 +61,15 @@ export interface ApiConfig {
   };
 }
 
+/** People in the loop (docs/DEPLOY.md, "Review"): the console's hosting and reviewer sign-in. */
+export interface ReviewConfig {
+  /**
+   * Prefix of the Cognito hosted sign-in domain (`https://<prefix>.auth.<region>.amazoncognito.com`),
+   * unique in the region. @default no hosted domain (the user pool is created without one)
+   */
+  readonly signInDomainPrefix?: string;
+}
+
 export interface PipelineConfig {
   /** The environment's name (`dev`, `prod`): part of the stack name and tags. */
   readonly envName: string;
@@ -100,6 +109,8 @@ export interface PipelineConfig {
     readonly email?: string;
   };
   readonly api: ApiConfig;
+  /** @default no hosted sign-in domain */
+  readonly review: ReviewConfig;
   /** Table deletion protection. */
   readonly deletionProtection: boolean;
   /** Keep buckets, table and keys when the stack is deleted. */
@@ -145,6 +156,10 @@ class Reader {
       throw new Error(`config ${this.where(key)} must be a non-empty string, got ${JSON.stringify(value)}`);
     }
     return value;
+  }
+
+  has(key: string): boolean {
+    return this.raw(key) !== undefined;
   }
 
   optionalString(key: string): string | undefined {
@@ -253,6 +268,19 @@ function readApi(r: Reader): ApiConfig {
   };
 }
 
+/** Cognito's rules for a domain prefix: lowercase letters, digits and hyphens, and none of its reserved words. */
+const DOMAIN_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function readReview(r: Reader | undefined): ReviewConfig {
+  const prefix = r?.optionalString('signInDomainPrefix');
+  if (prefix !== undefined && (!DOMAIN_PREFIX.test(prefix) || /aws|amazon|cognito/.test(prefix))) {
+    throw new Error(
+      `config review.signInDomainPrefix must be lowercase letters, digits and hyphens (at most 63, without aws, amazon or cognito), got ${JSON.stringify(prefix)}`,
+    );
+  }
+  return prefix === undefined ? {} : { signInDomainPrefix: prefix };
+}
+
 /** Parses and validates one environment's entry. */
 export function parsePipelineConfig(envName: string, raw: unknown): PipelineConfig {
   if (typeof raw !== 'object' || raw === null) {
@@ -304,6 +332,7 @@ export function parsePipelineConfig(envName: string, raw: unknown): PipelineConf
       email: alarms.optionalString('email'),
     },
     api: readApi(r.object('api')),
+    review: readReview(r.has('review') ? r.object('review') : undefined),
     deletionProtection: r.boolean('deletionProtection'),
     retainData: r.boolean('retainData'),
   };

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type ApiKeyTable, generateKey, localKeyring, type TenantSettings } from '#shared/api/keys.ts';
 import { readApiEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import { CONSOLE_PATH, createConsoleApp, withConsole } from './console.ts';
 import { localEventLog } from './event-log.ts';
 import type { LocalStack } from './stack.ts';
 
@@ -33,6 +34,8 @@ export interface LocalApiOptions {
 
 export interface LocalApi {
   url: string;
+  /** The review console (docs/CONSOLE.md), served by the same server. */
+  consoleUrl: string;
   port: number;
   key: string;
   reviewerKey: string;
@@ -72,13 +75,22 @@ export async function startLocalApi(stack: LocalStack, options: LocalApiOptions 
       ...(options.reviewLeaseMs !== undefined && { reviewLeaseMs: options.reviewLeaseMs }),
     },
   );
+  const consoleApp = await createConsoleApp({
+    authenticate: (presented) => keyring.authenticate(presented),
+    doc: stack.doc,
+    tableName: stack.tableName,
+    s3: stack.s3,
+    bucket: stack.bucket,
+  });
+  const fetch = withConsole(app.fetch, consoleApp);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () => resolve(s));
+    const s = serve({ fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () => resolve(s));
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
+    consoleUrl: `http://127.0.0.1:${port}${CONSOLE_PATH}`,
     port,
     key,
     reviewerKey,

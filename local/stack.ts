@@ -12,6 +12,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import S3rver from 's3rver';
@@ -33,6 +34,8 @@ export const LOCAL_BUCKET = 'moderation-uploads';
 export const MATCH_LISTS_BUCKET = 'moderation-match-lists';
 export const UPLOAD_PREFIX = 'uploads/';
 const TABLE = 'moderation-verdicts';
+/** The verdicts table's name in the local stack (`npm run replay` reads it from a data folder). */
+export const LOCAL_VERDICT_TABLE = TABLE;
 /** Per-key request counters of the API (shared/api/rate-limit.ts), as the CDK construct makes them. */
 const RATE_LIMIT_TABLE_NAME = 'moderation-rate-limits';
 /** People's actions (review, appeals), append-only, as the CDK construct makes it. */
@@ -185,7 +188,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const s3Emulator = await startS3Emulator(data.dir, stops);
     const queues = await startQueues(options, stops);
-    const dynamoUrl = await startDynamoDb(stops);
+    const dynamoUrl = await startDynamoDb(stops, options.dataDir && localDynamoDbPath(data.dir));
     const inference = await startRestartableInferenceServer(options.modelsDir ?? DEFAULT_MODELS_DIR, stops);
     // Fault injection: proxies in front of DynamoDB and the inference server (tests only).
     const proxies = options.faultProxies
@@ -204,9 +207,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     // From here on, every client and handler is built from the environment just written.
     const { s3, sqs, dynamo, doc } = createStackClients(dynamoUrl);
-    await createVerdictTable(dynamo, TABLE);
-    await createRateLimitTable(dynamo, RATE_LIMIT_TABLE_NAME);
-    await createAuditTable(dynamo, AUDIT_TABLE_NAME);
+    await createVerdictTable(dynamo, TABLE).catch(tableExists);
+    await createRateLimitTable(dynamo, RATE_LIMIT_TABLE_NAME).catch(tableExists);
+    await createAuditTable(dynamo, AUDIT_TABLE_NAME).catch(tableExists);
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     forwardUploadEvents(s3Emulator.s3rver, sqs, queues.ingest.queue.queueUrl, pending, onError);
@@ -293,12 +296,40 @@ async function startQueues(options: LocalStackOptions, stops: Stops): Promise<St
   };
 }
 
-/** DynamoDB: dynalite, with table operations that complete at once. Resolves to its URL. */
-async function startDynamoDb(stops: Stops): Promise<string> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/** Where a data folder keeps its DynamoDB tables (LevelDB). */
+export const localDynamoDbPath = (dataDir: string) => join(dataDir, 'dynamodb');
+
+/**
+ * Fails when another process holds the folder's LevelDB (a running `npm run api` on the same
+ * --data-dir): dynalite would start anyway and crash the process on its first request.
+ */
+export async function assertLocalDynamoDbFree(path: string): Promise<void> {
+  const db = new ClassicLevel(path);
+  try {
+    await db.open();
+  } catch (err) {
+    throw new Error(`${path} is in use by another process (a local stack on the same --data-dir?)`, {
+      cause: err,
+    });
+  }
+  await db.close();
+}
+
+/**
+ * DynamoDB: dynalite, with table operations that complete at once; in memory, or in LevelDB under
+ * `path` so a data folder keeps its verdicts between runs. Resolves to its URL.
+ */
+async function startDynamoDb(stops: Stops, path?: string): Promise<string> {
+  if (path) await assertLocalDynamoDbFree(path);
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path && { path }) });
   const port = await listen(server);
   stops.push(() => new Promise((r) => server.close(r)));
   return `http://127.0.0.1:${port}`;
+}
+
+/** A table kept in the data folder by an earlier run already exists, with the same definition. */
+function tableExists(err: unknown): void {
+  if ((err as Error).name !== 'ResourceInUseException') throw err;
 }
 
 /** The verdicts table with the same key design as the CDK construct (VERDICT_TABLE). */

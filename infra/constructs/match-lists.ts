@@ -68,6 +68,40 @@ export class MatchLists extends Construct {
     });
   }
 
+  /**
+   * The key patterns "block and bank" writes (shared/matching/store.ts `addSignalsToBank`): a new
+   * bank's `bank.json` and the signals added one item at a time. Not a bank's `signals/import.csv`
+   * (an operator's import) and nothing under `terms/`.
+   */
+  static readonly BANK_ADD_PATTERNS = [
+    `${MATCH_LISTS.banksPrefix}*/${MATCH_LISTS.bankConfigFile}`,
+    `${MATCH_LISTS.banksPrefix}*/${MATCH_LISTS.bankAddedPrefix}*`,
+  ] as const;
+
+  /**
+   * What the review API's "block and bank" does: read (as `grantRead`), check whether the bank
+   * exists (`HeadObject` on its `bank.json`), and put new objects under `BANK_ADD_PATTERNS`. No
+   * delete, no term lists, no bank imports.
+   */
+  grantAddToBanks(grantee: iam.IGrantable): iam.Grant {
+    this.grantRead(grantee);
+    this.encryptionKey.grantEncryptDecrypt(grantee);
+    // S3 answers a HEAD of a missing key with 404 only to a caller allowed to list the bucket, and
+    // an `s3:prefix` condition never matches a HEAD (it has no prefix): without this, a bank that
+    // does not exist yet reads as 403 and cannot be created. The bucket holds only banks and term
+    // lists, which `grantRead` already lets the caller read.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+    });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:PutObject'],
+      resourceArns: MatchLists.BANK_ADD_PATTERNS.map((p) => this.bucket.arnForObjects(p)),
+    });
+  }
+
   /** What an operator's import or the review console ("block and bank") does: read, and put new objects. */
   grantWrite(grantee: iam.IGrantable): iam.Grant {
     this.grantRead(grantee);

@@ -67,8 +67,9 @@ export interface ModerationApiProps {
   readonly projectRoot: string;
   /**
    * What the API function needs to moderate, as the moderate function gets it (table, policy,
-   * model endpoints, match lists, Powertools). The construct adds `MEDIA_MODE=sync`, `API_AUTH`, the
-   * rate-limit table and the fetch settings.
+   * model endpoints, match lists, Powertools; the audit table and event bus of the review routes).
+   * The construct adds `MEDIA_MODE=sync`, `API_AUTH`, the key table secret, the rate-limit table
+   * and the fetch settings.
    * @default none
    */
   readonly environment?: Record<string, string>;
@@ -191,9 +192,13 @@ export class ModerationApi extends Construct {
         [ENV.apiFetchAllowedHosts]: (fetch.allowedHosts ?? []).join(','),
         [ENV.apiFetchMaxBytes]: String(fetch.maxBytes ?? LIMITS.maxObjectBytes),
         [ENV.apiFetchTimeoutMs]: String(fetch.timeoutMs ?? 3000),
+        // Keys are checked by the authorizer; the function reads the table for the tenants'
+        // settings (`tenants.<name>.webhook`, the review routes' decision webhooks).
+        [ENV.apiKeysSecretArn]: this.keys.secretArn,
       },
     });
     this.grantRateLimits(this.handler.function);
+    this.grantReadKeys(this.handler.function);
 
     this.authorizer = new PipelineFunction(this, 'Authorizer', {
       entry: join(props.projectRoot, 'functions', 'api-authorizer', 'handler.ts'),

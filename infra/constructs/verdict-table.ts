@@ -15,14 +15,18 @@ export interface VerdictTableProps {
 
 /**
  * The verdicts: one item per object version (`pk` = `bucket/key#versionId`), the item being the
- * verdict JSON itself. The `by-decision` index (decision, createdAt) is the review queue.
- * On-demand capacity, point-in-time recovery, a customer managed key.
+ * verdict JSON itself. The `by-decision` index (decision, createdAt) lists verdicts by decision; the
+ * sparse `by-queue` index (queue, queuedAt) holds only the items waiting for a person (`review` or
+ * `appeal`), which a decision leaves. On-demand capacity, point-in-time recovery, a customer
+ * managed key.
  */
 export class VerdictTable extends Construct {
   readonly table: dynamodb.TableV2;
   readonly encryptionKey: kms.Key;
   /** The review-queue index's name. */
   readonly reviewIndexName: string = VERDICT_TABLE.reviewIndex.name;
+  /** The people's queue index (sparse: only items waiting for a reviewer carry its keys). */
+  readonly queueIndexName: string = VERDICT_TABLE.queueIndex.name;
 
   constructor(scope: Construct, id: string, props: VerdictTableProps = {}) {
     super(scope, id);
@@ -56,6 +60,14 @@ export class VerdictTable extends Construct {
             'policyVersion',
           ],
         },
+        {
+          indexName: VERDICT_TABLE.queueIndex.name,
+          partitionKey: { name: VERDICT_TABLE.queueIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: VERDICT_TABLE.queueIndex.sortKey, type: dynamodb.AttributeType.STRING },
+          // The queue answers whole verdicts (evidence included) in one Query; the index is sparse,
+          // so projecting everything costs only the items waiting for a person.
+          projectionType: dynamodb.ProjectionType.ALL,
+        },
       ],
     });
   }
@@ -75,6 +87,30 @@ export class VerdictTable extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resourceArns: [this.table.tableArn],
     });
+  }
+
+  /**
+   * What the review routes do besides writing verdicts: claim, decide and appeal with conditional
+   * `UpdateItem`s on the table, and read the people's queue with `Query` on the `by-queue` index
+   * only. No delete, scan or batch actions; no Query of the table or the other index.
+   */
+  grantReviewVerdicts(grantee: iam.IGrantable): iam.Grant {
+    this.encryptionKey.grantEncryptDecrypt(grantee);
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+    });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [this.queueIndexArn],
+    });
+  }
+
+  /** The `by-queue` index's ARN. */
+  get queueIndexArn(): string {
+    return `${this.table.tableArn}/index/${this.queueIndexName}`;
   }
 
   /** What a reviewer's tool needs: get verdicts and query the review queue. */

@@ -1,12 +1,14 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { HostingConfig, PipelineConfig } from '#infra/config.ts';
+import { AuditTable } from '#infra/constructs/audit-table.ts';
 import { ContainerImage } from '#infra/constructs/container-image.ts';
 import { Ingest } from '#infra/constructs/ingest.ts';
 import { LongMediaQueue } from '#infra/constructs/long-media-queue.ts';
@@ -23,6 +25,7 @@ import {
   GRANT_ACTION_FINDINGS,
 } from '#infra/constructs/private/nag.ts';
 import { QuarantineBucket } from '#infra/constructs/quarantine-bucket.ts';
+import { ReviewConsole } from '#infra/constructs/review-console.ts';
 import { VerdictTable } from '#infra/constructs/verdict-table.ts';
 import { ENV, MODEL_ENV } from '#shared/contracts/env.ts';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '#shared/contracts/metrics.ts';
@@ -55,6 +58,11 @@ export interface ModerationPipelineStackProps extends StackProps {
   readonly inferenceDockerfile?: string;
   /** Where package.json, the lockfile and functions/ are. @default the repository root */
   readonly projectRoot?: string;
+  /**
+   * The review console's static files, deployed when the directory exists at synth time.
+   * @default <projectRoot>/console
+   */
+  readonly consoleDirectory?: string;
 }
 
 /** The whole pipeline in one stack: ingest, functions, models, verdicts, actions, observability. */
@@ -72,6 +80,10 @@ export class ModerationPipelineStack extends Stack {
   readonly longMediaFunction: PipelineFunction;
   /** The synchronous HTTP API (docs/DEPLOY.md, "Synchronous API"). */
   readonly api: ModerationApi;
+  /** The append-only audit trail of reviewers' actions (docs/DEPLOY.md, "Review"). */
+  readonly audit: AuditTable;
+  /** The review console's hosting and reviewer sign-in. */
+  readonly reviewConsole: ReviewConsole;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ModerationPipelineStackProps) {
@@ -97,6 +109,10 @@ export class ModerationPipelineStack extends Stack {
       removalPolicy: dataRemovalPolicy,
     });
     this.verdicts = new VerdictTable(this, 'Verdicts', {
+      deletionProtection: config.deletionProtection,
+      removalPolicy: dataRemovalPolicy,
+    });
+    this.audit = new AuditTable(this, 'Audit', {
       deletionProtection: config.deletionProtection,
       removalPolicy: dataRemovalPolicy,
     });
@@ -263,15 +279,13 @@ export class ModerationPipelineStack extends Stack {
     );
     this.verdicts.grantWriteVerdicts(this.deadLetterFunction.function);
 
-    // The synchronous API: the moderate function's environment without the verdict actions (an API
-    // request has no upload to tag or quarantine and publishes no event) and without forwarding.
+    // The synchronous API: the moderate function's environment without quarantine (an API request
+    // has no upload to tag or copy) and without forwarding; the bus carries reviewers' decisions
+    // (`Moderation Decision`), the audit table their actions.
     const apiEnvironment = {
-      ...Object.fromEntries(
-        Object.entries(environment).filter(
-          ([name]) => name !== ENV.quarantineBucket && name !== ENV.eventBusName,
-        ),
-      ),
+      ...Object.fromEntries(Object.entries(environment).filter(([name]) => name !== ENV.quarantineBucket)),
       [ENV.serviceName]: SERVICE_NAMES.api,
+      [ENV.auditTableName]: this.audit.tableName,
     };
     this.api = new ModerationApi(this, 'Api', {
       projectRoot,
@@ -291,7 +305,22 @@ export class ModerationPipelineStack extends Stack {
     const apiFn = this.api.handler.function;
     this.verdicts.grantWriteVerdicts(apiFn);
     for (const endpoint of Object.values(endpoints)) endpoint.grantInvoke(apiFn);
-    this.matchLists.grantRead(apiFn);
+    // The review routes: claims, decisions, appeals and the queue; their audit records; "block and
+    // bank"; decision events. (The key table, read for tenants' webhooks, is granted by the API.)
+    this.verdicts.grantReviewVerdicts(apiFn);
+    this.audit.grantAppend(apiFn);
+    this.matchLists.grantAddToBanks(apiFn);
+    this.eventBus.grantPutEventsTo(apiFn);
+
+    this.reviewConsole = new ReviewConsole(this, 'ReviewConsole', {
+      accessLogsBucket: this.ingest.accessLogsBucket,
+      contentDirectory: props.consoleDirectory ?? join(projectRoot, 'console'),
+      modulesRoot: projectRoot,
+      api: this.api.httpApi,
+      signInDomainPrefix: config.review.signInDomainPrefix,
+      deletionProtection: config.deletionProtection,
+      removalPolicy: dataRemovalPolicy,
+    });
 
     this.acknowledgeGrantFindings();
 
@@ -313,6 +342,15 @@ export class ModerationPipelineStack extends Stack {
       clientErrorRatePercent: config.api.alarms.clientErrorRatePercent,
     });
     this.observability.dashboard.addWidgets(...this.api.dashboardWidgets());
+    // A throttled audit put fails the reviewer's action (nothing is decided without its record).
+    this.observability.addAlarm('AuditWriteThrottles', {
+      alarmDescription: `${this.stackName}: writes to the review audit table were throttled (reviewers' actions failed)`,
+      metric: this.audit.metricThrottledPuts(),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
 
     new CfnOutput(this, 'UploadsBucketName', { value: this.ingest.bucket.bucketName });
     new CfnOutput(this, 'UploadsPrefix', { value: this.ingest.uploadsPrefix });
@@ -323,6 +361,15 @@ export class ModerationPipelineStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'ApiKeysSecretArn', { value: this.api.keys.secretArn });
+    new CfnOutput(this, 'AuditTableName', { value: this.audit.tableName });
+    new CfnOutput(this, 'ReviewConsoleUrl', { value: this.reviewConsole.url });
+    new CfnOutput(this, 'ReviewUserPoolId', { value: this.reviewConsole.userPool.userPoolId });
+    new CfnOutput(this, 'ReviewUserPoolClientId', {
+      value: this.reviewConsole.userPoolClient.userPoolClientId,
+    });
+    if (this.reviewConsole.signInDomain) {
+      new CfnOutput(this, 'ReviewSignInUrl', { value: this.reviewConsole.signInDomain.baseUrl() });
+    }
     for (const name of MODEL_NAMES) {
       new CfnOutput(this, `${pascal(name)}EndpointName`, { value: endpoints[name].endpointName });
     }
@@ -358,6 +405,14 @@ export class ModerationPipelineStack extends Stack {
       ];
       findings.push(finding);
       apiFindings.push(finding);
+    }
+    for (const pattern of MatchLists.BANK_ADD_PATTERNS) {
+      const banks = arnPatternFinding(this.matchLists.bucket, pattern);
+      if (!banks) continue;
+      apiFindings.push([
+        banks,
+        '"Block and bank" adds new objects (a bank\'s bank.json, its added signals) under keys known only at run time; put only, no delete, no imports or term lists.',
+      ]);
     }
     if (quarantine) {
       findings.push([

@@ -8,6 +8,11 @@
  * model-artifacts/models/fusion/{model.onnx, manifest.json, metrics.json, MODEL_CARD.md}.
  *
  *   npm run train:fusion [-- --data-dir DIR] [--text-model DIR] [--image-model DIR] [--out DIR]
+ *                           [--with-decisions FILE.jsonl [--decision-weight N]]
+ *
+ * `--with-decisions`: reviewer decisions (verdict JSONL, docs/LEARNING.md) become extra training rows
+ * (per-channel scores in, reviewer labels out, masked where a decision says nothing), shuffled into
+ * every epoch N times each, and join the recalibration mix once.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,6 +45,7 @@ import {
   sexualTeacher,
   singleUploads,
 } from '#model-artifacts/eval/posts.ts';
+import { decisionRows, readDecisionsJsonl, withDecisionRows } from '#model-artifacts/learning/decisions.ts';
 import { loadCorpus } from '#model-artifacts/text-model/data.ts';
 import { auroc, ece } from '#model-artifacts/text-model/metrics.ts';
 import { fitPlatt } from '#model-artifacts/text-model/trainer.ts';
@@ -151,7 +157,7 @@ function realise(posts: readonly Post[], rnd: Rng, dropout: boolean): FusionExam
 }
 
 /** Masked logistic regression per category with Adam; weights projected onto w ≥ 0. */
-function trainFusion(
+export function trainFusion(
   drawEpoch: () => FusionExample[],
   clip: FusionParams['clip'],
 ): { params: FusionParams; losses: number[] } {
@@ -240,6 +246,9 @@ interface TrainArgs {
   textModel: string;
   imageModel: string;
   out: string;
+  /** Reviewer decisions to add (verdict JSONL), and how many times each row is repeated. */
+  withDecisions?: string;
+  decisionWeight: number;
 }
 
 function parseTrainArgs(): TrainArgs {
@@ -249,6 +258,8 @@ function parseTrainArgs(): TrainArgs {
       'text-model': { type: 'string', default: join(REPO, 'model-artifacts/models/text-toxicity') },
       'image-model': { type: 'string', default: join(REPO, 'model-artifacts/models/image-nsfw') },
       out: { type: 'string', default: join(REPO, 'model-artifacts/models/fusion') },
+      'with-decisions': { type: 'string' },
+      'decision-weight': { type: 'string', default: '1' },
     },
   });
   return {
@@ -256,6 +267,8 @@ function parseTrainArgs(): TrainArgs {
     textModel: values['text-model'],
     imageModel: values['image-model'],
     out: values.out,
+    ...(values['with-decisions'] ? { withDecisions: values['with-decisions'] } : {}),
+    decisionWeight: Number(values['decision-weight']),
   };
 }
 
@@ -333,10 +346,17 @@ type Fit = ReturnType<typeof trainFusion>;
 type ClipCandidate = { lo: number; loss: number } & Fit;
 
 /** Trains one model per clip floor (same data draws for each) and keeps the lowest selection loss. */
-function searchClipFloor(trainPosts: readonly Post[], selExamples: readonly FusionExample[]) {
+function searchClipFloor(
+  trainPosts: readonly Post[],
+  selExamples: readonly FusionExample[],
+  decisions: readonly FusionExample[] = [],
+) {
   const clipSearch: ClipCandidate[] = CLIP_FLOORS.map((lo) => {
     const r = mulberry32(SEED + 4);
-    const fit = trainFusion(() => realise(trainPosts, r, true), { lo, hi: CLIP_CEILING });
+    const fit = trainFusion(() => withDecisionRows(realise(trainPosts, r, true), decisions, r), {
+      lo,
+      hi: CLIP_CEILING,
+    });
     const loss = meanLoss(fit.params, selExamples);
     log(`clip floor ${lo}: selection loss ${fmt(loss, 4)}`);
     return { lo, loss, ...fit };
@@ -373,9 +393,13 @@ function chooseDropout(
   trainPosts: readonly Post[],
   chosen: ClipCandidate,
   calMix: FusionExample[],
+  decisions: readonly FusionExample[] = [],
 ): DropoutChoice {
   const noDropoutRnd = mulberry32(SEED + 4);
-  const noDropoutFit = trainFusion(() => realise(trainPosts, noDropoutRnd, false), chosen.params.clip);
+  const noDropoutFit = trainFusion(
+    () => withDecisionRows(realise(trainPosts, noDropoutRnd, false), decisions, noDropoutRnd),
+    chosen.params.clip,
+  );
   const meanAuroc = (p: FusionParams): number =>
     TEXT_CATS.reduce(
       (sum, l) => sum + auroc(...column(calMix, fusedScorer(p), FUSION_LABELS.indexOf(l), true)),
@@ -408,7 +432,7 @@ type PlattFit = { label: TextCat; scale: number; shift: number };
  * same form (w, β, b scaled), so the contract and the monotonicity (scale > 0) are unchanged. Not
  * for `sexual`: no labels.
  */
-function recalibrate(
+export function recalibrate(
   uncalibrated: FusionParams,
   calMix: FusionExample[],
 ): { params: FusionParams; platt: PlattFit[] } {
@@ -786,12 +810,19 @@ async function main(): Promise<void> {
   const data = await scoreParts(args.dataDir, channel.models);
   const posts = composeAllPosts(data.valPools, data.testPools);
   const selExamples = realise(posts.selPosts, mulberry32(SEED + 5), true);
+  const decided = args.withDecisions ? readDecisionsJsonl(args.withDecisions) : [];
+  const decisions = decisionRows(decided, args.decisionWeight);
+  if (args.withDecisions)
+    log(
+      `${decisions.length / args.decisionWeight} reviewer decision rows from ${args.withDecisions} (× ${args.decisionWeight})`,
+    );
 
   const tTrain = performance.now();
-  const { clipSearch, chosen } = searchClipFloor(posts.trainPosts, selExamples);
-  // Validation parts in a separate composition of posts: the mix both choices below are made on.
-  const calMix = uploadMix(data.valPools, posts.selPosts);
-  const dropout = chooseDropout(posts.trainPosts, chosen, calMix);
+  const { clipSearch, chosen } = searchClipFloor(posts.trainPosts, selExamples, decisions);
+  // Validation parts in a separate composition of posts: the mix both choices below are made on
+  // (reviewer decisions are real pipeline input, so they join it, once each).
+  const calMix = [...uploadMix(data.valPools, posts.selPosts), ...decisionRows(decided)];
+  const dropout = chooseDropout(posts.trainPosts, chosen, calMix, decisions);
   const { params, platt } = recalibrate(dropout.uncalibrated, calMix);
   const trainSeconds = (performance.now() - tTrain) / 1000;
   log(`trained in ${fmt(trainSeconds, 1)} s, clip floor ${chosen.lo}`);
@@ -804,7 +835,18 @@ async function main(): Promise<void> {
 
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const totalSeconds = (performance.now() - t0) / 1000;
-  const manifest = fusionManifest(params, sha256, channel, data);
+  const manifest = {
+    ...fusionManifest(params, sha256, channel, data),
+    ...(args.withDecisions
+      ? {
+          reviewerDecisions: {
+            file: args.withDecisions,
+            rows: decisions.length / args.decisionWeight,
+            weight: args.decisionWeight,
+          },
+        }
+      : {}),
+  };
   const metrics = fusionMetrics({
     data,
     sets,

@@ -164,6 +164,8 @@ export function localKeyring(
               policy: keys.policy,
               role: 'reviewer' as const,
               name: 'local-reviewer',
+              // The platform's own reviewer: S3 uploads' verdicts are in its queue too.
+              uploads: true,
             },
           ]
         : []),

@@ -20,6 +20,16 @@ const evidence = z.object({
   scores,
 });
 
+const review = z.object({
+  decision: z.enum(['allow', 'block']),
+  reviewer: z.string(),
+  at: z.string(),
+  reason: z.string(),
+  labels: z.partialRecord(z.enum(CATEGORIES), z.boolean()).optional(),
+  kind: z.enum(['review', 'appeal']),
+  bank: z.string().optional(),
+});
+
 /** The verdict contract (docs/CONTRACTS.md), as the native route and GET /v1/verdicts/{id} return it. */
 export const verdictSchema = z.object({
   id: z.string().optional(),
@@ -38,6 +48,25 @@ export const verdictSchema = z.object({
   policyVersion: z.string(),
   timings: scores,
   createdAt: z.string(),
+  partial: z.boolean().optional(),
+  signals: z
+    .array(
+      z.object({
+        signalType: z.string(),
+        signal: z.string(),
+        source: z.string(),
+        timestampMs: z.number().optional(),
+        quality: z.number().optional(),
+      }),
+    )
+    .optional(),
+  queue: z.enum(['review', 'appeal']).optional(),
+  queuedAt: z.string().optional(),
+  lease: z.object({ reviewer: z.string(), until: z.string() }).optional(),
+  review: review.optional(),
+  reviews: z.array(review).optional(),
+  appeal: z.object({ reason: z.string(), at: z.string(), by: z.string() }).optional(),
+  finalDecision: z.enum(['allow', 'review', 'block', 'error']).optional(),
 });
 
 const openAiCategory = z.enum(OPENAI_CATEGORIES);

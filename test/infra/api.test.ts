@@ -39,6 +39,10 @@ const KEYED_ROUTES = [
   'POST /v1/moderations',
   'POST /v1alpha1/comments:analyze',
   'GET /v1/verdicts/{id}',
+  'GET /v1/review/queue',
+  'POST /v1/review/items/{id}/claim',
+  'POST /v1/review/items/{id}/decision',
+  'POST /v1/appeals',
 ];
 const PUBLIC_ROUTES = ['GET /health', 'GET /openapi.json'];
 
@@ -50,7 +54,7 @@ describe('synchronous API', () => {
         p = buildPipeline(envName);
       });
 
-      it('routes the four API routes through the key authorizer and leaves health and OpenAPI public', () => {
+      it('routes the moderation and review routes through the key authorizer and leaves health and OpenAPI public', () => {
         const routes = only(p, 'AWS::ApiGatewayV2::Route').map((r) => r.Properties);
         expect(routes.map((r) => r.RouteKey).sort()).toEqual([...KEYED_ROUTES, ...PUBLIC_ROUTES].sort());
         const authorizer = ref(p, p.stack.api.httpApi.node.findChild('KeyAuthorizer'));
@@ -181,15 +185,14 @@ describe('synchronous API', () => {
           [ENV.apiFetchAllowedHosts]: '',
           [ENV.apiFetchMaxBytes]: String(LIMITS.maxObjectBytes),
           [ENV.apiFetchTimeoutMs]: '3000',
+          // The review routes: their audit trail, decision events, and tenants' webhook settings.
+          [ENV.auditTableName]: ref(p, p.stack.audit.table),
+          [ENV.eventBusName]: ref(p, p.stack.eventBus),
+          [ENV.apiKeysSecretArn]: ref(p, p.stack.api.keys),
         });
         for (const name of MODEL_NAMES) expect(env, name).toHaveProperty(MODEL_ENV[name].endpoint);
-        // No long-media forwarding, no verdict actions, no key table (the authorizer checks keys).
-        for (const name of [
-          ENV.longMediaQueueUrl,
-          ENV.quarantineBucket,
-          ENV.eventBusName,
-          ENV.apiKeysSecretArn,
-        ]) {
+        // No long-media forwarding and no quarantine (an API request has no upload to copy).
+        for (const name of [ENV.longMediaQueueUrl, ENV.quarantineBucket]) {
           expect(env, name).not.toHaveProperty(name);
         }
         expect(fn.Properties).toMatchObject({
@@ -210,16 +213,26 @@ describe('synchronous API', () => {
         });
       });
 
-      it('lets the API function read/write both tables and invoke the endpoints, and no more', () => {
+      it('lets the API function read/write its tables and invoke the endpoints, and no more', () => {
         const statements = statementsOfRole(p, p.stack.api.handler.role);
-        const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-        expect(dynamo.map((s) => [actionsOf(s).sort(), resourcesOf(s)])).toEqual(
-          expect.arrayContaining([
-            [['dynamodb:UpdateItem'], [arn(p, p.stack.api.rateLimits)]],
-            [['dynamodb:GetItem', 'dynamodb:PutItem'], [arn(p, p.stack.verdicts.table)]],
-          ]),
+        // Action × resource, so the assertion does not depend on how statements are merged.
+        const dynamo = statements
+          .filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
+          .flatMap((s) =>
+            actionsOf(s).flatMap((a) => resourcesOf(s).map((r) => `${a} ${JSON.stringify(r)}`)),
+          );
+        const on = (action: string, resource: unknown) => `${action} ${JSON.stringify(resource)}`;
+        const verdicts = arn(p, p.stack.verdicts.table);
+        expect(dynamo.sort()).toEqual(
+          [
+            on('dynamodb:UpdateItem', arn(p, p.stack.api.rateLimits)),
+            on('dynamodb:GetItem', verdicts),
+            on('dynamodb:PutItem', verdicts),
+            on('dynamodb:UpdateItem', verdicts),
+            on('dynamodb:Query', { 'Fn::Join': ['', [verdicts, '/index/by-queue']] }),
+            on('dynamodb:PutItem', arn(p, p.stack.audit.table)),
+          ].sort(),
         );
-        expect(dynamo).toHaveLength(2);
         const invoke = statements.filter((s) => actionsOf(s).includes('sagemaker:InvokeEndpoint'));
         expect(invoke).toHaveLength(1);
         const endpoints = Object.values(p.stack.endpoints).flatMap((e) => [
@@ -229,9 +242,23 @@ describe('synchronous API', () => {
         expect(resourcesOf(invoke[0]!)).toEqual(expect.arrayContaining(endpoints));
         expect(resourcesOf(invoke[0]!)).toHaveLength(endpoints.length);
         const services = new Set(statements.flatMap(actionsOf).map((a) => a.split(':')[0]));
-        expect([...services].sort()).toEqual(['dynamodb', 'kms', 'logs', 's3', 'sagemaker', 'xray']);
+        expect([...services].sort()).toEqual([
+          'dynamodb',
+          'events',
+          'kms',
+          'logs',
+          's3',
+          'sagemaker',
+          'secretsmanager',
+          'xray',
+        ]);
         const s3 = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
-        expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+        // Read the lists; "block and bank" lists the bucket (so a new bank's HEAD is 404) and puts.
+        expect([...new Set(s3.flatMap(actionsOf))].sort()).toEqual([
+          's3:GetObject',
+          's3:ListBucket',
+          's3:PutObject',
+        ]);
         for (const s of s3)
           expect(JSON.stringify(resourcesOf(s))).toContain(logicalId(p, p.stack.matchLists.bucket));
       });
@@ -249,16 +276,17 @@ describe('synchronous API', () => {
         const keyStatements = (
           key.Properties.KeyPolicy as { Statement: (Statement & { Principal: unknown })[] }
         ).Statement;
-        const forAuthorizer = keyStatements.filter(
-          (s) => JSON.stringify(s.Principal) === JSON.stringify({ AWS: arn(p, p.stack.api.authorizer.role) }),
+        const authorizerRole = JSON.stringify(arn(p, p.stack.api.authorizer.role));
+        const forAuthorizer = keyStatements.filter((s) =>
+          JSON.stringify(s.Principal).includes(authorizerRole),
         );
         expect(forAuthorizer).toHaveLength(1);
         expect(forAuthorizer[0]).toMatchObject({
           Action: 'kms:Decrypt',
           Condition: { StringEquals: { 'kms:ViaService': expect.stringMatching(/^secretsmanager\./) } },
         });
-        // And nobody else may read the key table.
-        for (const role of [p.stack.api.handler.role, p.stack.moderateFunction.role]) {
+        // And no moderating function may read the key table (the API function reads it for webhooks).
+        for (const role of [p.stack.moderateFunction.role, p.stack.longMediaFunction.role]) {
           expect(
             statementsOfRole(p, role)
               .flatMap(actionsOf)

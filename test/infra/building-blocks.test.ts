@@ -182,6 +182,7 @@ describe('in the stack', () => {
       dev.stack.ingest.accessLogsBucket,
       dev.stack.quarantine.bucket,
       dev.stack.matchLists.bucket,
+      dev.stack.reviewConsole.bucket,
     ];
     for (const bucket of buckets) expect(bucket, bucket.node.path).toBeInstanceOf(SecureBucket);
     dev.template.resourceCountIs('AWS::S3::Bucket', buckets.length);

@@ -61,12 +61,32 @@ export interface TestPipeline {
   config: PipelineConfig;
 }
 
+/** A review console build: one page, so BucketDeployment has something to upload. */
+export function fixtureConsoleDirectory(): string {
+  fixtureRoot ??= mkdtempSync(join(tmpdir(), 'infra-test-'));
+  const dir = join(fixtureRoot, 'console');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Review</title>\n');
+  return dir;
+}
+
+export interface BuildOptions {
+  /** Run cdk-nag. @default false */
+  nag?: boolean;
+  /**
+   * The review console's files. @default a directory that does not exist, so templates do not
+   * depend on whether console/ has been built in this checkout
+   */
+  consoleDirectory?: string;
+}
+
 /** The pipeline for `envName` from cdk.json, optionally with config changes, synthesized without bundling. */
 export function buildPipeline(
   envName = 'dev',
   change: (config: PipelineConfig) => PipelineConfig = (c) => c,
-  options: { nag?: boolean } = {},
+  options: BuildOptions = {},
 ): TestPipeline {
+  fixtureRoot ??= mkdtempSync(join(tmpdir(), 'infra-test-'));
   const context = cdkJsonContext();
   const app = new App({
     context: { ...context, 'aws:cdk:bundling-stacks': [] },
@@ -81,6 +101,7 @@ export function buildPipeline(
     modelsDirectory: fixtureModelsDirectory(),
     inferenceImageDirectory: fixtureImageDirectory(),
     inferenceDockerfile: 'Dockerfile',
+    consoleDirectory: options.consoleDirectory ?? join(fixtureRoot, 'no-console'),
   });
   let template: Template | undefined;
   return {

@@ -3,12 +3,23 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { buildPipeline } from './helpers.ts';
+import { buildPipeline, fixtureConsoleDirectory } from './helpers.ts';
 
 describe('cdk-nag AwsSolutions', () => {
   for (const envName of ['dev', 'prod']) {
     it(`passes for ${envName}: every finding fixed or acknowledged with a reason`, () => {
       const { app } = buildPipeline(envName, (c) => c, { nag: true });
+
+      expect(() => app.synth()).not.toThrow();
+    });
+  }
+
+  for (const envName of ['dev', 'prod']) {
+    it(`passes for ${envName} with the review console files deployed (BucketDeployment's own function and role)`, () => {
+      const { app } = buildPipeline(envName, (c) => c, {
+        nag: true,
+        consoleDirectory: fixtureConsoleDirectory(),
+      });
 
       expect(() => app.synth()).not.toThrow();
     });
