@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       rawModelP50Ms: round(raw.text),
       target: `p50 <= ${TARGETS.text.p50} ms, p99 <= ${TARGETS.text.p99} ms`,
       met: textP50 <= TARGETS.text.p50 && textP99 <= TARGETS.text.p99,
-      note: 'POST /v1/moderate {text}: key check, rate limit (DynamoDB), strict JSON, text model + fusion over HTTP, verdict read and write',
+      note: 'POST /v1/moderate {text}: key check, rate limit (one DynamoDB write), strict JSON, text model + fusion over HTTP, one conditional verdict write',
     });
 
     progress(`api: ${PLAN.image} 640×480 JPEGs one at a time`);
