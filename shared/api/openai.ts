@@ -55,14 +55,19 @@ export const openAiPartSchema = z.discriminatedUnion('type', [textPart, imagePar
 export type OpenAiPart = z.infer<typeof openAiPartSchema>;
 
 export const openAiRequestSchema = z.strictObject({
-  input: z.union([
-    z.string(),
-    z.array(z.string()).min(1).max(MAX_OPENAI_INPUTS),
-    z
-      .array(openAiPartSchema)
-      .min(1)
-      .max(LIMITS.post.maxMedia + 1),
-  ]),
+  input: z.union(
+    [
+      z.string(),
+      z.array(z.string()).min(1).max(MAX_OPENAI_INPUTS),
+      z
+        .array(openAiPartSchema)
+        .min(1)
+        .max(LIMITS.post.maxMedia + 1),
+    ],
+    {
+      error: `input must be a string, an array of 1 to ${MAX_OPENAI_INPUTS} strings, or an array of {type:"text"} / {type:"image_url"} parts`,
+    },
+  ),
   model: z.string().optional().describe('Accepted and ignored: the deployed model pack decides.'),
 });
 export type OpenAiRequest = z.infer<typeof openAiRequestSchema>;
