@@ -1,8 +1,8 @@
 /**
  * Builds the multimodal evaluation set (see dataset.ts) into .local/eval-cache/:
  *
- * - picks texts of the text model's validation and test splits, stratified by label (hate,
- *   harassment, offensive only, benign), 15–160 characters once URLs and mentions are dropped;
+ * - picks texts of the text model's validation and test splits, stratified by label (violence, hate,
+ *   harassment, sexual, offensive only, benign), 15–160 characters once URLs and mentions are dropped;
  * - renders each picked text into a picture (render.ts: machine fonts, sizes, colours, backgrounds,
  *   rotation, blur, noise, JPEG) and reads it back with the pipeline's OCR (shared/extract/ocr.ts);
  * - speaks other picked texts with flite (varied voices, rates, some with added noise), decodes
@@ -28,6 +28,7 @@ import { readEngineConfig } from '#shared/contracts/env.ts';
 import { createRecognizer } from '#shared/engines/engines.ts';
 import { decodeAudio } from '#shared/extract/audio.ts';
 import { ocrImage, tesseractEngine } from '#shared/extract/ocr.ts';
+import { LIMITS } from '#shared/ingest/limits.ts';
 import { transcribe } from '#shared/speech/transcribe.ts';
 import { loadSileroVad } from '#shared/speech/vad.ts';
 import {
@@ -54,15 +55,26 @@ const log = (msg: string): void => {
 };
 
 /** Label strata and the share of each in a pick: harm is over-represented so every category has positives. */
+const known = (e: LabelledText, k: number, v: number): boolean => e.mask[k] === 1 && e.y[k] === v;
 const STRATA = [
-  { name: 'hate', share: 0.2, test: (e: LabelledText) => e.y[0] === 1 },
-  { name: 'harassment', share: 0.2, test: (e: LabelledText) => e.y[0] === 0 && e.y[1] === 1 },
+  { name: 'violence', share: 0.15, test: (e: LabelledText) => known(e, 3, 1) },
+  { name: 'hate', share: 0.15, test: (e: LabelledText) => known(e, 0, 1) && !known(e, 3, 1) },
+  {
+    name: 'harassment',
+    share: 0.15,
+    test: (e: LabelledText) => known(e, 1, 1) && !known(e, 0, 1) && !known(e, 3, 1),
+  },
+  { name: 'sexual', share: 0.05, test: (e: LabelledText) => known(e, 4, 1) },
   {
     name: 'offensive only',
-    share: 0.25,
-    test: (e: LabelledText) => e.y[0] === 0 && e.y[1] === 0 && e.y[2] === 1,
+    share: 0.15,
+    test: (e: LabelledText) => known(e, 2, 1) && [0, 1, 3, 4].every((k) => e.y[k] === 0),
   },
-  { name: 'benign', share: 0.35, test: (e: LabelledText) => e.y[2] === 0 },
+  {
+    name: 'benign',
+    share: 0.35,
+    test: (e: LabelledText) => e.mask.every((m) => m === 1) && e.y.every((y) => y === 0),
+  },
 ] as const;
 
 function shuffle<T>(xs: T[], rnd: Rng): T[] {
@@ -130,12 +142,16 @@ async function renderImages(texts: SourceText[], rnd: Rng, dir: string): Promise
   return out;
 }
 
+const BUILD_OCR_LIMITS = { ...LIMITS.ocr, timeoutMs: 120_000 };
+
 async function readImages(records: Omit<ImageRecord, 'ocr'>[], dir: string): Promise<ImageRecord[]> {
   const engine = tesseractEngine();
   const out: ImageRecord[] = [];
   try {
     for (const [i, r] of records.entries()) {
-      const result = await ocrImage(readFileSync(join(dir, r.file)), engine);
+      // The build's own deadline, generous: on a loaded 2-core machine OCR can take longer than the
+      // pipeline's limit, and an abandoned recognition leaves tesseract.js's worker unusable.
+      const result = await ocrImage(readFileSync(join(dir, r.file)), engine, { limits: BUILD_OCR_LIMITS });
       out.push({
         ...r,
         ocr: {
@@ -155,6 +171,26 @@ async function readImages(records: Omit<ImageRecord, 'ocr'>[], dir: string): Pro
 
 /** Clips transcribed at once: each recognition is its own pocketsphinx process (≈1 s of model loading). */
 const SPEECH_WORKERS = 2;
+
+/**
+ * A recognition that ran over the recogniser's deadline is tried again (up to three times): on a
+ * loaded 2-core machine a clip can take longer than on an idle one, and one slow clip must not
+ * end a build that has run for minutes.
+ */
+async function transcribeRetrying(
+  audio: Parameters<typeof transcribe>[0],
+  vad: Parameters<typeof transcribe>[1]['vad'],
+  recognizer: Parameters<typeof transcribe>[1]['recognizer'],
+): ReturnType<typeof transcribe> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transcribe(audio, { vad, recognizer });
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || err.name !== 'MediaTimeoutError') throw err;
+      log(`recognition ran over its deadline, attempt ${attempt + 1}`);
+    }
+  }
+}
 
 async function speak(texts: SourceText[], rnd: Rng, dir: string): Promise<SpeechRecord[]> {
   const vad = await loadSileroVad();
@@ -196,7 +232,7 @@ async function speak(texts: SourceText[], rnd: Rng, dir: string): Promise<Speech
       }
       const started = performance.now();
       const result = recognizer
-        ? await transcribe(audio, { vad, recognizer })
+        ? await transcribeRetrying(audio, vad, recognizer)
         : { segments: [], engine: undefined };
       out[k] = {
         ...t,
@@ -241,7 +277,9 @@ export async function buildDataset(options: BuildOptions = {}): Promise<EvalData
     cached !== undefined &&
     cached.config.imagesPerSplit === imagesPerSplit &&
     cached.config.speechPerSplit === speechPerSplit &&
-    cached.config.fonts.join() === fonts.join()
+    // Every font the cache was drawn with is still installed, so its pictures are ones this machine
+    // renders. Fonts installed since would change the draws of a rebuild (--force uses them).
+    cached.config.fonts.every((f) => fonts.includes(f))
   ) {
     log(`reusing ${datasetPath(dir)} (${cached.images.length} images, ${cached.speech.length} clips)`);
     return cached;

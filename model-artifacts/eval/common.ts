@@ -13,7 +13,7 @@ export const EVAL_SEED = 20_240_620;
 export const POSTS = { validation: 4_000, test: 4_000 };
 
 /** The categories with labelled data: the only ones evaluated and given data-derived thresholds. */
-export const TEXT_CATS = ['hate', 'harassment', 'offensive'] as const;
+export const TEXT_CATS = ['hate', 'harassment', 'offensive', 'violence'] as const;
 export type TextCat = (typeof TEXT_CATS)[number];
 
 /** Index of a category in the fusion model's label order (the order of every score vector here). */

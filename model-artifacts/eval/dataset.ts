@@ -19,7 +19,7 @@ export const REPO = resolve(HERE, '../..');
 /** Git-ignored (`.local/`): rebuilt by `npm run eval:data`, never committed. */
 export const CACHE_DIR = join(REPO, '.local/eval-cache');
 /** Bump when the selection, rendering or recognition changes, so a stale cache is rebuilt. */
-export const DATASET_VERSION = 2;
+export const DATASET_VERSION = 3;
 
 export type EvalSplit = 'validation' | 'test';
 

@@ -64,7 +64,6 @@ export interface Pools {
   audio: AudioPart[];
 }
 
-const OFFENSIVE = FUSION_LABELS.indexOf('offensive');
 const SEXUAL = FUSION_LABELS.indexOf('sexual');
 
 /** Text labels → fusion order; texts are taken as non-sexual (neither corpus annotates it). */
@@ -207,7 +206,7 @@ export async function buildPools(
   return { split, captions, images, audio };
 }
 
-/** Where a post's harm sits (by the offensive label of its parts). */
+/** Where a post's harm sits (by the text-harm labels of its parts: any but sexual, which the image teacher sets). */
 export type Scenario = 'neither' | 'caption' | 'media' | 'both';
 export const SCENARIOS: readonly Scenario[] = ['neither', 'caption', 'media', 'both'];
 
@@ -218,7 +217,7 @@ export interface Post {
   audio?: AudioPart;
 }
 
-const harmful = (p: Labels): boolean => (p.y[OFFENSIVE] ?? 0) > 0.5;
+const harmful = (p: Labels): boolean => p.y.some((v, c) => c !== SEXUAL && v > 0.5);
 
 function drawFrom<T extends Labels>(pool: readonly T[], wantHarm: boolean, rnd: Rng): T {
   const candidates = pool.filter((p) => harmful(p) === wantHarm);

@@ -1,7 +1,9 @@
 /**
  * The policy presets (shared/policy/presets/*.json), regenerated from precision targets: for hate,
- * harassment and offensive, the lowest fused threshold whose validation precision, re-weighted to a
- * reference prevalence, reaches each target; then what that threshold gives on the test mix.
+ * harassment, offensive and violence, the lowest fused threshold whose validation precision,
+ * re-weighted to a reference prevalence, reaches each target; then what that threshold gives on the
+ * test mix. Hate and violence always get a block threshold: where the block target is out of reach,
+ * the threshold with the highest precision the data allows (recorded as not reached).
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { categoryIndex, TEXT_CATS, type TextCat } from './common.ts';
 import { REPO } from './dataset.ts';
 import { column, type Scorer } from './methods.ts';
 import type { FusionExample } from './posts.ts';
-import { NEVER, precisionAtPrevalence, thresholdForPrecision } from './thresholds.ts';
+import { bestPrecisionThreshold, NEVER, precisionAtPrevalence, thresholdForPrecision } from './thresholds.ts';
 
 /** Precision targets of the policy presets: review and block, per preset. */
 export const PRESET_TARGETS = {
@@ -21,12 +23,15 @@ export const PRESET_TARGETS = {
 } as const;
 export type PresetName = keyof typeof PRESET_TARGETS;
 
-/** Categories with no labelled data keep their hand-set thresholds (not data-derived). */
-const HAND_SET: Record<PresetName, Record<'sexual' | 'violence', { review: number; block: number }>> = {
-  strict: { sexual: { review: 0.3, block: 0.7 }, violence: { review: 0.3, block: 0.7 } },
-  balanced: { sexual: { review: 0.5, block: 0.85 }, violence: { review: 0.5, block: 0.85 } },
-  lenient: { sexual: { review: 0.7, block: 0.95 }, violence: { review: 0.7, block: 0.95 } },
+/** Sexual keeps hand-set thresholds: the image model's labels in the evaluation are a teacher's, not people's. */
+const HAND_SET: Record<PresetName, Record<'sexual', { review: number; block: number }>> = {
+  strict: { sexual: { review: 0.3, block: 0.7 } },
+  balanced: { sexual: { review: 0.5, block: 0.85 } },
+  lenient: { sexual: { review: 0.7, block: 0.95 } },
 };
+
+/** Categories that must be able to block under every preset (issue 12): a threat or an attack on a group. */
+const MUST_BLOCK: readonly TextCat[] = ['hate', 'violence'];
 
 /**
  * Default share of positives the presets' precision targets assume (`--reference-prevalence`). The
@@ -34,7 +39,7 @@ const HAND_SET: Record<PresetName, Record<'sexual' | 'violence', { review: numbe
  * own mix says little about traffic; targets are met at this reference prevalence instead (recall
  * and false-positive rate re-weighted), and the report gives both.
  */
-export const DEFAULT_REFERENCE_PREVALENCE = 0.1;
+export const DEFAULT_REFERENCE_PREVALENCE = 0.05;
 
 /** One operating point of a preset: its threshold and what it gives on the test mix. */
 export interface Operating {
@@ -78,10 +83,16 @@ function categoryOperating(
   const [ts, ty] = test;
   const review = thresholdForPrecision(vs, vy, targets.review, { prevalence: referencePrevalence });
   // Offensive language alone is never blocked (a person decides); only hate/harassment block.
-  const block =
+  let block =
     l === 'offensive'
       ? { threshold: NEVER, reached: true }
       : thresholdForPrecision(vs, vy, targets.block, { prevalence: referencePrevalence });
+  if (!block.reached && MUST_BLOCK.includes(l)) {
+    block = {
+      threshold: bestPrecisionThreshold(vs, vy, { prevalence: referencePrevalence }),
+      reached: false,
+    };
+  }
   // Block is never below review, so the preset's two thresholds stay ordered.
   const blockT = Math.max(block.threshold, review.threshold);
   return {
@@ -147,7 +158,6 @@ export function presetFile(
     ...Object.fromEntries(
       Object.entries(cats).map(([l, v]) => [l, { review: v.review.threshold, block: v.block.threshold }]),
     ),
-    violence: hand.violence,
   };
   const ordered = Object.fromEntries(
     ['sexual', 'hate', 'harassment', 'violence', 'offensive'].map((k) => [k, thresholds[k]]),
@@ -165,8 +175,9 @@ export function presetFile(
     version: `${name}-2.${hash}`,
     description:
       `Per-category thresholds on calibrated fused probabilities: at or above review → review, at or above block → block. ` +
-      `hate/harassment/offensive chosen by \`npm run eval\` on validation data for precision ≥ ${targets.review} (review) and ≥ ${targets.block} (block) at ${referencePrevalence * 100}% prevalence; ` +
-      `offensive alone never blocks; sexual and violence are hand-set (no labelled data).`,
+      `hate/harassment/offensive/violence chosen by \`npm run eval\` on validation data for precision ≥ ${targets.review} (review) and ≥ ${targets.block} (block) at ${referencePrevalence * 100}% prevalence; ` +
+      `hate and violence block at the most precise threshold the data allows where the block target is out of reach; ` +
+      `offensive alone never blocks; sexual is hand-set (no human-labelled images).`,
     thresholds: ordered,
     reviewWhenPartial: true,
     expected: {
@@ -182,7 +193,7 @@ export function presetFile(
   };
 }
 
-/** Rewrites the three presets' text-model categories; sexual and violence keep hand-set values. */
+/** Rewrites the three presets' text-model categories; sexual keeps hand-set values. */
 export function writePresets(
   presets: PresetEval,
   fusionVersion: string,

@@ -58,6 +58,44 @@ export function thresholdForPrecision(
 }
 
 /**
+ * The threshold (rounded down to 3 decimals) with the highest precision, at `prevalence` when given,
+ * among cut points with at least `minPredicted` items predicted positive: the strictest operating
+ * point the data can support, for a category that must be able to block when no threshold reaches
+ * the block target.
+ */
+export function bestPrecisionThreshold(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  options: { prevalence?: number; minPredicted?: number } = {},
+): number {
+  const minPredicted = options.minPredicted ?? 10;
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort(
+    (a, b) => (scores[b] ?? 0) - (scores[a] ?? 0),
+  );
+  let pos = 0;
+  for (let i = 0; i < labels.length; i++) if ((labels[i] ?? 0) > 0.5) pos++;
+  const neg = labels.length - pos;
+  let tp = 0;
+  let best = { precision: -1, threshold: NEVER };
+  for (let i = 0; i < idx.length; i++) {
+    if ((labels[idx[i] ?? 0] ?? 0) > 0.5) tp++;
+    const s = scores[idx[i] ?? 0] ?? 0;
+    if (i + 1 < idx.length && scores[idx[i + 1] ?? 0] === s) continue;
+    if (i + 1 < minPredicted) continue;
+    const fp = i + 1 - tp;
+    let precision = tp / (i + 1);
+    if (options.prevalence !== undefined && pos > 0 && neg > 0) {
+      const tpr = tp / pos;
+      const fpr = fp / neg;
+      precision = (options.prevalence * tpr) / (options.prevalence * tpr + (1 - options.prevalence) * fpr);
+    }
+    // Ties keep the lower threshold (more recall at the same precision).
+    if (precision >= best.precision) best = { precision, threshold: s };
+  }
+  return best.threshold >= NEVER ? NEVER : Math.floor(best.threshold * 1000) / 1000;
+}
+
+/**
  * Precision at another prevalence π, from the recall (TPR) and false-positive rate measured here:
  * π·TPR / (π·TPR + (1−π)·FPR). Shows what a precision measured on a harm-rich evaluation mix means
  * for traffic where harm is rare.

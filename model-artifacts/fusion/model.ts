@@ -8,12 +8,20 @@
  * shift for channel k being present. Pairs where channel k does not score category c have
  * w = β = 0. The ONNX graph selects present channels with Where, so whatever an absent channel
  * holds (even NaN) cannot reach the output.
+ *
+ * Strong evidence is never silenced: where a present channel scores category c at or above
+ * `strong`, the fused probability is at least that channel's own (calibrated) probability,
+ *
+ *   p_c ← max(p_c, max_{k ∈ S, p_kc ≥ strong} p_kc)
+ *
+ * A fused model learns how far to trust each channel on average; a clearly spoken or written threat
+ * that speech recognition or OCR mangled into a weaker transcript must still reach review or block.
  */
 import { buildModel, int64s } from '#model-artifacts/onnx/graph.ts';
 import { CHANNEL_SPECS, CHANNELS } from '#shared/modalities/registry.ts';
 
-/** The fused categories, in `probs` column order (violence has no trained model anywhere). */
-export const FUSION_LABELS = ['sexual', 'hate', 'harassment', 'offensive'] as const;
+/** The fused categories, in `probs` column order (the taxonomy's order). */
+export const FUSION_LABELS = ['sexual', 'hate', 'harassment', 'violence', 'offensive'] as const;
 export type FusionLabel = (typeof FUSION_LABELS)[number];
 
 export const NUM_CHANNELS = CHANNELS.length;
@@ -44,7 +52,12 @@ export interface FusionParams {
   beta: Float32Array;
   /** [category] intercepts. */
   bias: Float32Array;
+  /** A present channel's probability at or above this is a floor for the fused one; absent: no floor. */
+  strong?: number;
 }
+
+/** The floor fusion 1.2 ships with: a channel that alone says "more likely than not" keeps its say. */
+export const STRONG_CHANNEL = 0.5;
 
 export const clippedLogit = (p: number, clip: FusionParams['clip']): number => {
   const q = Math.min(clip.hi, Math.max(clip.lo, Number.isFinite(p) ? p : 0));
@@ -73,7 +86,17 @@ export function fusedLogits(
 
 /** Fused probabilities for one item (what the ONNX graph computes). */
 export function fuse(p: FusionParams, probs: ArrayLike<number>, present: ArrayLike<number>): Float64Array {
-  return fusedLogits(p, probs, present).map(sigmoid);
+  const out = fusedLogits(p, probs, present).map(sigmoid);
+  if (p.strong === undefined) return out;
+  for (let k = 0; k < NUM_CHANNELS; k++) {
+    if ((present[k] ?? 0) <= 0.5) continue;
+    for (let c = 0; c < NUM_LABELS; c++) {
+      const i = k * NUM_LABELS + c;
+      const q = probs[i] ?? 0;
+      if ((SCORED[i] ?? 0) === 1 && Number.isFinite(q) && q >= p.strong) out[c] = Math.max(out[c] ?? 0, q);
+    }
+  }
+  return out;
 }
 
 /**
@@ -104,6 +127,12 @@ export function exportFusionModel(p: FusionParams, metadata: Record<string, stri
       { name: 'intercept', dims: [NUM_LABELS], data: p.bias },
       int64s('axes_channel', [1]),
       int64s('axes_last', [2]),
+      ...(p.strong === undefined
+        ? []
+        : [
+            { name: 'strong', dims: [], data: Float32Array.of(p.strong) },
+            { name: 'scored_mask', dims: [NUM_CHANNELS, NUM_LABELS], data: SCORED },
+          ]),
     ],
     nodes: [
       // NaN in an absent channel must not leak through Clip/Log: zero it first with Where.
@@ -119,7 +148,24 @@ export function exportFusionModel(p: FusionParams, metadata: Record<string, stri
       { op: 'Where', inputs: ['is_present', 'contribution', 'zero'], outputs: ['masked'] },
       { op: 'ReduceSum', inputs: ['masked', 'axes_channel'], outputs: ['summed'], attrs: { keepdims: 0 } },
       { op: 'Add', inputs: ['summed', 'intercept'], outputs: ['fused_logits'] },
-      { op: 'Sigmoid', inputs: ['fused_logits'], outputs: ['probs'] },
+      ...(p.strong === undefined
+        ? [{ op: 'Sigmoid', inputs: ['fused_logits'], outputs: ['probs'] }]
+        : [
+            { op: 'Sigmoid', inputs: ['fused_logits'], outputs: ['fused_probs'] },
+            // The floor: present, scored channels at or above `strong` (NaN compares false).
+            { op: 'GreaterOrEqual', inputs: ['probs_present', 'strong'], outputs: ['is_strong_value'] },
+            { op: 'Greater', inputs: ['scored_mask', 'half'], outputs: ['is_scored'] },
+            { op: 'And', inputs: ['is_strong_value', 'is_scored'], outputs: ['strong_scored'] },
+            { op: 'And', inputs: ['strong_scored', 'is_present'], outputs: ['is_strong'] },
+            { op: 'Where', inputs: ['is_strong', 'probs_present', 'zero'], outputs: ['strong_probs'] },
+            {
+              op: 'ReduceMax',
+              inputs: ['strong_probs'],
+              outputs: ['floor'],
+              attrs: { axes: [1], keepdims: 0 },
+            },
+            { op: 'Max', inputs: ['fused_probs', 'floor'], outputs: ['probs'] },
+          ]),
     ],
     metadata,
   });

@@ -48,6 +48,7 @@ import {
 import { decisionRows, readDecisionsJsonl, withDecisionRows } from '#model-artifacts/learning/decisions.ts';
 import { loadCorpus } from '#model-artifacts/text-model/data.ts';
 import { auroc, ece } from '#model-artifacts/text-model/metrics.ts';
+import { PREVALENCE } from '#model-artifacts/text-model/train.ts';
 import { fitPlatt } from '#model-artifacts/text-model/trainer.ts';
 import { CATEGORIES } from '#shared/domain/taxonomy.ts';
 import { CHANNELS } from '#shared/modalities/registry.ts';
@@ -67,11 +68,12 @@ import {
   NUM_CHANNELS,
   NUM_LABELS,
   SCORED,
+  STRONG_CHANNEL,
 } from './model.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-export const MODEL_VERSION = '1.1.0';
+export const MODEL_VERSION = '2.0.0';
 const SEED = 20_240_602;
 const TRAIN_POSTS = 12_000;
 const SELECTION_POSTS = 6_000;
@@ -84,50 +86,45 @@ const CLIP_CEILING = 1 - 1e-4;
 const BOOTSTRAP = 300;
 const FEATURE_FUSION = { projDim: 16, epochs: 25, batchSize: 256, lr: 0.01, l2: 1e-3 };
 
+/**
+ * Fusion parameters laid out for an older label order, widened to FUSION_LABELS: a category the
+ * older model did not fuse (violence) gets w = β = 0 and the intercept given.
+ */
+function widen(
+  labels: readonly string[],
+  p: { clip: FusionParams['clip']; w: number[]; beta: number[]; bias: number[] },
+  missingBias: number,
+): FusionParams {
+  const at = (k: number, c: string, from: number[]) => {
+    const j = labels.indexOf(c);
+    return j < 0 ? 0 : (from[k * labels.length + j] ?? 0);
+  };
+  const grid = (from: number[]) =>
+    Float32Array.from(CHANNELS.flatMap((_, k) => FUSION_LABELS.map((c) => at(k, c, from))));
+  return {
+    clip: p.clip,
+    w: grid(p.w),
+    beta: grid(p.beta),
+    bias: Float32Array.from(
+      FUSION_LABELS.map((c) => (labels.includes(c) ? (p.bias[labels.indexOf(c)] ?? 0) : missingBias)),
+    ),
+  };
+}
+
 /** fusion 1.0.0, trained on simulated OCR/speech noise (kept here to measure what retraining bought). */
 const PREVIOUS: { version: string; params: FusionParams } = {
   version: '1.0.0',
-  params: {
-    clip: { lo: 0.05, hi: 0.9999 },
-    // [channel (text, image, ocr, speech), category (sexual, hate, harassment, offensive)]
-    w: Float32Array.of(
-      0,
-      1.032,
-      1.128,
-      0.773,
-      1.115,
-      0,
-      0,
-      0,
-      0,
-      1.076,
-      0.959,
-      0.754,
-      0,
-      0.784,
-      0.734,
-      0.743,
-    ),
-    beta: Float32Array.of(
-      0,
-      3.269,
-      3.298,
-      1.871,
-      7.191,
-      0,
-      0,
-      0,
-      0,
-      3.356,
-      3.221,
-      2.063,
-      0,
-      2.596,
-      2.334,
-      1.608,
-    ),
-    bias: Float32Array.of(-7.254, -3.862, -3.924, -2.64),
-  },
+  // [channel (text, image, ocr, speech), category (sexual, hate, harassment, offensive)]; no violence.
+  params: widen(
+    ['sexual', 'hate', 'harassment', 'offensive'],
+    {
+      clip: { lo: 0.05, hi: 0.9999 },
+      w: [0, 1.032, 1.128, 0.773, 1.115, 0, 0, 0, 0, 1.076, 0.959, 0.754, 0, 0.784, 0.734, 0.743],
+      beta: [0, 3.269, 3.298, 1.871, 7.191, 0, 0, 0, 0, 3.356, 3.221, 2.063, 0, 2.596, 2.334, 1.608],
+      bias: [-7.254, -3.862, -3.924, -2.64],
+    },
+    -10,
+  ),
 };
 
 const log = (msg: string): void => {
@@ -237,7 +234,7 @@ function meanLoss(params: FusionParams, examples: readonly FusionExample[]): num
   return sum / examples.length;
 }
 
-const TEXT_CATS = ['hate', 'harassment', 'offensive'] as const;
+const TEXT_CATS = ['hate', 'harassment', 'offensive', 'violence'] as const;
 type TextCat = (typeof TEXT_CATS)[number];
 type Comparison = Record<string, Record<TextCat, MethodReport>>;
 
@@ -445,7 +442,8 @@ export function recalibrate(
   const platt = TEXT_CATS.map((label) => {
     const c = FUSION_LABELS.indexOf(label);
     const logitScorer: Scorer = (ex) => fusedLogits(uncalibrated, ex.x, ex.present);
-    const fit = fitPlatt(...column(calMix, logitScorer, c, true));
+    // At the production prevalence the text model is calibrated for, not at the harm-rich mix.
+    const fit = fitPlatt(...column(calMix, logitScorer, c, true), PREVALENCE);
     if (!(fit.scale > 0))
       throw new Error(`recalibration of ${label} would reverse the ranking: ${JSON.stringify(fit)}`);
     for (let k = 0; k < NUM_CHANNELS; k++) {
@@ -711,12 +709,14 @@ function fusionManifest(params: FusionParams, sha256: string, channel: ChannelMo
       channelCategories: CHANNEL_CATEGORIES,
       unscoredCategories: CATEGORIES.filter((c) => !(FUSION_LABELS as readonly string[]).includes(c)),
       clip: params.clip,
+      // A present channel's probability at or above this is a floor for the fused one (model.ts).
+      strongChannel: params.strong,
       textModel: { name: textManifest.name, version: textManifest.version, sha256: textSha },
     },
     source:
       `Trained by model-artifacts/fusion/train.ts (seed ${SEED}) on posts composed from the multimodal ` +
       `evaluation set (model-artifacts/eval, dataset v${data.dataset.version}): text-toxicity ${textManifest.version} on ` +
-      `validation-split texts of ${data.corpus.files.map((f) => `${f.file} (sha256 ${f.sha256})`).join(' and ')}, ` +
+      `validation-split texts of the text model's sources (its model card), ` +
       `as typed, as read back by tesseract.js from rendered pictures, and as transcribed from flite speech; ` +
       `image channel's sexual entry simulated (Beta(${IMAGE_BETA.a}, ${IMAGE_BETA.b}) teacher, no labelled images).`,
     license: 'Apache-2.0 (this project). Derived from the text-toxicity model; see its licence note.',
@@ -777,6 +777,7 @@ function fusionMetrics(r: RunResults) {
       testExamples: r.sets.testExamples.length,
     },
     clip: params.clip,
+    strong: params.strong,
     clipSearch: r.clipSearch.map(({ lo, loss }) => ({ lo, loss })),
     params: weightTable(params),
     intercepts: Object.fromEntries(FUSION_LABELS.map((l, c) => [l, params.bias[c] ?? 0])),
@@ -823,7 +824,10 @@ async function main(): Promise<void> {
   // (reviewer decisions are real pipeline input, so they join it, once each).
   const calMix = [...uploadMix(data.valPools, posts.selPosts), ...decisionRows(decided)];
   const dropout = chooseDropout(posts.trainPosts, chosen, calMix, decisions);
-  const { params, platt } = recalibrate(dropout.uncalibrated, calMix);
+  const recalibrated = recalibrate(dropout.uncalibrated, calMix);
+  const platt = recalibrated.platt;
+  // Strong channels are never silenced (model.ts): part of the shipped model, so every figure below includes it.
+  const params: FusionParams = { ...recalibrated.params, strong: STRONG_CHANNEL };
   const trainSeconds = (performance.now() - tTrain) / 1000;
   log(`trained in ${fmt(trainSeconds, 1)} s, clip floor ${chosen.lo}`);
 
@@ -877,6 +881,7 @@ type Metrics = {
     testExamples: number;
   };
   clip: FusionParams['clip'];
+  strong?: number;
   clipSearch: { lo: number; loss: number }[];
   params: Record<string, unknown>[];
   intercepts: Record<string, number>;
@@ -950,12 +955,18 @@ The full evaluation (per channel, fused, calibration, policy presets) is \`repor
 ## What it is
 
 Late fusion of per-channel model outputs into one probability per category
-(\`${FUSION_LABELS.join(', ')}\`; \`violence\` has no trained model anywhere and is not fused: the
-pipeline reports it as unscored). Input \`${FUSION_INPUT}\` float32 [batch, 4, 4] = channels
+(\`${FUSION_LABELS.join(', ')}\`; since 2.0 every text channel scores violence and sexual harassment
+too). Input \`${FUSION_INPUT}\` float32 [batch, 4, ${NUM_LABELS}] = channels
 (${CHANNELS.join(', ')}) × categories, 0 where absent; \`present\` float32 [batch, 4] (1/0). For category c
 and present channels S:
 
     p_c = sigmoid(b_c + Σ_{k∈S} (w_kc · logit(clip(p_kc, ${m.clip.lo}, ${m.clip.hi})) + β_kc)),   w_kc ≥ 0
+    p_c ← max(p_c, max_{k∈S, p_kc ≥ ${m.strong ?? 'none'}} p_kc)      (a strong channel is never silenced)
+
+The second line is a floor: fusion learns how far to trust each channel on average, and a clearly
+spoken or written threat that recognition mangled must still reach review or block when its channel
+alone is confident. Every figure below includes it. Recalibration (Platt) is at ${PREVALENCE * 100}% prevalence, the
+text model's stated production base rate.
 
 w_kc is the channel weighting (how much each channel's evidence counts, learnt per category), β_kc the
 shift for channel k being present. w ≥ 0 (projected during training) keeps the output monotone in
@@ -1059,7 +1070,7 @@ reports/EVALUATION.md), so the model learnt to use only the fact that a clip is 
 - Pictures are rendered texts (machine fonts, synthetic backgrounds), speech is flite (synthetic): real
   photos, handwriting and human voices are harder for OCR and recognition.
 - \`sexual\` is a pass-through of the image channel by construction (see above).
-- Inherits every limitation of the text-toxicity model (tweets, English, label noise).
+- Inherits every limitation of the text-toxicity model (English, bags of n-grams, label noise).
 `;
 }
 

@@ -134,3 +134,61 @@ export function categoryReport(
     ece: ece(scores, labels),
   };
 }
+
+/**
+ * The threshold that maximises F1 when positives make up `prevalence` of traffic: false positives
+ * are counted at the weight the negatives would have at that base rate.
+ */
+export function bestF1ThresholdAt(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  prevalence: number,
+): number {
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort(
+    (a, b) => (scores[b] ?? 0) - (scores[a] ?? 0),
+  );
+  let pos = 0;
+  for (let i = 0; i < labels.length; i++) if ((labels[i] ?? 0) > 0.5) pos++;
+  const neg = labels.length - pos;
+  if (pos === 0 || neg === 0) return 0.5;
+  const wNeg = ((1 - prevalence) / prevalence) * (pos / neg);
+  let tp = 0;
+  let fp = 0;
+  let best = { f1: -1, threshold: 0.5 };
+  for (let i = 0; i < idx.length; i++) {
+    if ((labels[idx[i] ?? 0] ?? 0) > 0.5) tp++;
+    else fp += wNeg;
+    const s = scores[idx[i] ?? 0] ?? 0;
+    if (i + 1 < idx.length && scores[idx[i + 1] ?? 0] === s) continue;
+    const precision = tp / (tp + fp);
+    const recall = tp / pos;
+    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+    if (f1 > best.f1) best = { f1, threshold: s };
+  }
+  return best.threshold;
+}
+
+/** Precision at `threshold` when positives make up `prevalence` of traffic (from TPR and FPR). */
+export function precisionAt(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+  prevalence: number,
+): number {
+  let tp = 0;
+  let fp = 0;
+  let pos = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const y = (labels[i] ?? 0) > 0.5;
+    if (y) pos++;
+    if ((scores[i] ?? 0) >= threshold) {
+      if (y) tp++;
+      else fp++;
+    }
+  }
+  const neg = scores.length - pos;
+  const tpr = pos === 0 ? 0 : tp / pos;
+  const fpr = neg === 0 ? 0 : fp / neg;
+  const d = prevalence * tpr + (1 - prevalence) * fpr;
+  return d === 0 ? Number.NaN : (prevalence * tpr) / d;
+}

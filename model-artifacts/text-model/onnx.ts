@@ -8,11 +8,12 @@ import ort from 'onnxruntime-node';
 import { buildModel, type Initializer, int64s, type NodeSpec } from '#model-artifacts/onnx/graph.ts';
 import type { InferenceSession } from '#shared/onnx/sessions.ts';
 import { type Features, padBatch } from '#shared/text/featurize.ts';
-import { OUTPUTS, type TextModelParams, WEIGHT_EPS } from './model.ts';
+import { outputsOf, pooledWidth, type TextModelParams, WEIGHT_EPS } from './model.ts';
 
 /** Serialises trained parameters to ONNX bytes (opset 15). */
 export function exportTextModel(p: TextModelParams, metadata: Record<string, string> = {}): Uint8Array {
-  const inner = p.hidden > 0 ? p.hidden : p.dim;
+  const inner = p.hidden > 0 ? p.hidden : pooledWidth(p);
+  const OUTPUTS = outputsOf(p);
   const initializers: Initializer[] = [
     { name: 'embedding_matrix', dims: [p.buckets, p.dim], data: p.embedding },
     int64s('axes_tokens', [1]),
@@ -37,14 +38,32 @@ export function exportTextModel(p: TextModelParams, metadata: Record<string, str
     { op: 'Max', inputs: ['weight_sum', 'weight_eps'], outputs: ['weight_den'] },
     { op: 'Div', inputs: ['bag_sum', 'weight_den'], outputs: ['bag'] },
   ];
-  let repr = 'bag';
+  let pooled = 'bag';
+  if (p.pooling === 'mean-max') {
+    // Element-wise max over the tokens that are present (weight > 0); an empty text gets zeros.
+    initializers.push(
+      { name: 'max_pool_floor', dims: [], data: Float32Array.of(-3.0e38) },
+      { name: 'zero_f', dims: [], data: Float32Array.of(0) },
+    );
+    nodes.push(
+      { op: 'Greater', inputs: ['weights', 'zero_f'], outputs: ['token_present'] },
+      { op: 'Unsqueeze', inputs: ['token_present', 'axes_last'], outputs: ['token_present3'] },
+      { op: 'Where', inputs: ['token_present3', 'rows', 'max_pool_floor'], outputs: ['rows_present'] },
+      { op: 'ReduceMax', inputs: ['rows_present'], outputs: ['max_raw'], attrs: { axes: [1], keepdims: 0 } },
+      { op: 'Greater', inputs: ['weight_sum', 'zero_f'], outputs: ['any_present'] },
+      { op: 'Where', inputs: ['any_present', 'max_raw', 'zero_f'], outputs: ['max_pool'] },
+      { op: 'Concat', inputs: ['bag', 'max_pool'], outputs: ['pooled'], attrs: { axis: 1 } },
+    );
+    pooled = 'pooled';
+  }
+  let repr = pooled;
   if (p.hidden > 0) {
     initializers.push(
-      { name: 'hidden_w', dims: [p.dim, p.hidden], data: p.w1 },
+      { name: 'hidden_w', dims: [pooledWidth(p), p.hidden], data: p.w1 },
       { name: 'hidden_b', dims: [p.hidden], data: p.b1 },
     );
     nodes.push(
-      { op: 'MatMul', inputs: ['bag', 'hidden_w'], outputs: ['hidden_mm'] },
+      { op: 'MatMul', inputs: [pooled, 'hidden_w'], outputs: ['hidden_mm'] },
       { op: 'Add', inputs: ['hidden_mm', 'hidden_b'], outputs: ['hidden_pre'] },
       { op: 'Relu', inputs: ['hidden_pre'], outputs: ['hidden'] },
     );
@@ -124,6 +143,7 @@ export function paramsFromOnnx(bytes: Uint8Array): TextModelParams {
   return {
     buckets: emb.dims[0] ?? 0,
     dim: emb.dims[1] ?? 0,
+    pooling: tensors.has('max_pool_floor') ? 'mean-max' : 'mean',
     hidden,
     embedding: emb.data,
     w1: hidden > 0 ? get('hidden_w').data : new Float32Array(),

@@ -1,287 +1,314 @@
 /**
- * Trains the `text-toxicity` model on the Davidson and OLID tweets, calibrates it, evaluates it
- * (held-out test split, cross-dataset transfer, a unigram logistic-regression baseline), exports
- * it to ONNX, checks the ONNX graph against the TypeScript forward pass and writes
+ * Trains the `text-toxicity` model on the thirteen labelled sources of ../shared/data plus the
+ * project's generated text (data.ts, generated.ts), compares two architectures leave-one-source-out
+ * and keeps the one that wins out of source, calibrates it for a stated production prevalence,
+ * evaluates it per source (held-out test split) against the previous model, exports it to ONNX,
+ * checks the graph against the TypeScript forward pass and writes
  * model-artifacts/models/text-toxicity/{model.onnx, manifest.json, metrics.json, MODEL_CARD.md}.
  *
- *   npm run train:text [-- --ablations] [--data-dir DIR] [--out DIR]
+ *   npm run train:text [-- --data-dir DIR] [--out DIR] [--loso-epochs N] [--no-loso]
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSession } from '#shared/onnx/sessions.ts';
-import { DEFAULT_FEATURIZER_CONFIG, type FeaturizerConfig, featurize } from '#shared/text/featurize.ts';
-import { type Corpus, type LabelledText, loadCorpus, type Source, TEXT_LABELS } from './data.ts';
-import { bestF1Threshold, type CategoryReport, categoryReport, ece } from './metrics.ts';
+import {
+  DEFAULT_FEATURIZER_CONFIG,
+  type FeaturizerConfig,
+  featurize,
+  fnv1a32,
+  parseFeaturizerConfig,
+} from '#shared/text/featurize.ts';
+import { modelCard } from './card.ts';
+import {
+  type Corpus,
+  type LabelledText,
+  loadCorpus,
+  SOURCES,
+  type Source,
+  TEXT_LABELS,
+  type TextLabel,
+} from './data.ts';
+import {
+  type IdentityFigures,
+  identityFigures,
+  meanAuroc,
+  meanBenignFlagged,
+  paramsScorer,
+  type Row,
+  type SourceFigures,
+  sourceFigures,
+} from './evaluate.ts';
+import { bestF1ThresholdAt, ece } from './metrics.ts';
 import { forward, type TextModelParams } from './model.ts';
-import { exportTextModel, runTextModel } from './onnx.ts';
-import { fitPlatt, type TrainExample, type TrainOptions, trainTextModel } from './trainer.ts';
+import { exportTextModel, paramsFromOnnx, runTextModel } from './onnx.ts';
+import { fitPlatt, type TrainOptions, trainTextModel } from './trainer.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-export const MODEL_VERSION = '1.0.0';
+export const MODEL_VERSION = '2.0.0';
 export const SEED = 20_240_601;
 
-/** Hyperparameters of the committed model (chosen on the validation split; see the ablations). */
-export const HYPERPARAMETERS = {
-  dim: 32,
-  hidden: 32,
-  epochs: 4,
-  batchSize: 32,
-  lr: 0.003,
-  featureDropout: 0,
+/** The production base rate the probabilities and thresholds are calibrated for: 5% of texts harmful. */
+export const PREVALENCE = 0.05;
+
+/** The two architectures compared (hashed n-gram bags, exported by onnx.ts). */
+export const ARCHITECTURES = {
+  /** fastText-style: hashed n-grams → 32-dim weighted-mean embedding → ReLU layer of 32 → 5 sigmoids. */
+  'bag-mlp': {
+    dim: 32,
+    hidden: 32,
+    epochs: 3,
+    batchSize: 32,
+    lr: 0.003,
+    featureDropout: 0.1,
+    pooling: 'mean',
+  },
+  /**
+   * The same rows pooled by mean and element-wise max side by side (64 wide) → ReLU 32 → 5 sigmoids:
+   * one strong n-gram is not diluted by a long text around it.
+   */
+  'bag-max-mlp': {
+    dim: 32,
+    hidden: 32,
+    epochs: 3,
+    batchSize: 32,
+    lr: 0.003,
+    featureDropout: 0.1,
+    pooling: 'mean-max',
+  },
+} as const;
+export type Architecture = keyof typeof ARCHITECTURES;
+
+/** Hyperparameters of the MLP architecture (model-artifacts/text-model/experiments.ts varies them). */
+export const HYPERPARAMETERS = ARCHITECTURES['bag-mlp'];
+
+/** The featurizer: 2^16 buckets, evasion folding on (shared/extract/normalise.ts). */
+export const FEATURIZER: FeaturizerConfig = { ...DEFAULT_FEATURIZER_CONFIG, buckets: 2 ** 16, evasion: true };
+
+/**
+ * Loss weight per source: small sources that carry what the big ones lack (implicit hate and its
+ * neutral counterweight, news comments, chatbot abuse, identity mentions) count more, so 160,000
+ * rows of tweets and everyday text do not drown them.
+ */
+export const SOURCE_WEIGHTS: Partial<Record<Source, number>> = {
+  toxigen: 3,
+  'fox-news': 2,
+  convabuse: 2,
+  'wikipedia-identity': 2,
 };
-
-/** The committed model's featurizer: 2^16 buckets measured as good as 2^17 at half the size. */
-export const FEATURIZER: FeaturizerConfig = { ...DEFAULT_FEATURIZER_CONFIG, buckets: 2 ** 16 };
-
-/** The unigram logistic-regression baseline: a linear model on L1-normalised word counts. */
-const BASELINE_FEATURIZER: FeaturizerConfig = {
-  ...FEATURIZER,
-  wordNgrams: 1,
-  charNgrams: null,
-  deleet: false,
-};
-
-interface Row extends TrainExample {
-  e: LabelledText;
-}
-
-type Calibrated = { params: TextModelParams; thresholds: number[] };
 
 const log = (msg: string): void => {
   process.stderr.write(`[train:text] ${msg}\n`);
 };
+const secondsSince = (t: number): number => (performance.now() - t) / 1000;
 
-function featurizeAll(corpus: Corpus, config: FeaturizerConfig): Row[] {
-  return corpus.examples.map((e) => ({ e, f: featurize(e.text, config), y: e.y, mask: e.mask }));
+function featurizeAll(examples: readonly LabelledText[], config: FeaturizerConfig): Row[] {
+  return examples.map((e) => ({
+    e,
+    f: featurize(e.text, config),
+    y: e.y,
+    mask: e.mask,
+    weight: (SOURCE_WEIGHTS[e.source] ?? 1) * (e.weight ?? 1),
+  }));
 }
 
-const pick = (rows: Row[], split: LabelledText['split'], sources?: Source[]): Row[] =>
-  rows.filter((r) => r.e.split === split && (sources === undefined || sources.includes(r.e.source)));
+const pick = (
+  rows: readonly Row[],
+  split: LabelledText['split'],
+  keep: (s: Source) => boolean = () => true,
+) => rows.filter((r) => r.e.split === split && keep(r.e.source));
 
-/** Masked (score, label) columns of output k. */
-function column(rows: readonly Row[], scores: readonly ArrayLike<number>[], k: number): [number[], number[]] {
+/** Masked (value, label) columns of output k. */
+function column(rows: readonly Row[], values: readonly ArrayLike<number>[], k: number): [number[], number[]] {
   const s: number[] = [];
   const y: number[] = [];
   rows.forEach((r, i) => {
     if ((r.mask[k] ?? 0) === 0) return;
-    s.push(scores[i]?.[k] ?? 0);
+    s.push(values[i]?.[k] ?? 0);
     y.push(r.y[k] ?? 0);
   });
   return [s, y];
 }
 
-const rawLogitsOf = (p: TextModelParams, rows: readonly Row[]): Float64Array[] =>
-  rows.map((r) => forward(p, r.f).rawLogits);
-const probsOf = (p: TextModelParams, rows: readonly Row[]): Float64Array[] =>
-  rows.map((r) => forward(p, r.f).probs);
-
-/** Platt scaling per output on validation logits, then best-F1 thresholds on validation. */
-function calibrate(params: TextModelParams, validation: readonly Row[]): Calibrated & { platt: object[] } {
-  const logits = rawLogitsOf(params, validation);
-  const platt = TEXT_LABELS.map((label, k) => {
-    const [z, y] = column(validation, logits, k);
-    const fit = y.length > 0 ? fitPlatt(z, y) : { scale: 1, shift: 0 };
-    params.calibScale[k] = fit.scale;
-    params.calibShift[k] = fit.shift;
-    return { label, ...fit };
-  });
-  const probs = probsOf(params, validation);
-  const thresholds = TEXT_LABELS.map((_, k) => {
-    const [s, y] = column(validation, probs, k);
-    return y.length > 0 ? bestF1Threshold(s, y) : 0.5;
-  });
-  return { params, thresholds, platt };
+export interface Fitted {
+  params: TextModelParams;
+  thresholds: number[];
+  platt: { label: TextLabel; scale: number; shift: number }[];
+  bestEpoch: number;
+  history: ReturnType<typeof trainTextModel>['history'];
+  seconds: number;
 }
 
-type Report = Partial<Record<(typeof TEXT_LABELS)[number], CategoryReport>>;
-
-function evaluate(m: Calibrated, rows: readonly Row[], labels: readonly number[] = [0, 1, 2]): Report {
-  const probs = probsOf(m.params, rows);
-  const out: Report = {};
-  for (const k of labels) {
-    const [s, y] = column(rows, probs, k);
-    if (y.length === 0 || !y.some((v) => v > 0.5)) continue;
-    const label = TEXT_LABELS[k];
-    if (label !== undefined) out[label] = categoryReport(s, y, m.thresholds[k] ?? 0.5);
-  }
-  return out;
-}
-
-function fitModel(
+/**
+ * Trains one architecture, then per output: Platt scaling on validation logits reweighted to
+ * PREVALENCE, and the threshold that maximises F1 at that prevalence on validation.
+ */
+function fitArchitecture(
+  arch: Architecture,
   train: Row[],
   validation: Row[],
-  config: FeaturizerConfig,
   overrides: Partial<TrainOptions> = {},
-) {
+): Fitted {
+  const t = performance.now();
   const result = trainTextModel(train, {
-    buckets: config.buckets,
-    ...HYPERPARAMETERS,
+    buckets: FEATURIZER.buckets,
+    ...ARCHITECTURES[arch],
+    outputs: TEXT_LABELS.length,
     seed: SEED,
     validation,
     ...overrides,
   });
-  return { ...result, ...calibrate(result.params, validation) };
-}
-
-const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const prf = (m: { precision: number; recall: number; f1: number }): string =>
-  `${fmt(m.precision)} / ${fmt(m.recall)} / ${fmt(m.f1)}`;
-
-function reportTable(r: Report): string {
-  const lines = [
-    '| category | n | positives | AUROC | P / R / F1 @ 0.5 | tuned threshold | P / R / F1 @ tuned | ECE |',
-    '|---|---:|---:|---:|---|---:|---|---:|',
-  ];
-  for (const [label, c] of Object.entries(r)) {
-    lines.push(
-      `| ${label} | ${c.n} | ${c.positives} | ${fmt(c.auroc)} | ${prf(c.at05)} | ${fmt(c.atTuned.threshold, 2)} | ${prf(c.atTuned)} | ${fmt(c.ece)} |`,
-    );
-  }
-  return lines.join('\n');
-}
-
-const secondsSince = (t: number): number => (performance.now() - t) / 1000;
-
-type Fitted = ReturnType<typeof fitModel>;
-
-interface TrainArgs {
-  dataDir: string;
-  outDir: string;
-  ablations: boolean;
-}
-
-function parseTrainArgs(): TrainArgs {
-  const { values } = parseArgs({
-    options: {
-      'data-dir': { type: 'string', default: resolve(REPO, '../shared/data') },
-      out: { type: 'string', default: join(REPO, 'model-artifacts/models/text-toxicity') },
-      ablations: { type: 'boolean', default: false },
-    },
+  const params = result.params;
+  const logits = validation.map((r) => forward(params, r.f).rawLogits);
+  const platt = TEXT_LABELS.map((label, k) => {
+    const [z, y] = column(validation, logits, k);
+    const ok = y.some((v) => v > 0.5) && y.some((v) => v < 0.5);
+    const p = ok ? fitPlatt(z, y, PREVALENCE) : { scale: 1, shift: 0 };
+    params.calibScale[k] = p.scale;
+    params.calibShift[k] = p.shift;
+    return { label, ...p };
   });
-  return { dataDir: values['data-dir'], outDir: values.out, ablations: values.ablations };
-}
-
-interface Featurized {
-  corpus: Corpus;
-  /** Every text of both corpora, featurized with the committed featurizer. */
-  rows: Row[];
-  featurizeSeconds: number;
-  /** Distinct features per text (before the cap), for the model card. */
-  featureCounts: number[];
-}
-
-function loadAndFeaturize(dataDir: string): Featurized {
-  const corpus = loadCorpus(dataDir);
-  log(`corpus: ${JSON.stringify(corpus.stats)}`);
-  const tFeat = performance.now();
-  const rows = featurizeAll(corpus, FEATURIZER);
-  const featurizeSeconds = secondsSince(tFeat);
-  return { corpus, rows, featurizeSeconds, featureCounts: rows.map((r) => r.f.ids.length) };
-}
-
-/** Test-split figures of the committed model: overall, per source, calibration and the oracle threshold. */
-function evaluateOnTest(model: Fitted, rows: Row[], test: Row[]) {
-  const uncalibrated = {
-    ...model.params,
-    calibScale: Float32Array.of(1, 1, 1),
-    calibShift: Float32Array.of(0, 0, 0),
+  const probs = validation.map((r) => forward(params, r.f).probs);
+  const thresholds = TEXT_LABELS.map((_, k) => {
+    const [s, y] = column(validation, probs, k);
+    return bestF1ThresholdAt(s, y, PREVALENCE);
+  });
+  return {
+    params,
+    thresholds,
+    platt,
+    bestEpoch: result.bestEpoch,
+    history: result.history,
+    seconds: secondsSince(t),
   };
-  const testReport = evaluate(model, test);
-  const testBySource = {
-    davidson: evaluate(model, pick(rows, 'test', ['davidson'])),
-    olid: evaluate(model, pick(rows, 'test', ['olid'])),
-  };
-  const calibration = TEXT_LABELS.map((label, k) => {
-    const [before, y] = column(test, probsOf(uncalibrated, test), k);
-    const [after] = column(test, probsOf(model.params, test), k);
-    return { label, eceBefore: ece(before, y), eceAfter: ece(after, y), platt: model.platt[k] };
-  });
-  // The best threshold chosen on test itself: an upper bound for the validation-tuned one.
-  const oracle = TEXT_LABELS.map((label, k) => {
-    const [s, y] = column(test, probsOf(model.params, test), k);
-    const t = bestF1Threshold(s, y);
-    return { label, ...categoryReport(s, y, t).atTuned };
-  });
-  return { testReport, testBySource, calibration, oracle };
 }
 
-/** Baseline: logistic regression on hashed unigrams, same optimiser, data and selection. */
-function trainBaseline(corpus: Corpus): { baselineReport: Report; baselineSeconds: number } {
-  const tBase = performance.now();
-  const baseRows = featurizeAll(corpus, BASELINE_FEATURIZER);
-  const baseline = fitModel(pick(baseRows, 'train'), pick(baseRows, 'validation'), BASELINE_FEATURIZER, {
-    dim: 3,
-    hidden: 0,
-    lr: 0.01,
-    epochs: 6,
-  });
-  const baselineReport = evaluate(baseline, pick(baseRows, 'test'));
-  const baselineSeconds = secondsSince(tBase);
-  log(`baseline done in ${fmt(baselineSeconds, 1)} s`);
-  return { baselineReport, baselineSeconds };
-}
+type Report = Partial<Record<Source, SourceFigures>>;
 
-/** Cross-dataset transfer on the categories both datasets define (hate = 0, offensive = 2). */
-function crossDatasetTransfer(rows: Row[]) {
-  const cross = [];
-  for (const [from, to] of [
-    ['davidson', 'olid'],
-    ['olid', 'davidson'],
-  ] as const) {
-    const m = fitModel(pick(rows, 'train', [from]), pick(rows, 'validation', [from]), FEATURIZER);
-    cross.push({
-      train: from,
-      test: to,
-      inDomain: evaluate(m, pick(rows, 'test', [from]), [0, 2]),
-      crossDomain: evaluate(m, pick(rows, 'test', [to]), [0, 2]),
-      bestEpoch: m.bestEpoch,
-    });
-    log(`cross ${from} → ${to} done`);
-  }
-  return cross;
-}
-
-type Ablation = { name: string; validation: Report; seconds: number; sizeMB: number };
-
-/** Ablations, judged on the validation split only (the test split is not used to choose). */
-function runAblations(corpus: Corpus, rows: Row[]): Ablation[] {
-  const ablations: Ablation[] = [];
-  const variants: { name: string; config: FeaturizerConfig; overrides?: Partial<TrainOptions> }[] = [
-    { name: 'committed (2^16 buckets, 32 dims, hidden 32)', config: FEATURIZER },
-    { name: 'committed, another seed', config: FEATURIZER, overrides: { seed: SEED + 1 } },
-    { name: 'committed, a third seed', config: FEATURIZER, overrides: { seed: SEED + 2 } },
-    { name: '2^17 buckets', config: { ...FEATURIZER, buckets: 2 ** 17 } },
-    { name: '2^15 buckets', config: { ...FEATURIZER, buckets: 2 ** 15 } },
-    { name: 'no hidden layer', config: FEATURIZER, overrides: { hidden: 0 } },
-    { name: 'no character n-grams', config: { ...FEATURIZER, charNgrams: null } },
-    { name: 'no de-leetspeak', config: { ...FEATURIZER, deleet: false } },
-    { name: 'no word bigrams', config: { ...FEATURIZER, wordNgrams: 1 } },
-  ];
-  for (const v of variants) {
-    const tA = performance.now();
-    const vRows = v.config === FEATURIZER ? rows : featurizeAll(corpus, v.config);
-    const m = fitModel(pick(vRows, 'train'), pick(vRows, 'validation'), v.config, v.overrides);
-    ablations.push({
-      name: v.name,
-      validation: evaluate(m, pick(vRows, 'validation')),
-      seconds: secondsSince(tA),
-      sizeMB: (v.config.buckets * HYPERPARAMETERS.dim * 4) / 2 ** 20,
-    });
-    log(`ablation ${v.name} done`);
-  }
-  return ablations;
+function perSource(
+  scorer: Parameters<typeof sourceFigures>[0],
+  rows: readonly Row[],
+  split: LabelledText['split'],
+): Report {
+  return Object.fromEntries(
+    SOURCES.map(
+      (s) =>
+        [
+          s,
+          sourceFigures(
+            scorer,
+            pick(rows, split, (x) => x === s),
+          ),
+        ] as const,
+    ).filter(([, f]) => f.n > 0),
+  );
 }
 
 /**
- * Exports the model and checks the ONNX graph against the TypeScript forward pass, and that padding
- * (id 0, weight 0) changes nothing.
+ * LOSO: for each source, train without it (its rows in no split) and test on its test split. Cheap
+ * by design (26 fits must fit the time budget on 2 shared cores): `epochs` epochs on a fixed `sample`
+ * share of the other sources' training rows (chosen by a hash of the text).
  */
-async function exportAndCheck(params: TextModelParams, validation: Row[]) {
+function leaveOneSourceOut(
+  arch: Architecture,
+  rows: Row[],
+  epochs: number,
+  sample: number,
+): { report: Report; seconds: number } {
+  const t = performance.now();
+  const report: Report = {};
+  const kept = (r: Row) => sample >= 1 || fnv1a32(`loso|${r.e.normalised}`) % 1000 < sample * 1000;
+  for (const held of SOURCES) {
+    if (held === 'generated') continue;
+    const others = (s: Source) => s !== held;
+    const train = pick(rows, 'train', others).filter(kept);
+    const m = fitArchitecture(arch, train, pick(rows, 'validation', others), { epochs });
+    report[held] = sourceFigures(
+      paramsScorer(m.params, m.thresholds),
+      pick(rows, 'test', (s) => s === held),
+    );
+    log(`loso ${arch} without ${held}: ${m.seconds.toFixed(0)} s`);
+  }
+  return { report, seconds: secondsSince(t) };
+}
+
+/** Cross-dataset transfer between the two tweet sets (reports/EVALUATION.md quotes it). */
+function crossDatasetTransfer(rows: Row[], arch: Architecture) {
+  const pairs = [
+    ['davidson', 'olid'],
+    ['olid', 'davidson'],
+  ] as const;
+  return pairs.map(([from, to]) => {
+    const only = (s: Source) => s === from;
+    const m = fitArchitecture(arch, pick(rows, 'train', only), pick(rows, 'validation', only));
+    const scorer = paramsScorer(m.params, m.thresholds);
+    const report = (source: Source) => {
+      const f = sourceFigures(
+        scorer,
+        pick(rows, 'test', (s) => s === source),
+      );
+      return Object.fromEntries(
+        (['hate', 'offensive'] as const).map((l) => [
+          l,
+          {
+            auroc: f.labels[l]?.auroc ?? Number.NaN,
+            atTuned: { f1: f.labels[l]?.f1 ?? Number.NaN },
+            at05: { f1: Number.NaN },
+          },
+        ]),
+      );
+    };
+    log(`cross ${from} → ${to} done`);
+    return { train: from, test: to, inDomain: report(from), crossDomain: report(to), bestEpoch: m.bestEpoch };
+  });
+}
+
+/** The previous committed model (1.x), scored on the new splits with its own featurizer and thresholds. */
+interface Previous {
+  version: string;
+  testBySource: Report;
+  identity: IdentityFigures;
+}
+
+function previousModel(outDir: string, corpus: Corpus): Previous | undefined {
+  const manifestPath = join(outDir, 'manifest.json');
+  const metricsPath = join(outDir, 'metrics.json');
+  if (!existsSync(manifestPath)) return undefined;
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    version: string;
+    labels: TextLabel[];
+    preprocess: unknown;
+  };
+  const metrics = existsSync(metricsPath)
+    ? (JSON.parse(readFileSync(metricsPath, 'utf8')) as {
+        previous?: Previous;
+        thresholds?: Record<string, number>;
+      })
+    : {};
+  // A retrain of this version compares with what the first 2.x run measured for 1.x.
+  if (!manifest.version.startsWith('1.')) return metrics.previous;
+  const config = parseFeaturizerConfig(manifest.preprocess);
+  const params = paramsFromOnnx(readFileSync(join(outDir, 'model.onnx')));
+  const thresholds = manifest.labels.map((l) => metrics.thresholds?.[l] ?? 0.5);
+  const rows = featurizeAll(
+    corpus.examples.filter((e) => e.split === 'test'),
+    config,
+  );
+  const scorer = paramsScorer(params, thresholds, manifest.labels);
+  log(`scored previous model ${manifest.version} on the new test splits`);
+  return {
+    version: manifest.version,
+    testBySource: perSource(scorer, rows, 'test'),
+    identity: identityFigures(scorer, rows),
+  };
+}
+
+/** Checks the ONNX graph against the TypeScript forward pass, and that padding changes nothing. */
+async function exportAndCheck(params: TextModelParams, probe: Row[]) {
   const bytes = exportTextModel(params, {
     name: 'text-toxicity',
     version: MODEL_VERSION,
@@ -289,21 +316,14 @@ async function exportAndCheck(params: TextModelParams, validation: Row[]) {
     featurizer: JSON.stringify(FEATURIZER),
   });
   const session = await createSession(bytes);
-  const probe = validation.slice(0, 1000);
-  const onnx = await runTextModel(
-    session,
-    probe.map((r) => r.f),
-  );
-  const padded = await runTextModel(
-    session,
-    probe.map((r) => r.f),
-    FEATURIZER.maxFeatures + 7,
-  );
+  const feats = probe.map((r) => r.f);
+  const onnx = await runTextModel(session, feats);
+  const padded = await runTextModel(session, feats, FEATURIZER.maxFeatures + 7);
   let parityMaxAbs = 0;
   let paddingMaxAbs = 0;
   probe.forEach((r, i) => {
     const ts = forward(params, r.f).probs;
-    for (let k = 0; k < 3; k++) {
+    for (let k = 0; k < TEXT_LABELS.length; k++) {
       parityMaxAbs = Math.max(parityMaxAbs, Math.abs((onnx.probs[i]?.[k] ?? 0) - (ts[k] ?? 0)));
       paddingMaxAbs = Math.max(
         paddingMaxAbs,
@@ -314,17 +334,19 @@ async function exportAndCheck(params: TextModelParams, validation: Row[]) {
   if (parityMaxAbs > 1e-4 || paddingMaxAbs > 1e-5) {
     throw new Error(`onnx check failed: parity ${parityMaxAbs}, padding ${paddingMaxAbs}`);
   }
+  // Scoring cost: featurize + one ONNX run per text, batch 1, on this CPU.
+  const sample = probe.slice(0, 500);
+  const t = performance.now();
+  for (const r of sample) await runTextModel(session, [featurize(r.e.text, FEATURIZER)]);
+  const msPerText = (performance.now() - t) / sample.length;
   log(
-    `onnx parity max |Δ| ${parityMaxAbs.toExponential(2)}, padding max |Δ| ${paddingMaxAbs.toExponential(2)}`,
+    `onnx parity ${parityMaxAbs.toExponential(2)}, padding ${paddingMaxAbs.toExponential(2)}, ${msPerText.toFixed(3)} ms/text`,
   );
-  return { bytes, parityMaxAbs, paddingMaxAbs };
+  return { bytes, parityMaxAbs, paddingMaxAbs, msPerText };
 }
 
-function textManifest(sha256: string, corpus: Corpus) {
-  const inner = HYPERPARAMETERS.hidden > 0 ? HYPERPARAMETERS.hidden : HYPERPARAMETERS.dim;
-  const source = `Trained by model-artifacts/text-model/train.ts (seed ${SEED}) on ${corpus.files
-    .map((f) => `${f.file} (sha256 ${f.sha256})`)
-    .join(' and ')} from the project's shared/data folder.`;
+function textManifest(sha256: string, corpus: Corpus, inner: number) {
+  const files = corpus.files.map((f) => `${f.file} (sha256 ${f.sha256})`).join(', ');
   return {
     name: 'text-toxicity',
     version: MODEL_VERSION,
@@ -336,299 +358,216 @@ function textManifest(sha256: string, corpus: Corpus) {
       { name: 'weights', dtype: 'float32', shape: ['batch', 'tokens'], padValue: 0 },
     ],
     outputs: [
-      { name: 'probs', dtype: 'float32', shape: ['batch', 3] },
+      { name: 'probs', dtype: 'float32', shape: ['batch', TEXT_LABELS.length] },
       { name: 'embedding', dtype: 'float32', shape: ['batch', inner] },
     ],
     labels: [...TEXT_LABELS],
-    preprocess: FEATURIZER,
-    source,
+    preprocess: parseFeaturizerConfig(FEATURIZER),
+    calibratedFor: { prevalence: PREVALENCE },
+    source: `Trained by model-artifacts/text-model/train.ts (seed ${SEED}) on ${files} from the project's shared/data folder, and on text the project generates (model-artifacts/text-model/generated.ts).`,
     license:
-      'Weights: Apache-2.0 (this project). Derived from Davidson et al. 2017 (MIT) and OLID v1.0 ' +
-      '(Zampieri et al. 2019, released for research use): check OLID terms before commercial use.',
+      'Weights: Apache-2.0 (this project). Derived from sources under MIT, CC0, CC BY 3.0/4.0, CC BY-SA 3.0 ES, ' +
+      'Apache-2.0, CDLA-Permissive-2.0 and research-only terms (OLID v1.0): see the model card before commercial use; ' +
+      'CC BY-SA (Stormfront) may require share-alike for derived data.',
   };
 }
 
-/** Everything metrics.json records, gathered from the steps of `main`. */
-interface RunResults {
-  featurized: Featurized;
-  model: Fitted;
-  testEval: ReturnType<typeof evaluateOnTest>;
-  baseline: ReturnType<typeof trainBaseline>;
-  cross: ReturnType<typeof crossDatasetTransfer>;
-  ablations: Ablation[];
-  onnx: { bytes: Uint8Array; parityMaxAbs: number; paddingMaxAbs: number };
-  sha256: string;
-  mainSeconds: number;
-  totalSeconds: number;
+interface TrainArgs {
+  dataDir: string;
+  outDir: string;
+  loso: boolean;
+  losoEpochs: number;
+  losoSample: number;
 }
 
-function textMetrics(r: RunResults) {
-  const { corpus, featureCounts } = r.featurized;
-  const hw = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.versions.node}`;
+function parseTrainArgs(): TrainArgs {
+  const { values } = parseArgs({
+    options: {
+      'data-dir': { type: 'string', default: resolve(REPO, '../shared/data') },
+      out: { type: 'string', default: join(REPO, 'model-artifacts/models/text-toxicity') },
+      'no-loso': { type: 'boolean', default: false },
+      'loso-epochs': { type: 'string', default: '1' },
+      'loso-sample': { type: 'string', default: '0.4' },
+    },
+  });
   return {
-    model: { name: 'text-toxicity', version: MODEL_VERSION, sha256: r.sha256, bytes: r.onnx.bytes.length },
-    hyperparameters: { ...HYPERPARAMETERS, seed: SEED, bestEpoch: r.model.bestEpoch },
-    featurizer: FEATURIZER,
-    data: {
-      ...corpus.stats,
-      files: corpus.files,
-      featuresPerText: {
-        mean: featureCounts.reduce((a, b) => a + b, 0) / featureCounts.length,
-        max: Math.max(...featureCounts),
-        capped: featureCounts.filter((n) => n >= FEATURIZER.maxFeatures).length,
-      },
-    },
-    history: r.model.history,
-    thresholds: Object.fromEntries(TEXT_LABELS.map((l, k) => [l, r.model.thresholds[k]])),
-    test: r.testEval.testReport,
-    testBySource: r.testEval.testBySource,
-    testOracleBestF1: r.testEval.oracle,
-    calibration: r.testEval.calibration,
-    baseline: { description: 'logistic regression on hashed word unigrams', test: r.baseline.baselineReport },
-    crossDataset: r.cross,
-    ablations: r.ablations,
-    onnx: { parityMaxAbs: r.onnx.parityMaxAbs, paddingMaxAbs: r.onnx.paddingMaxAbs },
-    timing: {
-      hardware: hw,
-      featurizeSeconds: r.featurized.featurizeSeconds,
-      mainTrainingSeconds: r.mainSeconds,
-      baselineSeconds: r.baseline.baselineSeconds,
-      totalSeconds: r.totalSeconds,
-    },
+    dataDir: values['data-dir'],
+    outDir: values.out,
+    loso: !values['no-loso'],
+    losoEpochs: Number(values['loso-epochs']),
+    losoSample: Number(values['loso-sample']),
   };
 }
 
-function writeModelDir(
-  outDir: string,
-  bytes: Uint8Array,
-  manifest: object,
-  metrics: Metrics,
-  corpus: Corpus,
-): void {
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'model.onnx'), bytes);
-  writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-  writeFileSync(join(outDir, 'MODEL_CARD.md'), modelCard(metrics, corpus));
+export interface TextMetrics {
+  model: { name: string; version: string; sha256: string; bytes: number };
+  architecture: Architecture;
+  hyperparameters: (typeof ARCHITECTURES)[Architecture] & { seed: number; bestEpoch: number };
+  featurizer: FeaturizerConfig;
+  prevalence: number;
+  sourceWeights: Partial<Record<Source, number>>;
+  data: Corpus['stats'] & { files: Corpus['files'] };
+  history: Fitted['history'];
+  thresholds: Record<string, number>;
+  platt: Fitted['platt'];
+  calibration: { label: string; eceBefore: number; eceAfter: number }[];
+  testBySource: Report;
+  identity: IdentityFigures;
+  architectures: Record<
+    Architecture,
+    { validation: Report; loso?: Report; losoMeanAuroc?: number; losoBenignFlagged?: number; seconds: number }
+  >;
+  losoEpochs: number;
+  losoSample: number;
+  previous?: Previous;
+  crossDataset: ReturnType<typeof crossDatasetTransfer>;
+  onnx: { parityMaxAbs: number; paddingMaxAbs: number; msPerText: number };
+  timing: {
+    hardware: string;
+    featurizeSeconds: number;
+    mainTrainingSeconds: number;
+    losoSeconds: number;
+    totalSeconds: number;
+  };
 }
 
 async function main(): Promise<void> {
   const args = parseTrainArgs();
   const t0 = performance.now();
-  const featurized = loadAndFeaturize(args.dataDir);
-  const { corpus, rows } = featurized;
+  const corpus = loadCorpus(args.dataDir);
+  log(`corpus: ${corpus.examples.length} texts, ${JSON.stringify(corpus.stats.perSplit)}`);
+  const previous = previousModel(args.outDir, corpus);
+  const tFeat = performance.now();
+  const rows = featurizeAll(corpus.examples, FEATURIZER);
+  const featurizeSeconds = secondsSince(tFeat);
+  log(`featurized in ${featurizeSeconds.toFixed(1)} s`);
   const train = pick(rows, 'train');
   const validation = pick(rows, 'validation');
+
+  // Both architectures in source first; the outputs are written once with the validation winner (so a
+  // failure late in the run costs no model), then again after LOSO, whose mean AUROC chooses.
+  const archs = Object.keys(ARCHITECTURES) as Architecture[];
+  const compared = {} as TextMetrics['architectures'];
+  const fitted = {} as Record<Architecture, Fitted>;
+  for (const arch of archs) {
+    const m = fitArchitecture(arch, train, validation, {
+      onEpoch: (e) => log(`${arch} epoch ${JSON.stringify(e)}`),
+    });
+    fitted[arch] = m;
+    compared[arch] = {
+      validation: perSource(paramsScorer(m.params, m.thresholds), rows, 'validation'),
+      seconds: m.seconds,
+    };
+    log(
+      `${arch}: trained in ${m.seconds.toFixed(0)} s, validation mean AUROC ${meanAuroc(compared[arch].validation).toFixed(3)}`,
+    );
+  }
+  const choose = (score: (a: Architecture) => number) =>
+    archs.reduce((a, b) => (score(b) > score(a) ? b : a));
+  const common = { args, corpus, rows, validation, previous, compared, featurizeSeconds, t0 };
+  let winner = choose((a) => meanAuroc(compared[a].validation));
+  await writeOutputs({ ...common, winner, model: fitted[winner], losoSeconds: 0, loso: false });
+  if (!args.loso) return;
+  let losoSeconds = 0;
+  for (const arch of archs) {
+    const loso = leaveOneSourceOut(arch, rows, args.losoEpochs, args.losoSample);
+    losoSeconds += loso.seconds;
+    compared[arch] = {
+      ...compared[arch],
+      loso: loso.report,
+      losoMeanAuroc: meanAuroc(loso.report),
+      losoBenignFlagged: meanBenignFlagged(loso.report),
+    };
+    log(`${arch}: LOSO mean AUROC ${compared[arch].losoMeanAuroc?.toFixed(3)}`);
+  }
+  winner = choose((a) => compared[a].losoMeanAuroc ?? 0);
+  await writeOutputs({ ...common, winner, model: fitted[winner], losoSeconds, loso: true });
+}
+
+interface Outputs {
+  args: TrainArgs;
+  corpus: Corpus;
+  rows: Row[];
+  validation: Row[];
+  previous: Previous | undefined;
+  compared: TextMetrics['architectures'];
+  featurizeSeconds: number;
+  t0: number;
+  winner: Architecture;
+  model: Fitted;
+  losoSeconds: number;
+  loso: boolean;
+}
+
+/** Evaluates the kept model on test, exports and checks it, and writes the model directory. */
+async function writeOutputs(o: Outputs): Promise<void> {
+  const { args, corpus, rows, model, winner } = o;
+  log(`keeping ${winner}${o.loso ? ' (chosen out of source)' : ' (provisional: chosen on validation)'}`);
+  const scorer = paramsScorer(model.params, model.thresholds);
   const test = pick(rows, 'test');
-
-  const tMain = performance.now();
-  const model = fitModel(train, validation, FEATURIZER, {
-    onEpoch: (e) => log(`main epoch ${JSON.stringify(e)}`),
+  const testBySource = perSource(scorer, rows, 'test');
+  const identity = identityFigures(scorer, test);
+  const uncalibrated = {
+    ...model.params,
+    calibScale: new Float32Array(TEXT_LABELS.length).fill(1),
+    calibShift: new Float32Array(TEXT_LABELS.length),
+  };
+  const calibration = TEXT_LABELS.map((label, k) => {
+    const [before, y] = column(
+      test,
+      test.map((r) => forward(uncalibrated, r.f).probs),
+      k,
+    );
+    const [after] = column(
+      test,
+      test.map((r) => forward(model.params, r.f).probs),
+      k,
+    );
+    return { label, eceBefore: ece(before, y), eceAfter: ece(after, y) };
   });
-  const mainSeconds = secondsSince(tMain);
-  const testEval = evaluateOnTest(model, rows, test);
-  log(`main done in ${fmt(mainSeconds, 1)} s, best epoch ${model.bestEpoch}`);
-
-  const baseline = trainBaseline(corpus);
-  const cross = crossDatasetTransfer(rows);
-  const ablations = args.ablations ? runAblations(corpus, rows) : [];
-  const onnx = await exportAndCheck(model.params, validation);
-
-  const totalSeconds = secondsSince(t0);
+  const crossDataset = crossDatasetTransfer(rows, winner);
+  const onnx = await exportAndCheck(model.params, o.validation.slice(0, 1000));
   const sha256 = createHash('sha256').update(onnx.bytes).digest('hex');
-  const manifest = textManifest(sha256, corpus);
-  const metrics = textMetrics({
-    featurized,
-    model,
-    testEval,
-    baseline,
-    cross,
-    ablations,
-    onnx,
-    sha256,
-    mainSeconds,
-    totalSeconds,
-  });
-  writeModelDir(args.outDir, onnx.bytes, manifest, metrics, corpus);
-  log(`wrote ${args.outDir} (${(onnx.bytes.length / 2 ** 20).toFixed(1)} MiB) in ${fmt(totalSeconds, 1)} s`);
-}
-
-type Metrics = {
-  model: { sha256: string; bytes: number };
-  hyperparameters: typeof HYPERPARAMETERS & { seed: number; bestEpoch: number };
-  data: Corpus['stats'] & { featuresPerText: { mean: number; max: number; capped: number } };
-  thresholds: Record<string, number | undefined>;
-  test: Report;
-  testBySource: Record<Source, Report>;
-  calibration: { label: string; eceBefore: number; eceAfter: number }[];
-  baseline: { test: Report };
-  crossDataset: { train: Source; test: Source; inDomain: Report; crossDomain: Report }[];
-  ablations: { name: string; validation: Report; seconds: number; sizeMB: number }[];
-  onnx: { parityMaxAbs: number; paddingMaxAbs: number };
-  timing: { hardware: string; featurizeSeconds: number; mainTrainingSeconds: number; totalSeconds: number };
-};
-
-function modelCard(m: Metrics, corpus: Corpus): string {
-  const s = m.data;
-  const aurocRow = (name: string, r: Report): string =>
-    `| ${name} | ${TEXT_LABELS.map((l) => fmt(r[l]?.auroc ?? Number.NaN)).join(' | ')} | ${TEXT_LABELS.map((l) => fmt(r[l]?.atTuned.f1 ?? Number.NaN)).join(' | ')} |`;
-  const crossRows = m.crossDataset.flatMap((c) =>
-    (['hate', 'offensive'] as const).map(
-      (l) =>
-        `| ${c.train} → ${c.test} | ${l} | ${fmt(c.inDomain[l]?.auroc ?? Number.NaN)} | ${fmt(c.inDomain[l]?.atTuned.f1 ?? Number.NaN)} | ${fmt(c.crossDomain[l]?.auroc ?? Number.NaN)} | ${fmt(c.crossDomain[l]?.at05.f1 ?? Number.NaN)} | ${fmt(c.crossDomain[l]?.atTuned.f1 ?? Number.NaN)} |`,
-    ),
+  const inner = model.params.hidden > 0 ? model.params.hidden : model.params.dim;
+  const metrics: TextMetrics = {
+    model: { name: 'text-toxicity', version: MODEL_VERSION, sha256, bytes: onnx.bytes.length },
+    architecture: winner,
+    hyperparameters: { ...ARCHITECTURES[winner], seed: SEED, bestEpoch: model.bestEpoch },
+    featurizer: FEATURIZER,
+    prevalence: PREVALENCE,
+    sourceWeights: SOURCE_WEIGHTS,
+    data: { ...corpus.stats, files: corpus.files },
+    history: model.history,
+    thresholds: Object.fromEntries(TEXT_LABELS.map((l, k) => [l, model.thresholds[k] ?? 0.5])),
+    platt: model.platt,
+    calibration,
+    testBySource,
+    identity,
+    architectures: o.compared,
+    losoEpochs: args.losoEpochs,
+    losoSample: args.losoSample,
+    ...(o.previous ? { previous: o.previous } : {}),
+    crossDataset,
+    onnx: { parityMaxAbs: onnx.parityMaxAbs, paddingMaxAbs: onnx.paddingMaxAbs, msPerText: onnx.msPerText },
+    timing: {
+      hardware: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.versions.node}`,
+      featurizeSeconds: o.featurizeSeconds,
+      mainTrainingSeconds: model.seconds,
+      losoSeconds: o.losoSeconds,
+      totalSeconds: secondsSince(o.t0),
+    },
+  };
+  mkdirSync(args.outDir, { recursive: true });
+  writeFileSync(join(args.outDir, 'model.onnx'), onnx.bytes);
+  writeFileSync(
+    join(args.outDir, 'manifest.json'),
+    `${JSON.stringify(textManifest(sha256, corpus, inner), null, 2)}\n`,
   );
-  const ablationRows = m.ablations.map(
-    (a) =>
-      `| ${a.name} | ${TEXT_LABELS.map((l) => fmt(a.validation[l]?.auroc ?? Number.NaN)).join(' | ')} | ${fmt(a.sizeMB, 0)} MiB | ${fmt(a.seconds, 0)} s |`,
+  writeFileSync(join(args.outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  writeFileSync(join(args.outDir, 'MODEL_CARD.md'), modelCard(metrics, MODEL_VERSION));
+  log(
+    `wrote ${args.outDir} (${(onnx.bytes.length / 2 ** 20).toFixed(1)} MiB) at ${secondsSince(o.t0).toFixed(0)} s`,
   );
-  return `# Model card: text-toxicity ${MODEL_VERSION}
-
-Generated by \`npm run train:text\` (model-artifacts/text-model/train.ts); every figure below is
-also in \`metrics.json\`. sha256 of model.onnx: \`${m.model.sha256}\` (${(m.model.bytes / 2 ** 20).toFixed(1)} MiB).
-
-## What it is
-
-A fastText-style classifier trained by this project from scratch: the text is normalised
-(NFKC, lowercase, HTML entities decoded, URLs → \`<url>\`, @mentions → \`<user>\`, retweet marker
-and \`#\` dropped, character runs cut to two, light de-leetspeak), then hashed (FNV-1a, ${FEATURIZER.buckets}
-buckets, id 0 = padding) into word unigrams, word bigrams and character ${FEATURIZER.charNgrams?.join('–')}-grams
-inside word boundaries (weights ${FEATURIZER.weights.word} / ${FEATURIZER.weights.bigram} / ${FEATURIZER.weights.char}, at most
-${FEATURIZER.maxFeatures} distinct features per text). The ONNX graph is an EmbeddingBag (Gather rows of a
-${FEATURIZER.buckets} × ${m.hyperparameters.dim} matrix, multiply by the feature weights, ReduceSum, divide by the summed
-weights) → ReLU layer of ${m.hyperparameters.hidden} (the \`embedding\` output) → 3 logits → per-output Platt scaling →
-sigmoid. Outputs \`probs\` = [hate, harassment, offensive], independent (multi-label).
-The featurizer (\`shared/text/featurize.ts\`) and its configuration (manifest \`preprocess\`) must be
-used unchanged with this model. Texts longer than ${FEATURIZER.maxFeatures} distinct features are truncated
-(unigrams first, then bigrams, then character n-grams), so long documents should be scored in chunks.
-
-## Data
-
-| file | rows | sha256 |
-|---|---:|---|
-${corpus.files.map((f) => `| ${f.file} | ${f.file.startsWith('davidson') ? s.rows.davidson : s.rows.olid} | \`${f.sha256}\` |`).join('\n')}
-
-Both are English tweets. OLID has 24 lines with bytes that are not valid UTF-8; they are decoded with
-replacement (${s.replacementChars} U+FFFD characters in all).
-Exact duplicates after normalisation were removed before splitting (${s.duplicatesDropped} dropped, of which
-${s.conflictingDuplicates} had labels that disagreed with the copy kept; Davidson's copy is kept first).
-
-**Label mapping** (mask = the dataset says nothing about that label; it adds no loss):
-
-| source label | hate | harassment | offensive |
-|---|---|---|---|
-| Davidson 0 (hate speech) | 1 | mask | 1 |
-| Davidson 1 (offensive) | 0 | mask | 1 |
-| Davidson 2 (neither) | 0 | 0 | 0 |
-| OLID NOT | 0 | 0 | 0 |
-| OLID OFF/TIN/GRP (targets a group) | 1 | 0 | 1 |
-| OLID OFF/TIN/IND (targets a person) | 0 | 1 | 1 |
-| OLID OFF/TIN/OTH, OFF/UNT | 0 | 0 | 1 |
-
-OFF/UNT (untargeted profanity) and OFF/TIN/OTH (aimed at an organisation, event or issue) are
-negatives for hate and harassment rather than masked: by OLID's own definitions they target no person
-and no identity group, so they are exactly the "offensive but not hate/harassment" cases the model must
-learn. OLID's GRP also covers political affiliation, so OLID "hate" is broader than hate speech in the
-usual sense; Davidson's hate class is annotated by crowd workers and is known to be noisy (many
-offensive tweets with slurs are labelled hate and vice versa).
-
-**Split**: FNV-1a of the normalised text mod 100 → train < 80 ≤ validation < 90 ≤ test. Test is never
-used for training, early stopping, calibration or threshold choice.
-
-| split | Davidson | OLID |
-|---|---:|---:|
-${(['train', 'validation', 'test'] as const).map((k) => `| ${k} | ${s.perSplit[k].davidson} | ${s.perSplit[k].olid} |`).join('\n')}
-
-## Training
-
-Masked binary cross-entropy; Adam (lazy, row-sparse for the embedding) at ${m.hyperparameters.lr} decayed linearly,
-batch ${m.hyperparameters.batchSize}, ${m.hyperparameters.epochs} epochs with the best epoch (lowest validation loss: epoch
-${m.hyperparameters.bestEpoch}) kept, seed ${m.hyperparameters.seed}. Platt scaling per output was then fitted on the
-validation split and baked into the graph. Featurizing ${s.rows.davidson + s.rows.olid} texts took
-${fmt(m.timing.featurizeSeconds, 1)} s, training the committed model ${fmt(m.timing.mainTrainingSeconds, 1)} s, the whole script
-(baseline, cross-dataset runs${m.ablations.length > 0 ? ', ablations' : ''}, export, checks) ${fmt(m.timing.totalSeconds, 0)} s, wall clock on
-${m.timing.hardware} shared with other jobs.
-ONNX vs TypeScript forward pass: max |Δp| = ${m.onnx.parityMaxAbs.toExponential(1)}; padding to ${FEATURIZER.maxFeatures + 7} tokens changes
-probabilities by at most ${m.onnx.paddingMaxAbs.toExponential(1)}.
-
-## Held-out test results
-
-Tuned threshold = the best-F1 threshold on the **validation** split, applied to test.
-
-${reportTable(m.test)}
-
-By source (same model and thresholds):
-
-**Davidson test**
-
-${reportTable(m.testBySource.davidson)}
-
-**OLID test**
-
-${reportTable(m.testBySource.olid)}
-
-### Baseline
-
-Logistic regression on hashed word unigrams only (no bigrams, no character n-grams), same data,
-optimiser, early stopping, calibration and threshold procedure.
-
-| model | AUROC hate | AUROC harassment | AUROC offensive | F1 hate | F1 harassment | F1 offensive |
-|---|---:|---:|---:|---:|---:|---:|
-${aurocRow('text-toxicity', m.test)}
-${aurocRow('unigram logistic regression', m.baseline.test)}
-
-(F1 at the validation-tuned threshold.)
-
-### Calibration (test split, 10-bin ECE)
-
-| output | ECE before Platt | ECE after Platt |
-|---|---:|---:|
-${m.calibration.map((c) => `| ${c.label} | ${fmt(c.eceBefore, 4)} | ${fmt(c.eceAfter, 4)} |`).join('\n')}
-
-### Cross-dataset transfer
-
-The same recipe trained on one dataset only (early stopping, calibration and thresholds on that
-dataset's validation split) and tested on the other's test split, for the categories both define
-(OLID "hate" = OFF/TIN/GRP).
-
-| train → test | category | in-domain AUROC | in-domain F1 | cross AUROC | cross F1 @ 0.5 | cross F1 @ tuned |
-|---|---|---:|---:|---:|---:|---:|
-${crossRows.join('\n')}
-${
-  m.ablations.length > 0
-    ? `
-### Ablations (validation split AUROC, used to choose the configuration)
-
-| variant | hate | harassment | offensive | embedding size | time |
-|---|---:|---:|---:|---:|---:|
-${ablationRows.join('\n')}
-
-Differences no larger than the spread between seeds of the committed configuration are noise.
-2^16 buckets is used because it measured at least as good as 2^17 at half the size. De-leetspeak makes no
-measurable difference on these tweets (which rarely obfuscate); it is kept because it maps obfuscated
-spellings such as \`sh1t\` or \`f@gg0t\` onto the words the model knows (see the unit tests).
-`
-    : ''
-}
-## Limitations
-
-- Tweets only (2009–2019 Twitter slang, @mentions, hashtags), English only. Expect lower accuracy on
-  longer, more formal or non-English text, and on text from OCR or speech recognition.
-- Label noise: Davidson's hate/offensive boundary is inconsistent; OLID's "group" target includes
-  political groups. "hate" is therefore the weakest output; use its threshold with care.
-- Harassment is learnt from OLID alone (person-targeted offence); Davidson contributes only negatives
-  from its "neither" class.
-- A bag of n-grams has no word order beyond bigrams: negation, quotation, reclaimed slurs and
-  counter-speech are misread; dialect (e.g. African-American English) is known to be over-flagged by
-  models trained on these datasets (Sap et al., ACL 2019).
-- Identity terms and slurs dominate the hate output, so mentions of groups in neutral text can raise it.
-- Probabilities are calibrated to the training mix, where about two thirds of texts are offensive
-  (Davidson is mostly offensive tweets). On real traffic offence is far rarer, so a benign sentence
-  can still get an offensive probability of 0.05–0.3: set decision thresholds per category from
-  policy and from data like the deployment's, not at 0.5.
-- Untargeted profanity ("this is shit") often scores high on harassment, and politically phrased text
-  (OLID is largely political tweets) on offensive.
-`;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

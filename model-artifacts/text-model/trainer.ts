@@ -9,6 +9,9 @@ import {
   initParams,
   mulberry32,
   OUTPUTS,
+  outputsOf,
+  type Pooling,
+  pooledWidth,
   sigmoid,
   type TextModelParams,
   WEIGHT_EPS,
@@ -19,6 +22,8 @@ export interface TrainExample {
   f: Features;
   y: ArrayLike<number>;
   mask: ArrayLike<number>;
+  /** Weight of the row's loss (small sources up-weighted). @default 1 */
+  weight?: number;
 }
 
 export interface TrainOptions {
@@ -33,6 +38,10 @@ export interface TrainOptions {
   /** Probability of dropping each feature of a training text. @default 0 */
   featureDropout?: number;
   seed: number;
+  /** Number of outputs. @default OUTPUTS */
+  outputs?: number;
+  /** @default 'mean' */
+  pooling?: Pooling;
   /** Used to pick the best epoch (lowest masked loss) when given. */
   validation?: readonly TrainExample[];
   /** Called after each epoch with its summary. */
@@ -61,7 +70,7 @@ export function maskedLoss(p: TextModelParams, examples: readonly TrainExample[]
   let s = 0;
   for (const e of examples) {
     const { rawLogits } = forward(p, e.f);
-    for (let o = 0; o < OUTPUTS; o++) s += (e.mask[o] ?? 0) * bce(rawLogits[o] ?? 0, e.y[o] ?? 0);
+    for (let o = 0; o < outputsOf(p); o++) s += (e.mask[o] ?? 0) * bce(rawLogits[o] ?? 0, e.y[o] ?? 0);
   }
   return examples.length === 0 ? Number.NaN : s / examples.length;
 }
@@ -109,9 +118,11 @@ export function trainTextModel(train: readonly TrainExample[], o: TrainOptions):
   const peakLr = o.lr ?? 0.01;
   const dropout = o.featureDropout ?? 0;
   const { dim, hidden } = o;
-  const p = initParams(o.buckets, dim, hidden, o.seed);
+  const outputs = o.outputs ?? OUTPUTS;
+  const p = initParams(o.buckets, dim, hidden, o.seed, outputs, o.pooling ?? 'mean');
   const rnd = mulberry32(o.seed ^ 0x9e3779b9);
-  const inner = hidden > 0 ? hidden : dim;
+  const width = pooledWidth(p);
+  const inner = hidden > 0 ? hidden : width;
 
   const gE = new Float32Array(p.embedding.length);
   const touched = new Uint8Array(o.buckets);
@@ -126,7 +137,7 @@ export function trainTextModel(train: readonly TrainExample[], o: TrainOptions):
   const adamW2 = new Adam(p.w2.length);
   const adamB2 = new Adam(p.b2.length);
   const dRepr = new Float64Array(inner);
-  const dBag = new Float64Array(dim);
+  const dBag = new Float64Array(width);
 
   const order = Array.from({ length: train.length }, (_, i) => i);
   const stepsPerEpoch = Math.ceil(train.length / batchSize);
@@ -161,8 +172,9 @@ export function trainTextModel(train: readonly TrainExample[], o: TrainOptions):
         }
         const fr = forward(p, f);
         dRepr.fill(0);
-        for (let k = 0; k < OUTPUTS; k++) {
-          const m = ex.mask[k] ?? 0;
+        const weight = ex.weight ?? 1;
+        for (let k = 0; k < outputs; k++) {
+          const m = (ex.mask[k] ?? 0) * weight;
           if (m === 0) continue;
           const z = fr.rawLogits[k] ?? 0;
           const y = ex.y[k] ?? 0;
@@ -170,8 +182,8 @@ export function trainTextModel(train: readonly TrainExample[], o: TrainOptions):
           const dz = m * (sigmoid(z) - y);
           gB2[k] = (gB2[k] ?? 0) + dz;
           for (let j = 0; j < inner; j++) {
-            gW2[j * OUTPUTS + k] = (gW2[j * OUTPUTS + k] ?? 0) + (fr.repr[j] ?? 0) * dz;
-            dRepr[j] = (dRepr[j] ?? 0) + (p.w2[j * OUTPUTS + k] ?? 0) * dz;
+            gW2[j * outputs + k] = (gW2[j * outputs + k] ?? 0) + (fr.repr[j] ?? 0) * dz;
+            dRepr[j] = (dRepr[j] ?? 0) + (p.w2[j * outputs + k] ?? 0) * dz;
           }
         }
         if (hidden > 0) {
@@ -180,7 +192,7 @@ export function trainTextModel(train: readonly TrainExample[], o: TrainOptions):
             const d = (fr.pre[j] ?? 0) > 0 ? (dRepr[j] ?? 0) : 0;
             if (d === 0) continue;
             gB1[j] = (gB1[j] ?? 0) + d;
-            for (let k = 0; k < dim; k++) {
+            for (let k = 0; k < width; k++) {
               gW1[k * hidden + j] = (gW1[k * hidden + j] ?? 0) + (fr.bag[k] ?? 0) * d;
               dBag[k] = (dBag[k] ?? 0) + (p.w1[k * hidden + j] ?? 0) * d;
             }
@@ -197,6 +209,17 @@ export function trainTextModel(train: readonly TrainExample[], o: TrainOptions):
           }
           const off = id * dim;
           for (let k = 0; k < dim; k++) gE[off + k] = (gE[off + k] ?? 0) + s * (dBag[k] ?? 0);
+        }
+        // Max pooling: each dimension's gradient goes to the row that gave the max.
+        for (let k = 0; k < fr.argmax.length; k++) {
+          const t = fr.argmax[k] ?? -1;
+          const id = t >= 0 ? (f.ids[t] ?? 0) : 0;
+          if (id === 0) continue;
+          if (touched[id] === 0) {
+            touched[id] = 1;
+            rows.push(id);
+          }
+          gE[id * dim + k] = (gE[id * dim + k] ?? 0) + (dBag[dim + k] ?? 0);
         }
       }
       // Gradients are means over the batch.
@@ -242,31 +265,53 @@ export function trainTextModel(train: readonly TrainExample[], o: TrainOptions):
 
 /**
  * Platt scaling of one output: finds a, b minimising the cross-entropy of sigmoid(a·z + b) on
- * held-out logits (Newton's method on two parameters, with Platt's smoothed targets).
+ * held-out logits (Newton's method on two parameters, with Platt's smoothed targets). With
+ * `prevalence`, positives and negatives are reweighted so positives make up that share of the
+ * total weight: the probabilities are then calibrated for traffic with that base rate rather than
+ * for the held-out mix.
  */
 export function fitPlatt(
   logits: ArrayLike<number>,
   labels: ArrayLike<number>,
+  prevalence?: number,
 ): { scale: number; shift: number } {
   let pos = 0;
   for (let i = 0; i < labels.length; i++) if ((labels[i] ?? 0) > 0.5) pos++;
   const neg = labels.length - pos;
-  const hi = (pos + 1) / (pos + 2);
-  const lo = 1 / (neg + 2);
+  const n = labels.length;
+  const wPos = prevalence === undefined || pos === 0 ? 1 : (prevalence * n) / pos;
+  const wNeg = prevalence === undefined || neg === 0 ? 1 : ((1 - prevalence) * n) / neg;
+  const hi = (pos * wPos + 1) / (pos * wPos + 2);
+  const lo = 1 / (neg * wNeg + 2);
+  const target = (i: number) => ((labels[i] ?? 0) > 0.5 ? hi : lo);
+  const weight = (i: number) => ((labels[i] ?? 0) > 0.5 ? wPos : wNeg);
+  // Weighted cross-entropy plus a weak ridge on (a − 1, b): with few positives and a heavy weight
+  // the data can be nearly separable, and plain Newton then runs off to infinite scale.
+  const RIDGE = 1e-3 * n;
+  const loss = (a: number, b: number): number => {
+    let l = RIDGE * ((a - 1) ** 2 + b * b) * 0.5;
+    for (let i = 0; i < logits.length; i++) {
+      const z = a * (logits[i] ?? 0) + b;
+      const t = target(i);
+      l += weight(i) * (Math.max(z, 0) - z * t + Math.log1p(Math.exp(-Math.abs(z))));
+    }
+    return l;
+  };
   let a = 1;
   let b = 0;
+  let current = loss(a, b);
   for (let iter = 0; iter < 100; iter++) {
-    let ga = 0;
-    let gb = 0;
-    let haa = 1e-9;
+    let ga = RIDGE * (a - 1);
+    let gb = RIDGE * b;
+    let haa = RIDGE + 1e-9;
     let hab = 0;
-    let hbb = 1e-9;
+    let hbb = RIDGE + 1e-9;
     for (let i = 0; i < logits.length; i++) {
       const z = logits[i] ?? 0;
-      const t = (labels[i] ?? 0) > 0.5 ? hi : lo;
+      const wi = weight(i);
       const q = sigmoid(a * z + b);
-      const d = q - t;
-      const w = q * (1 - q);
+      const d = wi * (q - target(i));
+      const w = wi * q * (1 - q);
       ga += d * z;
       gb += d;
       haa += w * z * z;
@@ -274,12 +319,22 @@ export function fitPlatt(
       hbb += w;
     }
     const det = haa * hbb - hab * hab;
-    if (det <= 0) break;
+    if (!(det > 0)) break;
     const da = (hbb * ga - hab * gb) / det;
     const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-9) break;
+    // Backtracking: halve the Newton step until the loss goes down.
+    let step = 1;
+    let next = loss(a - da, b - db);
+    while (!(next <= current) && step > 1e-6) {
+      step /= 2;
+      next = loss(a - step * da, b - step * db);
+    }
+    if (!(next <= current)) break;
+    a -= step * da;
+    b -= step * db;
+    const moved = step * (Math.abs(da) + Math.abs(db));
+    current = next;
+    if (moved < 1e-9) break;
   }
   return { scale: a, shift: b };
 }

@@ -1,12 +1,14 @@
 /**
  * Evasion-aware text normalisation: undoes what people do to slip a word past exact matching —
  * look-alike letters from other scripts and styled Unicode (`раураl`, `𝔣𝔲𝔫𝔫𝔶`, `ｆｕｌｌ`), accents and
- * stacked combining marks (`z̷a̷l̷g̷o̷`), invisible characters (`id\u200biot`), leetspeak (`k1ll`,
- * `h3ll0`), letters spaced out (`k i l l`, `k.i.l.l`) and elongation (`looooser`).
+ * stacked combining marks (`z̷a̷l̷g̷o̷`), invisible characters and bidi controls (`id\u200biot`,
+ * isolates U+2066–2069, overrides U+202A–202E), leetspeak (`k1ll`, `h3ll0`), letters spaced out
+ * (`k i l l`, `k.i.l.l`), masked letters (`f*ck`, `sh#t`) and elongation (`looooser`).
  *
  * Every character of the result remembers the range of the original text it came from, so a match
  * in the normalised text quotes the original span as evidence (`originalRange`). Term lists
- * (shared/matching/terms.ts) match against it; model scoring can use `text` as well.
+ * (shared/matching/terms.ts) match against it, and the text model's featurizer reads `text`
+ * (shared/text/featurize.ts, `evasion: true`), so the model is trained and served on the same folding.
  */
 import { confusablesMap } from 'confusables';
 
@@ -229,10 +231,76 @@ function capRuns(units: Unit[], joined: [number, number][]): Unit[] {
   return out;
 }
 
+/**
+ * Words people mask with `*` or `#` (`f*ck`, `sh**`, `n*gger`), in the order a pattern that fits
+ * several is read (`s***` → `shit`). Only these are unmasked: a mask over an unknown word stays.
+ */
+export const MASKED_WORDS: readonly string[] = [
+  'fuck',
+  'fucking',
+  'fucker',
+  'fucked',
+  'motherfucker',
+  'shit',
+  'bitch',
+  'bitches',
+  'cunt',
+  'dick',
+  'cock',
+  'pussy',
+  'asshole',
+  'ass',
+  'bastard',
+  'whore',
+  'slut',
+  'nigger',
+  'niggers',
+  'nigga',
+  'faggot',
+  'fag',
+  'retard',
+  'retarded',
+  'twat',
+  'wanker',
+  'damn',
+  'piss',
+  'kill',
+  'rape',
+];
+const MASK = /^[*#]$/;
+const WORD_OR_MASK = (c: string) => LETTER_OR_DIGIT.test(c) || MASK.test(c);
+
+/** `f*ck`, `f**k`, `sh#t` → the one word of MASKED_WORDS the visible letters fit (first letter visible). */
+function unmaskWords(units: Unit[]): void {
+  let i = 0;
+  while (i < units.length) {
+    if (!WORD_OR_MASK(units[i]!.c)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let masks = 0;
+    while (j < units.length && WORD_OR_MASK(units[j]!.c)) {
+      if (MASK.test(units[j]!.c)) masks++;
+      j++;
+    }
+    const word = units.slice(i, j).map((u) => u.c);
+    if (masks > 0 && masks < word.length && LETTER.test(word[0]!)) {
+      const fit = MASKED_WORDS.find(
+        (w) => w.length === word.length && word.every((c, k) => MASK.test(c) || c === w[k]),
+      );
+      if (fit !== undefined) for (let k = i; k < j; k++) units[k]!.c = fit[k - i]!;
+    }
+    i = j;
+  }
+}
+
 /** Normalises `original` for matching; see `NormalisedText`. */
 export function normalise(original: string): NormalisedText {
   const units = fold(original);
-  // Joined first, so a word spelled out in leetspeak (`k.1.l.l`) is decoded as the word it makes.
+  // Masks first: a `*` inside a word would otherwise cut it into letters that look spelled out.
+  unmaskWords(units);
+  // Joined next, so a word spelled out in leetspeak (`k.1.l.l`) is decoded as the word it makes.
   const spelled = joinSpelledOut(units);
   decodeLeet(spelled.units);
   const capped = capRuns(spelled.units, spelled.joined);

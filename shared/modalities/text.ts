@@ -13,7 +13,13 @@ import {
 } from './types.ts';
 
 /** What the text model scores; every text channel (typed, OCR, speech) inherits it. */
-export const TEXT_MODEL_CATEGORIES: readonly Category[] = ['hate', 'harassment', 'offensive'];
+export const TEXT_MODEL_CATEGORIES: readonly Category[] = [
+  'hate',
+  'harassment',
+  'offensive',
+  'violence',
+  'sexual',
+];
 
 export const TEXT_CHANNEL = defineChannel({
   name: 'text',

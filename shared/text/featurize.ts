@@ -5,6 +5,7 @@
  * is always served with the featurizer it was trained with.
  */
 import { z } from 'zod';
+import { normalise } from '#shared/extract/normalise.ts';
 
 /** Configuration of {@link featurize}; stored verbatim in the text manifest's `preprocess`. */
 export const FeaturizerConfigSchema = z.object({
@@ -24,8 +25,15 @@ export const FeaturizerConfigSchema = z.object({
   weights: z.object({ word: z.number().min(0), bigram: z.number().min(0), char: z.number().min(0) }),
   /** Undo light leetspeak inside words (`sh1t` → `shit`). */
   deleet: z.boolean(),
+  /**
+   * Read evasions first (shared/extract/normalise.ts: confusables, marks, invisible and bidi
+   * characters, spaced-out and masked letters, leetspeak) and fold every run of one letter to a
+   * single letter (`stuuupid`, `stupiiid` → `stupid`), so spellings that evade look like the word.
+   * Absent in manifests of models trained before it (text-toxicity 1.x): false.
+   */
+  evasion: z.boolean().default(false),
 });
-export type FeaturizerConfig = z.infer<typeof FeaturizerConfigSchema>;
+export type FeaturizerConfig = z.input<typeof FeaturizerConfigSchema>;
 
 /** Hashed features of one text: ids in 1..buckets-1 (0 is padding) and their weights. */
 export interface Features {
@@ -44,6 +52,7 @@ export const DEFAULT_FEATURIZER_CONFIG: FeaturizerConfig = {
   maxFeatures: 512,
   weights: { word: 1, bigram: 1, char: 0.5 },
   deleet: true,
+  evasion: true,
 };
 
 /** Validates a featurizer configuration read from a manifest; throws on anything unexpected. */
@@ -145,12 +154,25 @@ export function fnv1a32(s: string): number {
 }
 
 /**
+ * What {@link featurize} tokenizes: {@link normaliseText}, after the evasion folding when the
+ * configuration asks for it. URLs and @mentions are masked before the folding (which would read the
+ * `@` of a mention as a leetspeak `a`).
+ */
+export function featurizerText(text: string, config: Pick<FeaturizerConfig, 'deleet' | 'evasion'>): string {
+  if (config.evasion !== true) return normaliseText(text, { deleet: config.deleet });
+  const masked = text
+    .replace(/\b(?:https?:\/\/|www\.)\S+/gi, ` ${URL_TOKEN} `)
+    .replace(/(^|[^\p{L}\p{N}_])@[\p{L}\p{N}_]+/gu, `$1 ${USER_TOKEN} `);
+  return normaliseText(normalise(masked).text, { deleet: config.deleet }).replace(/(\p{L})\1+/gu, '$1');
+}
+
+/**
  * Hashed features of `text`: word unigrams, then word bigrams, then character n-grams, each
  * added once with its kind's weight (repeats add weight to the same id) until `maxFeatures`
  * distinct ids are reached. Ids are 1..buckets-1; 0 is left for padding.
  */
 export function featurize(text: string, config: FeaturizerConfig): Features {
-  const tokens = tokenize(normaliseText(text, { deleet: config.deleet }));
+  const tokens = tokenize(featurizerText(text, config));
   const acc = new Map<number, number>();
   const mod = config.buckets - 1;
   const add = (key: string, weight: number): void => {

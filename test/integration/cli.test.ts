@@ -139,7 +139,8 @@ describe('cli', () => {
       expect(image?.matches?.[0]).toMatchObject({ bank: 'known-abuse', kind: 'deny', signalType: 'pdq' });
       expect(image?.matches?.[0]?.distance).toBeLessThanOrEqual(31);
       expect(image?.reasons.join(' ')).toMatch(/models not run/);
-      expect(text?.decision).toBe('review');
+      // The blocklist span is evidence; the text model reads the leetspeak itself (evasion folding) and blocks.
+      expect(text?.decision).toBe('block');
       expect(text?.matches).toEqual([
         expect.objectContaining({ bank: 'blocklist', label: 'idiot', signal: '1d10t', range: [18, 23] }),
       ]);

@@ -252,11 +252,25 @@ describe('the review console', { timeout: 120_000 }, () => {
     await page.keyboard.press('a');
     await expect.poll(() => page.inputValue('#reason'), WAIT).toBe('allowed in review');
     // The prefilled reason is focused and selected (after a render on a slow machine): typing replaces it.
-    await page.waitForFunction(
-      "document.activeElement?.id === 'reason' && document.activeElement.selectionStart === 0 && document.activeElement.selectionEnd === document.activeElement.value.length",
-      undefined,
-      WAIT,
-    );
+    // (page.evaluate, not waitForFunction: the console's CSP forbids the eval that polling uses.)
+    await expect
+      .poll(
+        () =>
+          page.evaluate(() => {
+            // Runs in the page; the test's own types have no DOM, so the input is described here.
+            type Input = {
+              id: string;
+              value: string;
+              selectionStart: number | null;
+              selectionEnd: number | null;
+            };
+            const el = (globalThis as unknown as { document: { activeElement: Input | null } }).document
+              .activeElement;
+            return el?.id === 'reason' && el.selectionStart === 0 && el.selectionEnd === el.value.length;
+          }),
+        WAIT,
+      )
+      .toBe(true);
     await page.keyboard.type('a choir, not a slur');
     const decided = page.waitForResponse((r) => r.url().endsWith('/decision'), WAIT);
     await page.keyboard.press('Enter');

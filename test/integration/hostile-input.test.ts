@@ -29,7 +29,7 @@ interface Case {
   /** Key under uploads/hostile/. */
   key: string;
   make: () => Buffer | Promise<Buffer>;
-  decision: Decision | 'not error';
+  decision: Decision | 'not error' | 'at least review';
   code?: ErrorCode;
   contentType?: string;
   reason?: RegExp;
@@ -203,10 +203,11 @@ const CASES: Case[] = [
   },
   {
     // One ~1 MB "word": far more windows than are scored, so part goes unscored → at least review
-    // (the policy names the unscored part when the scores alone would have allowed it).
+    // (the policy names the unscored part when the scores alone would have allowed it). The text
+    // model folds the letter run to "a", which text-toxicity 2.0 scores as harassment: it may block.
     key: 'extremely-long-text.txt',
     make: () => text('a'.repeat(LIMITS.text.maxBytes - 16)),
-    decision: 'review',
+    decision: 'at least review',
     reason: /not scored|≥ review/,
   },
   // Post manifests: malformed, nested, oversized, and references that leave the post's folder.
@@ -434,6 +435,7 @@ describe('hostile and broken input, one batch on the local stack', () => {
     expect(verdict, `no verdict for ${c.key}`).toBeDefined();
     const v = verdict as Verdict;
     if (c.decision === 'not error') expect(v.decision, JSON.stringify(v.error)).not.toBe('error');
+    else if (c.decision === 'at least review') expect(['review', 'block']).toContain(v.decision);
     else expect(v.decision, JSON.stringify(v.error ?? v.reasons)).toBe(c.decision);
     if (c.code) expect(v.error?.code).toBe(c.code);
     if (c.decision !== 'error') expect(v.error).toBeUndefined();

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,11 +18,16 @@ import {
 } from '#ops/replay.ts';
 import { CATEGORIES } from '#shared/domain/taxonomy.ts';
 import type { VerdictMatch } from '#shared/domain/verdict.ts';
-import { applyPolicy, loadPolicy, type Policy } from '#shared/policy/policy.ts';
+import { applyPolicy, type Policy, parsePolicy } from '#shared/policy/policy.ts';
+import { REPO_ROOT } from '#test/fixtures/paths.ts';
 
-const balanced = loadPolicy('balanced');
-const strict = loadPolicy('strict');
-const lenient = loadPolicy('lenient');
+// Frozen copies of the presets (test/fixtures/policies/): the cases below are about how replay
+// applies thresholds, so they must not move when the models are retrained and the presets refit.
+const fixture = (name: string): Policy =>
+  parsePolicy(JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/policies', `${name}-v2.json`), 'utf8')));
+const balanced = fixture('balanced');
+const strict = fixture('strict');
+const lenient = fixture('lenient');
 const RANK: Record<AutoDecision, number> = { allow: 0, review: 1, block: 2 };
 
 const term: VerdictMatch = {

@@ -127,9 +127,15 @@ describe('moderate handler', () => {
     expect(0.95).toBeGreaterThanOrEqual(loadPolicy('balanced').thresholds.harassment!.block);
     expect(text.decision).toBe('block');
     expect(text.reasons.some((r) => r.startsWith('harassment 0.95 ≥ block'))).toBe(true);
-    expect(Object.keys(text.categories).sort()).toEqual(['harassment', 'hate', 'offensive']);
-    // The text model says nothing about nudity: `sexual` is reported unscored, not given the fusion prior.
-    expect(text.unscoredCategories).toEqual(['sexual', 'violence']);
+    // The text model scores all five categories (sexual = sexual harassment in text), so none is unscored.
+    expect(Object.keys(text.categories).sort()).toEqual([
+      'harassment',
+      'hate',
+      'offensive',
+      'sexual',
+      'violence',
+    ]);
+    expect(text.unscoredCategories).toEqual([]);
     expect(text.modalities.text?.evidence[0]?.excerpt).toBe('you idiot');
     expect(text.modelVersions).toEqual({ 'text-toxicity': '1.0.0', fusion: '1.0.0' });
     expect(text.policyVersion).toMatch(/^balanced-/);

@@ -10,14 +10,19 @@ import {
   textLabels,
 } from '#model-artifacts/eval/posts.ts';
 import { displayText, drawStyle, renderText, wrapText } from '#model-artifacts/eval/render.ts';
-import { NEVER, precisionAtPrevalence, thresholdForPrecision } from '#model-artifacts/eval/thresholds.ts';
+import {
+  bestPrecisionThreshold,
+  NEVER,
+  precisionAtPrevalence,
+  thresholdForPrecision,
+} from '#model-artifacts/eval/thresholds.ts';
 import { mulberry32 } from '#model-artifacts/fusion/compose.ts';
 import { FUSION_LABELS, NUM_CHANNELS, NUM_LABELS } from '#model-artifacts/fusion/model.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 
 const C = (l: (typeof FUSION_LABELS)[number]) => FUSION_LABELS.indexOf(l);
 const probs = (hate: number, harassment: number, offensive: number) =>
-  Float32Array.of(0, hate, harassment, offensive);
+  Float32Array.of(0, hate, harassment, 0, offensive);
 const scored = (p: Float32Array) => ({ probs: p, embedding: new Float32Array(4) });
 
 describe('threshold for a target precision', () => {
@@ -38,6 +43,13 @@ describe('threshold for a target precision', () => {
     expect(thresholdForPrecision(scores, labels, 0.8, { minPredicted: 6 }).threshold).toBe(NEVER);
     const none = thresholdForPrecision(scores, labels, 1.01, { minPredicted: 1 });
     expect(none).toMatchObject({ threshold: NEVER, reached: false });
+  });
+
+  it('finds the most precise threshold the data allows, for categories that must be able to block', () => {
+    // With at least 3 predicted: 0.8 gives 3 of 3; with at least 4: 0.6 gives 4 of 5 (0.8) beats 0.7's 3 of 4.
+    expect(bestPrecisionThreshold(scores, labels, { minPredicted: 3 })).toBe(0.8);
+    expect(bestPrecisionThreshold(scores, labels, { minPredicted: 4 })).toBe(0.6);
+    expect(bestPrecisionThreshold(scores, labels, { minPredicted: 11 })).toBe(NEVER);
   });
 
   it('re-weights precision to another prevalence: rarer positives need a higher threshold', () => {
@@ -99,7 +111,7 @@ describe('composed posts as the pipeline sees them', () => {
   const caption: CaptionPart = {
     text: 'c',
     scored: scored(probs(0.1, 0.2, 0.3)),
-    ...textLabels([0, 0, 0], [1, 1, 1]),
+    ...textLabels([0, 0, 0, 0, 0], [1, 1, 1, 1, 1]),
   };
   const hatefulPicture: ImagePart = {
     id: 'i',
@@ -108,7 +120,7 @@ describe('composed posts as the pipeline sees them', () => {
     ocrText: 'read',
     ocr: scored(probs(0.7, 0.1, 0.9)),
     oracle: scored(probs(0.8, 0.1, 0.9)),
-    ...textLabels([1, 0, 1], [1, 1, 1]),
+    ...textLabels([1, 0, 1, 0, 0], [1, 1, 1, 1, 1]),
   };
   const unreadPicture: ImagePart = { ...hatefulPicture, ocrText: '' };
   delete unreadPicture.ocr;
@@ -116,7 +128,7 @@ describe('composed posts as the pipeline sees them', () => {
     id: 'a',
     transcript: '',
     oracle: scored(probs(0, 0.9, 0.9)),
-    ...textLabels([0, 1, 1], [0, 1, 1]),
+    ...textLabels([0, 1, 1, 0, 0], [0, 1, 1, 0, 0]),
   };
 
   it('maps caption → text, picture → image (+ ocr when OCR read something), clip → speech', () => {

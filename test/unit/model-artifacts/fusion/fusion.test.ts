@@ -68,7 +68,7 @@ describe('committed fusion model', () => {
   });
 
   it('declares the fused labels and the input and output names the graph has', () => {
-    expect(manifest.labels).toEqual(['sexual', 'hate', 'harassment', 'offensive']);
+    expect(manifest.labels).toEqual(['sexual', 'hate', 'harassment', 'violence', 'offensive']);
     expect(manifest.inputs.map((i) => i.name)).toEqual(session.inputNames);
     expect(manifest.outputs.map((o) => o.name)).toEqual(['probs']);
     expect(session.outputNames).toEqual(['probs']);
@@ -144,15 +144,37 @@ describe('committed fusion model', () => {
     const [a, b] = await run(session, [low, high], [present, present]);
     expect(b?.[hate]).toBeGreaterThan((a?.[hate] ?? 1) + 0.2);
   });
+  it('never silences a strong channel: its own probability is a floor for the fused one', async () => {
+    const rows: Float32Array[] = [];
+    const presents: number[][] = [];
+    const expected: [number, number][] = [];
+    CHANNELS.forEach((_, k) => {
+      FUSION_LABELS.forEach((_, c) => {
+        if ((SCORED[k * NUM_LABELS + c] ?? 0) === 0) return;
+        // Every channel present and clearly benign, but this one says 0.8.
+        const row = new Float32Array(ROW).fill(0.01);
+        row[k * NUM_LABELS + c] = 0.8;
+        rows.push(row);
+        presents.push(CHANNELS.map(() => 1));
+        expected.push([rows.length - 1, c]);
+      });
+    });
+    const out = await run(session, rows, presents);
+    for (const [b, c] of expected) expect(out[b]?.[c]).toBeGreaterThanOrEqual(0.8 - 1e-6);
+  });
 });
 
 describe('fusion export', () => {
-  it('computes the same probabilities as the TypeScript model', async () => {
+  it.each([
+    undefined,
+    0.5,
+  ])('computes the same probabilities as the TypeScript model (strong %s)', async (strong) => {
     const params: FusionParams = {
       clip: { lo: 0.05, hi: 0.9999 },
       w: Float32Array.from(SCORED, (s, i) => s * (0.5 + (i % 3) * 0.25)),
       beta: Float32Array.from(SCORED, (s, i) => s * ((i % 5) - 2) * 0.3),
-      bias: Float32Array.of(-2, -1, -0.5, 0.25),
+      bias: Float32Array.of(-2, -1, -0.5, -3, 0.25),
+      ...(strong === undefined ? {} : { strong }),
     };
     const session = await ort.InferenceSession.create(exportFusionModel(params));
     const rnd = mulberry32(7);
@@ -166,30 +188,36 @@ describe('fusion export', () => {
 });
 
 describe('item composition', () => {
-  const part = (y: number[], mask: number[] = [1, 1, 1, 1]) => ({
+  // Columns: sexual, hate, harassment, violence, offensive.
+  const part = (y: number[], mask: number[] = [1, 1, 1, 1, 1]) => ({
     probs: Float32Array.from(y, (v) => v * 0.9),
     y: Float32Array.from(y),
     mask: Float32Array.from(mask),
   });
   const item: Item = {
-    parts: [part([0, 0, 0, 1]), part([1, 0, 0, 0]), part([0, 1, 0, 1]), part([0, 0, 0, 0], [1, 1, 0, 1])],
+    parts: [
+      part([0, 0, 0, 0, 1]),
+      part([1, 0, 0, 0, 0]),
+      part([0, 1, 0, 0, 1]),
+      part([0, 0, 0, 0, 0], [1, 1, 0, 1, 1]),
+    ],
   };
 
   it('labels an item with the OR of its present parts, unknown only when nothing decides', () => {
     expect(itemLabels(item, [1, 0, 1, 0])).toEqual({
-      y: Float32Array.of(0, 1, 0, 1),
-      mask: Float32Array.of(1, 1, 1, 1),
+      y: Float32Array.of(0, 1, 0, 0, 1),
+      mask: Float32Array.of(1, 1, 1, 1, 1),
     });
     expect(itemLabels(item, [1, 0, 0, 1])).toEqual({
-      y: Float32Array.of(0, 0, 0, 1),
-      mask: Float32Array.of(1, 1, 0, 1),
+      y: Float32Array.of(0, 0, 0, 0, 1),
+      mask: Float32Array.of(1, 1, 0, 1, 1),
     });
   });
 
   it('zeroes absent channels in the model input', () => {
     const x = itemInput(item, [0, 1, 0, 0]);
     expect(Array.from(x)).toEqual(
-      [0, 0, 0, 0, 0.9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0].map((v) => expect.closeTo(v, 6)),
+      [0, 0, 0, 0, 0, 0.9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0].map((v) => expect.closeTo(v, 6)),
     );
   });
 

@@ -69,8 +69,8 @@ describe('decisionRow', () => {
       CHANNELS.map((c) => (c === 'text' || c === 'ocr' ? 1 : 0)),
     );
     // Only hate was labelled: the other categories are masked, not read from the block.
-    expect(Array.from(row?.mask ?? [])).toEqual([0, 1, 0, 0]);
-    expect(Array.from(row?.y ?? [])).toEqual([0, 0, 0, 0]);
+    expect(Array.from(row?.mask ?? [])).toEqual(FUSION_LABELS.map((l) => (l === 'hate' ? 1 : 0)));
+    expect(Array.from(row?.y ?? [])).toEqual(FUSION_LABELS.map(() => 0));
   });
 
   it('skips verdicts with no scored channel or no label, and repeats rows by weight', () => {

@@ -5,7 +5,12 @@ import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEXT_LABELS } from '#model-artifacts/text-model/data.ts';
 import { auroc, bestF1Threshold } from '#model-artifacts/text-model/metrics.ts';
-import { forward, initParams, type TextModelParams } from '#model-artifacts/text-model/model.ts';
+import {
+  forward,
+  initParams,
+  type Pooling,
+  type TextModelParams,
+} from '#model-artifacts/text-model/model.ts';
 import { exportTextModel, paramsFromOnnx, runTextModel } from '#model-artifacts/text-model/onnx.ts';
 import {
   fitPlatt,
@@ -17,6 +22,7 @@ import {
   DEFAULT_FEATURIZER_CONFIG,
   type FeaturizerConfig,
   featurize,
+  featurizerText,
   fnv1a32,
   normaliseText,
   padBatch,
@@ -37,6 +43,7 @@ const HATEFUL = [
   'I hate all immigrants, they are animals and should go back to their country.',
   'All muslims are terrorists and should be banned.',
 ];
+const THREATS = ['I am going to find you and stab you', 'someone should shoot every one of those people'];
 
 describe('normaliseText', () => {
   it('masks URLs and mentions, drops retweet markers and hashtag signs, decodes entities', () => {
@@ -60,6 +67,32 @@ describe('normaliseText', () => {
 
   it('keeps contractions and emoji as tokens', () => {
     expect(tokenize(normaliseText('Don’t 😂 stop!'))).toEqual(["don't", '😂', 'stop']);
+  });
+});
+
+describe('featurizerText with evasion folding', () => {
+  const on = { deleet: true, evasion: true };
+
+  it('reads look-alikes, marks, bidi controls, masks, spacing, leetspeak and letter runs as the word', () => {
+    const clean = featurizerText('you are one stupid idiot, fuck off', on);
+    for (const evasive of [
+      'yоu аrе оnе ѕtuріd іdіоt, fuck off', // Cyrillic look-alikes
+      'y̷o̷u̷ are one stu͎pid id͙iot, fuck off', // combining marks
+      'you are one stu\u2066pid id\u202eiot, fu\u200bck off', // isolate, override, zero-width
+      'you are one stuuuupid idiooot, fuuuck off', // letter runs
+      'you are one s t u p i d idiot, f*ck off', // spaced out, masked
+      'you are one 5tup1d 1d10t, fuck off', // leetspeak
+    ]) {
+      expect(featurizerText(evasive, on), evasive).toBe(clean);
+    }
+  });
+
+  it('masks URLs and mentions before reading @ as a leetspeak a', () => {
+    expect(featurizerText('@some_user look http://t.co/x1', on)).toBe('<user> lok <url>');
+  });
+
+  it('leaves text alone when the configuration predates it', () => {
+    expect(featurizerText('stuuupid', { deleet: true })).toBe('stuupid');
   });
 });
 
@@ -104,30 +137,36 @@ describe('text model export', () => {
   const config: FeaturizerConfig = { ...DEFAULT_FEATURIZER_CONFIG, buckets: 512 };
   const texts = ['hello there', 'you absolute idiot', '', 'a much longer text with many more words in it'];
 
-  function randomModel(hidden: number): TextModelParams {
-    const p = initParams(config.buckets, 8, hidden, 7);
+  function randomModel(hidden: number, pooling: Pooling = 'mean'): TextModelParams {
+    const p = initParams(config.buckets, 8, hidden, 7, 5, pooling);
     p.b2.set([0.1, -0.2, 0.3]);
     p.calibScale.set([0.9, 1.1, 1.3]);
     p.calibShift.set([-0.1, 0.2, 0]);
     return p;
   }
 
-  it.each([0, 6])('matches the TypeScript forward pass (hidden %i)', async (hidden) => {
-    const p = randomModel(hidden);
+  it.each([
+    [0, 'mean'],
+    [6, 'mean'],
+    [0, 'mean-max'],
+    [6, 'mean-max'],
+  ] as const)('matches the TypeScript forward pass (hidden %i, %s pooling)', async (hidden, pooling) => {
+    const p = randomModel(hidden, pooling);
     const session = await ort.InferenceSession.create(exportTextModel(p));
     const feats = texts.map((t) => featurize(t, config));
     const out = await runTextModel(session, feats);
     feats.forEach((f, i) => {
       const ts = forward(p, f);
       expect(Array.from(out.probs[i] ?? [])).toEqual(Array.from(ts.probs).map((v) => expect.closeTo(v, 6)));
-      expect(out.embedding[i]).toHaveLength(hidden || 8);
+      expect(out.embedding[i]).toHaveLength(hidden || (pooling === 'mean-max' ? 16 : 8));
     });
   });
 
   it('round-trips parameters through paramsFromOnnx', () => {
-    const p = randomModel(6);
+    const p = randomModel(6, 'mean-max');
     const back = paramsFromOnnx(exportTextModel(p));
     expect(back.hidden).toBe(6);
+    expect(back.pooling).toBe('mean-max');
     expect(back.embedding).toEqual(p.embedding);
     expect(back.calibScale).toEqual(p.calibScale);
   });
@@ -157,6 +196,8 @@ describe('committed text-toxicity model', () => {
 
   it('has the manifest the contract expects', () => {
     expect(manifest.labels).toEqual([...TEXT_LABELS]);
+    expect(manifest.outputs.find((o) => o.name === 'probs')?.shape).toEqual(['batch', TEXT_LABELS.length]);
+    expect(config.evasion).toBe(true);
     expect(manifest.sha256).toBe(
       createHash('sha256')
         .update(readFileSync(`${MODEL_DIR}model.onnx`))
@@ -184,15 +225,20 @@ describe('committed text-toxicity model', () => {
     });
   });
 
-  it('scores insults and hateful sentences above benign ones', async () => {
-    const [benign, insults, hateful] = await Promise.all([probs(BENIGN), probs(INSULTS), probs(HATEFUL)]);
+  it('scores insults, hateful sentences and threats above benign ones', async () => {
+    const [benign, insults, hateful, threats] = await Promise.all([
+      probs(BENIGN),
+      probs(INSULTS),
+      probs(HATEFUL),
+      probs(THREATS),
+    ]);
     const col = (rows: Float32Array[], k: number): number[] => rows.map((r) => r[k] ?? Number.NaN);
-    const [hate, harassment, offensive] = [0, 1, 2];
+    const [hate, harassment, , violence] = [0, 1, 2, 3];
     const maxBenign = (k: number): number => Math.max(...col(benign, k));
     expect(Math.min(...col(hateful, hate))).toBeGreaterThan(maxBenign(hate));
     expect(Math.min(...col(insults, harassment))).toBeGreaterThan(maxBenign(harassment));
-    expect(Math.min(...col([...insults, ...hateful], offensive))).toBeGreaterThan(maxBenign(offensive));
-    for (const row of [...benign, ...insults, ...hateful]) {
+    expect(Math.min(...col(threats, violence))).toBeGreaterThan(maxBenign(violence));
+    for (const row of [...benign, ...insults, ...hateful, ...threats]) {
       for (const v of row) expect(v).toBeGreaterThanOrEqual(0);
       for (const v of row) expect(v).toBeLessThanOrEqual(1);
     }
@@ -235,6 +281,28 @@ describe('trainer', () => {
     const after = maskedLoss(params, train);
     expect(history).toHaveLength(1);
     expect(after).toBeLessThan(before * 0.8);
+    const scores = train.map((e) => forward(params, e.f).probs[2] ?? 0);
+    expect(
+      auroc(
+        scores,
+        train.map((e) => e.y[2] ?? 0),
+      ),
+    ).toBeGreaterThan(0.9);
+  });
+
+  it('learns with max pooling too', () => {
+    const train = synthetic(300);
+    const options = {
+      buckets: config.buckets,
+      dim: 16,
+      hidden: 8,
+      epochs: 1,
+      batchSize: 8,
+      lr: 0.03,
+      seed: 3,
+    };
+    const { params } = trainTextModel(train, { ...options, pooling: 'mean-max' });
+    expect(params.pooling).toBe('mean-max');
     const scores = train.map((e) => forward(params, e.f).probs[2] ?? 0);
     expect(
       auroc(

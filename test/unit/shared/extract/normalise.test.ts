@@ -51,4 +51,18 @@ describe('evasion-aware normalisation', () => {
     const egg = n.text.indexOf('🍆');
     expect(original.slice(...originalRange(n, egg, egg + 2))).toBe('🍆');
   });
+
+  it('reads words masked with * or # when the visible letters fit one word people mask', () => {
+    expect(text('f*ck you, sh#t, f**k, b*tc*')).toBe('fuck you, shit, fuck, bitch');
+    // A mask over a word nobody masks, or with no visible first letter, stays as written.
+    expect(text('p*ss the s*lt, ***')).toBe('piss the s*lt, ***');
+  });
+
+  it('drops bidi isolates and overrides and points evidence at the original characters', () => {
+    const original = 'you f\u2066*\u2069ck\u202e ing idiot';
+    const n = normalise(original);
+    expect(n.text).toBe('you fuck ing idiot');
+    const at = n.text.indexOf('fuck');
+    expect(original.slice(...originalRange(n, at, at + 4))).toBe('f\u2066*\u2069ck\u202e');
+  });
 });

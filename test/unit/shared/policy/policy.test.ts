@@ -27,9 +27,21 @@ describe('policy', () => {
     expect(applyPolicy(balanced, { hate: 0.01 }, true).decision).toBe('review');
   });
 
-  it('strict blocks what lenient allows', () => {
-    expect(applyPolicy(loadPolicy('strict'), { harassment: 0.75 }).decision).toBe('block');
-    expect(applyPolicy(loadPolicy('lenient'), { harassment: 0.6 }).decision).toBe('allow');
+  it('strict blocks what lenient only reviews, and reviews what lenient allows', () => {
+    const strict = loadPolicy('strict').thresholds.harassment!;
+    const lenient = loadPolicy('lenient').thresholds.harassment!;
+    const between = (strict.block + lenient.block) / 2;
+    expect(applyPolicy(loadPolicy('strict'), { harassment: between }).decision).toBe('block');
+    expect(applyPolicy(loadPolicy('lenient'), { harassment: between }).decision).not.toBe('block');
+    const low = (strict.review + lenient.review) / 2;
+    expect(applyPolicy(loadPolicy('strict'), { harassment: low }).decision).toBe('review');
+    expect(applyPolicy(loadPolicy('lenient'), { harassment: low }).decision).toBe('allow');
+  });
+
+  it('lets hate and violence block under every preset', () => {
+    for (const name of ['strict', 'balanced', 'lenient']) {
+      for (const c of ['hate', 'violence']) expect(loadPolicy(name).thresholds[c]?.block).toBeLessThan(1);
+    }
   });
 
   it('rejects unknown presets with the known names, and inconsistent thresholds', () => {
