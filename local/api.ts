@@ -6,8 +6,9 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type ApiKeyTable, generateKey, localKeyring, type TenantSettings } from '#shared/api/keys.ts';
+import { CONSOLE_PATH } from '#shared/contracts/console.ts';
 import { readApiEnv, readPipelineEnv } from '#shared/contracts/env.ts';
-import { CONSOLE_PATH, createConsoleApp, withConsole } from './console.ts';
+import { createConsoleApp, withConsole } from './console.ts';
 import { localEventLog } from './event-log.ts';
 import type { LocalStack } from './stack.ts';
 

@@ -15,6 +15,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import { Hono } from 'hono';
 import { type Caller, ownedBy, presentedKey } from '#shared/api/keys.ts';
 import {
+  CONSOLE_PATH,
   CONSOLE_VENDOR_DIR,
   CONSOLE_VENDORED_MODULES,
   consoleContentSecurityPolicy,
@@ -25,8 +26,6 @@ import { VERDICT_TABLE, verdictPkOf } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 
-/** Where the console is mounted on the local API server. */
-export const CONSOLE_PATH = '/review/';
 /** The console's own route for media bytes (config.json's `mediaUrl` locally). */
 export const CONSOLE_MEDIA_PATH = `${CONSOLE_PATH}media`;
 

@@ -11,6 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import {
+  CONSOLE_PATH,
   CONSOLE_VENDOR_DIR,
   CONSOLE_VENDORED_MODULES,
   consoleContentSecurityPolicy,
@@ -18,9 +19,6 @@ import {
 } from '#shared/contracts/console.ts';
 import { arnPatternFinding, GRANT_ACTION_FINDINGS } from './private/nag.ts';
 import { keyedBucket } from './private/secure-bucket.ts';
-
-/** Where the console lives, on the distribution as locally (`npm run api` serves it at `/review/`). */
-export const CONSOLE_PATH = '/review/';
 
 /** The reviewer roles of the review API (issue 14), as Cognito groups. */
 export const REVIEWER_GROUPS = {

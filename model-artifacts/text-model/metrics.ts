@@ -167,28 +167,3 @@ export function bestF1ThresholdAt(
   }
   return best.threshold;
 }
-
-/** Precision at `threshold` when positives make up `prevalence` of traffic (from TPR and FPR). */
-export function precisionAt(
-  scores: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  threshold: number,
-  prevalence: number,
-): number {
-  let tp = 0;
-  let fp = 0;
-  let pos = 0;
-  for (let i = 0; i < scores.length; i++) {
-    const y = (labels[i] ?? 0) > 0.5;
-    if (y) pos++;
-    if ((scores[i] ?? 0) >= threshold) {
-      if (y) tp++;
-      else fp++;
-    }
-  }
-  const neg = scores.length - pos;
-  const tpr = pos === 0 ? 0 : tp / pos;
-  const fpr = neg === 0 ? 0 : fp / neg;
-  const d = prevalence * tpr + (1 - prevalence) * fpr;
-  return d === 0 ? Number.NaN : (prevalence * tpr) / d;
-}

@@ -10,6 +10,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 /** Where the vendored modules sit, relative to the console's root (`/review/`). */
+/** Where the console lives: on the CloudFront distribution as on the local API server (`npm run api`). */
+export const CONSOLE_PATH = '/review/';
+
 export const CONSOLE_VENDOR_DIR = 'vendor/';
 
 /**
