@@ -50,6 +50,32 @@ export function composeUploads(pools: Pools, postCount: number, seed: number): S
   return { posts, postExamples, singles, mix };
 }
 
+/** Fused probabilities from a fusion ONNX session for [channel, category] rows, in order, 1,024 rows per run. */
+export async function fusionProbabilities(
+  session: InferenceSession,
+  rows: readonly { x: Float32Array; present: Float32Array }[],
+): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < rows.length; i += 1024) {
+    const batch = rows.slice(i, i + 1024);
+    const x = new Float32Array(batch.length * NUM_CHANNELS * NUM_LABELS);
+    const present = new Float32Array(batch.length * NUM_CHANNELS);
+    batch.forEach((r, b) => {
+      x.set(r.x, b * NUM_CHANNELS * NUM_LABELS);
+      present.set(r.present, b * NUM_CHANNELS);
+    });
+    const res = await session.run({
+      [FUSION_INPUT]: new ort.Tensor('float32', x, [batch.length, NUM_CHANNELS, NUM_LABELS]),
+      present: new ort.Tensor('float32', present, [batch.length, NUM_CHANNELS]),
+    });
+    const probs = res.probs?.data as Float32Array;
+    batch.forEach((_, b) => {
+      out.push(probs.slice(b * NUM_LABELS, (b + 1) * NUM_LABELS));
+    });
+  }
+  return out;
+}
+
 /**
  * Fused probabilities from the committed fusion ONNX model, computed once for all examples: the
  * same examples are scored again by every section, and the session is the slow part.
@@ -58,24 +84,10 @@ export async function fusedByOnnx(
   session: InferenceSession,
   examples: readonly FusionExample[],
 ): Promise<Scorer> {
-  const cache = new WeakMap<FusionExample, Float32Array>();
-  for (let i = 0; i < examples.length; i += 1024) {
-    const batch = examples.slice(i, i + 1024);
-    const x = new Float32Array(batch.length * NUM_CHANNELS * NUM_LABELS);
-    const present = new Float32Array(batch.length * NUM_CHANNELS);
-    batch.forEach((ex, b) => {
-      x.set(ex.x, b * NUM_CHANNELS * NUM_LABELS);
-      present.set(ex.present, b * NUM_CHANNELS);
-    });
-    const out = await session.run({
-      [FUSION_INPUT]: new ort.Tensor('float32', x, [batch.length, NUM_CHANNELS, NUM_LABELS]),
-      present: new ort.Tensor('float32', present, [batch.length, NUM_CHANNELS]),
-    });
-    const probs = out.probs?.data as Float32Array;
-    batch.forEach((ex, b) => {
-      cache.set(ex, probs.slice(b * NUM_LABELS, (b + 1) * NUM_LABELS));
-    });
-  }
+  const probs = await fusionProbabilities(session, examples);
+  const cache = new WeakMap<FusionExample, Float32Array>(
+    examples.map((ex, i) => [ex, probs[i] as Float32Array]),
+  );
   return (ex) => {
     const p = cache.get(ex);
     if (!p) throw new Error('example was not scored by the fusion model');

@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { FUSION_INPUT, FUSION_LABELS, NUM_CHANNELS, NUM_LABELS } from '#model-artifacts/fusion/model.ts';
+import { fusionProbabilities } from '#model-artifacts/eval/fused.ts';
+import { FUSION_LABELS, NUM_CHANNELS, NUM_LABELS } from '#model-artifacts/fusion/model.ts';
 import { type LoadedModel, loadModel } from '#model-artifacts/server/registry.ts';
 import { extractText } from '#shared/extract/text.ts';
 import type { Tensor } from '#shared/inference/tensor-codec.ts';
@@ -58,32 +59,6 @@ async function runText(
   return out;
 }
 
-/** Fused probabilities from the fusion ONNX model for [channel, category] rows. */
-export async function runFusion(
-  model: LoadedModel,
-  rows: readonly { x: Float32Array; present: Float32Array }[],
-): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let i = 0; i < rows.length; i += 1024) {
-    const batch = rows.slice(i, i + 1024);
-    const x = new Float32Array(batch.length * NUM_CHANNELS * NUM_LABELS);
-    const present = new Float32Array(batch.length * NUM_CHANNELS);
-    batch.forEach((r, b) => {
-      x.set(r.x, b * NUM_CHANNELS * NUM_LABELS);
-      present.set(r.present, b * NUM_CHANNELS);
-    });
-    const res = await model.session.run({
-      [FUSION_INPUT]: new ort.Tensor('float32', x, [batch.length, NUM_CHANNELS, NUM_LABELS]),
-      present: new ort.Tensor('float32', present, [batch.length, NUM_CHANNELS]),
-    });
-    const probs = res.probs?.data as Float32Array;
-    batch.forEach((_, b) => {
-      out.push(probs.slice(b * NUM_LABELS, (b + 1) * NUM_LABELS));
-    });
-  }
-  return out;
-}
-
 /** A text-channel-only fusion row from text channel scores by label. */
 export function textRow(channel: Record<string, number>): { x: Float32Array; present: Float32Array } {
   const x = new Float32Array(NUM_CHANNELS * NUM_LABELS);
@@ -117,7 +92,7 @@ export async function createOfflineScorer(textDir: string, fusionDir: string): P
         return scores;
       });
       const rows = channels.map(textRow);
-      const fused = await runFusion(fusionModel, rows);
+      const fused = await fusionProbabilities(fusionModel.session, rows);
       return channels.map((channel, i) => {
         const f = fused[i] ?? new Float32Array(NUM_LABELS);
         const byLabel = Object.fromEntries(
