@@ -6,7 +6,7 @@
 import { CATEGORIES } from '#shared/domain/taxonomy.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import type { Engines } from '#shared/engines/engines.ts';
-import { type Sniffed, sniff } from '#shared/ingest/sniff.ts';
+import type { Sniffed } from '#shared/ingest/sniff.ts';
 import { MODELS_SKIPPED_REASON, matchKnownContent } from '#shared/matching/match.ts';
 import { byteSignals, imageSignals } from '#shared/matching/signals.ts';
 import { type MatchListSource, NO_MATCH_LISTS } from '#shared/matching/store.ts';
@@ -72,7 +72,10 @@ export async function judge(
     : await scoredVerdict(decided, known, collected, deps);
   // What a person may bank ("block and bank", docs/REVIEW.md): kept on verdicts a person may see.
   if (verdict.decision === 'review' || verdict.decision === 'block')
-    verdict.signals = (collected.signals ?? (await signalsToBank(bytes, input))).slice(0, MAX_KEPT_SIGNALS);
+    verdict.signals = (collected.signals ?? (await signalsToBank(bytes, input, collected))).slice(
+      0,
+      MAX_KEPT_SIGNALS,
+    );
   return verdict;
 }
 
@@ -83,10 +86,12 @@ const MAX_KEPT_SIGNALS = 64;
  * The upload's hashes when matching did not compute them (no bank was loaded): exact hashes of its
  * bytes, and PDQ for an image. Only verdicts a person may see pay for it, and only then.
  */
-async function signalsToBank(bytes: Uint8Array, input: JudgeInput): Promise<Signal[]> {
+async function signalsToBank(bytes: Uint8Array, input: JudgeInput, collected: Collected): Promise<Signal[]> {
   const source = input.objects.uri(input.key);
-  const kind = input.sniffed?.kind ?? (await sniff(bytes)).kind;
-  return kind === 'image' ? imageSignals(bytes, source) : byteSignals(bytes, source);
+  // The type collect sniffed: an image's is `image/…` (a post's, a video's are not).
+  return collected.contentType.startsWith('image/')
+    ? imageSignals(bytes, source)
+    : byteSignals(bytes, source);
 }
 
 type DecidedBase = Pick<
