@@ -18,7 +18,7 @@ import { startFauxqs } from 'fauxqs';
 import S3rver from 's3rver';
 import { type InferenceServer, startInferenceServer } from '#model-artifacts/server/server.ts';
 import { RATE_LIMIT_TABLE } from '#shared/contracts/api.ts';
-import { ENV, readDeadLetterEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import { ENV, type MediaDecoding, readDeadLetterEnv, readPipelineEnv } from '#shared/contracts/env.ts';
 import { AUDIT_TABLE, VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
@@ -68,6 +68,12 @@ export interface LocalStackOptions {
    * @default none added (what `dataDir` already holds stays)
    */
   matchLists?: LocalMatchLists;
+  /**
+   * `forward` runs the AWS shape (docs/MEDIA.md, "Where media is decoded"): the ingest handler sends
+   * every audio and video upload to the long-media queue, whose handler decodes it. @default 'local'
+   * (or `MEDIA_DECODING` from the environment)
+   */
+  mediaDecoding?: MediaDecoding;
   onError?: (err: unknown) => void;
 }
 
@@ -201,6 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         dynamoUrl: proxies?.dynamodb.url ?? dynamoUrl,
         inferenceUrl: proxies?.inference.url ?? inference.url,
         longMediaQueueUrl: queues.longMedia.queue.queueUrl,
+        mediaDecoding: options.mediaDecoding ?? (process.env[ENV.mediaDecoding] as MediaDecoding | undefined),
         policyName: options.policyName,
         inferenceRetry: options.inferenceRetry,
       }),
@@ -465,6 +472,7 @@ function pipelineEnvironment(settings: {
   dynamoUrl: string;
   inferenceUrl: string;
   longMediaQueueUrl: string;
+  mediaDecoding?: MediaDecoding;
   policyName?: string;
   inferenceRetry?: InferenceRetryOverrides;
 }): Record<string, string> {
@@ -488,6 +496,7 @@ function pipelineEnvironment(settings: {
     [ENV.serviceName]: 'moderation-local',
     [ENV.mediaMode]: 'sync',
     [ENV.longMediaQueueUrl]: settings.longMediaQueueUrl,
+    [ENV.mediaDecoding]: settings.mediaDecoding ?? 'local',
     [ENV.matchListsBucket]: MATCH_LISTS_BUCKET,
     ...inferenceRetryEnvironment(settings.inferenceRetry),
   };
@@ -567,7 +576,12 @@ async function startModerateFunctions(
   });
   stops.unshift(() => source.stop());
   // The long-media function: the same handler in long mode, one message at a time (as on AWS).
-  const longHandler = createHandler({ ...readPipelineEnv(), mediaMode: 'long', longMediaQueueUrl: '' });
+  const longHandler = createHandler({
+    ...readPipelineEnv(),
+    mediaMode: 'long',
+    longMediaQueueUrl: '',
+    mediaDecoding: 'local',
+  });
   const longSource = startEventSource({
     sqs,
     queueUrl: queues.longMedia.queue.queueUrl,

@@ -25,7 +25,9 @@ export interface ModerateDeps {
 
 /**
  * The moderate function for one configuration: `MEDIA_MODE=sync` consumes the ingest queue (and
- * forwards media over its limits to `LONG_MEDIA_QUEUE_URL`), `MEDIA_MODE=long` the long-media queue.
+ * forwards media over its limits to `LONG_MEDIA_QUEUE_URL`, or with `MEDIA_DECODING=forward` every
+ * upload that needs ffmpeg), `MEDIA_MODE=long` the media queue (the media function's container image
+ * on AWS, functions/media/Dockerfile).
  * The local mode builds both from this one factory.
  */
 export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}) {
@@ -44,6 +46,7 @@ export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}
     logger,
     metrics,
     onVerdict: (verdict) => applyVerdictActions(verdict, actions),
+    mediaDecoding: env.mediaDecoding,
     ...(forwards && {
       longMedia: {
         sqs: deps.sqs ?? createSqsClient(env.awsEndpointOverrides),

@@ -61,7 +61,7 @@ class AssetImage extends ContainerImage {
     if (!existsSync(dockerfile)) {
       throw new Error(`inference image Dockerfile not found: ${dockerfile}`);
     }
-    this.exclude = options.exclude ?? readIgnoreFile(`${dockerfile}.dockerignore`);
+    this.exclude = options.exclude ?? dockerIgnorePatterns(dockerfile);
   }
 
   bind(scope: Construct, grantable: iam.IGrantable): ContainerImageConfig {
@@ -90,8 +90,12 @@ function acknowledgeAuthorizationToken(grantable: iam.IGrantable): void {
   });
 }
 
-/** The patterns of a .dockerignore file (comments and blank lines dropped), if it exists. */
-function readIgnoreFile(path: string): string[] | undefined {
+/**
+ * The patterns of the BuildKit ignore file beside a Dockerfile (`<Dockerfile>.dockerignore`; comments
+ * and blank lines dropped), if it exists: what CDK must hash and stage so it matches what Docker sees.
+ */
+export function dockerIgnorePatterns(dockerfile: string): string[] | undefined {
+  const path = `${dockerfile}.dockerignore`;
   if (!existsSync(path)) return undefined;
   return readFileSync(path, 'utf8')
     .split(/\r?\n/)

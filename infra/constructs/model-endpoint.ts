@@ -29,6 +29,7 @@ export type {
 } from './private/endpoint-hosting/hosting.ts';
 export {
   type EndpointMode,
+  GPU_INFERENCE_AMI,
   hasLocalInstanceStorage,
   isGpuInstance,
 } from './private/endpoint-hosting/strategy.ts';

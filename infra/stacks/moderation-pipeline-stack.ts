@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -27,7 +27,7 @@ import {
 import { QuarantineBucket } from '#infra/constructs/quarantine-bucket.ts';
 import { ReviewConsole } from '#infra/constructs/review-console.ts';
 import { VerdictTable } from '#infra/constructs/verdict-table.ts';
-import { ENV, MODEL_ENV } from '#shared/contracts/env.ts';
+import { ENV, type MediaDecoding, MODEL_ENV } from '#shared/contracts/env.ts';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '#shared/contracts/metrics.ts';
 import { MODEL_NAMES, type ModelName } from '#shared/contracts/models.ts';
 import type { MediaMode } from '#shared/ingest/limits.ts';
@@ -36,16 +36,20 @@ import type { MediaMode } from '#shared/ingest/limits.ts';
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /**
- * The long-media function (docs/MEDIA.md, "Asynchronous path"): the moderate handler with
+ * The media function (docs/MEDIA.md, "Where media is decoded"): every audio and video upload, and
+ * every post with one, forwarded by the moderate function (which has no ffmpeg). The moderate
+ * handler in a container image with ffmpeg and PocketSphinx (functions/media/Dockerfile), with
  * `MEDIA_MODE=long` and the limits of shared/ingest/limits.ts `LONG_MEDIA_LIMITS` (15 min audio,
- * 10 min video). Lambda's longest timeout, 2 vCPUs' worth of memory (ffmpeg, VAD, recogniser and OCR
- * run in the function), and a small reservation: long uploads are rare and must not starve the
- * synchronous function's concurrency.
+ * 10 min video) for short and long media alike. Lambda's longest timeout, 2+ vCPUs' worth of memory
+ * (ffmpeg, VAD, recogniser and OCR), 2 GiB of /tmp (the upload and up to 160 frames as PNG), and a
+ * reservation that keeps it from starving the synchronous function's concurrency.
  */
 export const LONG_MEDIA_FUNCTION = {
   timeout: Duration.minutes(15),
   memorySizeMb: 4096,
-  reservedConcurrency: 2,
+  ephemeralStorageMiB: 2048,
+  reservedConcurrency: 4,
+  dockerfile: 'functions/media/Dockerfile',
 } as const;
 
 export interface ModerationPipelineStackProps extends StackProps {
@@ -170,8 +174,8 @@ export class ModerationPipelineStack extends Stack {
         environment[MODEL_ENV[name].component] = endpoint.inferenceComponentName;
     }
 
-    // Media over the synchronous limits: forwarded by the moderate function, consumed by the
-    // long-media function (the same code with MEDIA_MODE=long).
+    // Audio and video (and posts with them): forwarded by the moderate function, which has no
+    // ffmpeg, and consumed by the media function (the same code with MEDIA_MODE=long, in an image).
     this.longMedia = new LongMediaQueue(this, 'LongMedia', {
       consumerTimeout: LONG_MEDIA_FUNCTION.timeout,
       maxReceiveCount: 5,
@@ -202,6 +206,8 @@ export class ModerationPipelineStack extends Stack {
         ...environment,
         [ENV.mediaMode]: 'sync' satisfies MediaMode,
         [ENV.longMediaQueueUrl]: this.longMedia.queue.queueUrl,
+        // A zip function has no ffmpeg: every upload that needs it goes to the media function.
+        [ENV.mediaDecoding]: 'forward' satisfies MediaDecoding,
       },
     });
     const moderate = this.moderateFunction.function;
@@ -224,18 +230,25 @@ export class ModerationPipelineStack extends Stack {
     this.longMedia.grantSend(moderate);
     this.matchLists.grantRead(moderate);
 
+    // Construct id kept from the long-media function it replaced (ids are a contract: alarms,
+    // dashboards); the zip → image change replaces the function itself on the next deploy.
     this.longMediaFunction = new PipelineFunction(this, 'LongMediaModerate', {
       entry: join(projectRoot, 'functions', 'moderate', 'handler.ts'),
       projectRoot,
-      description: 'Moderates audio and video over the synchronous limits, from the long-media queue',
+      dockerfile: LONG_MEDIA_FUNCTION.dockerfile,
+      description: 'Moderates audio and video (ffmpeg, PocketSphinx) forwarded to the media queue',
       architecture,
       memorySize: LONG_MEDIA_FUNCTION.memorySizeMb,
       timeout: LONG_MEDIA_FUNCTION.timeout,
+      ephemeralStorageSize: Size.mebibytes(LONG_MEDIA_FUNCTION.ephemeralStorageMiB),
       logRetention,
       reservedConcurrentExecutions: LONG_MEDIA_FUNCTION.reservedConcurrency,
-      nodeModules: moderateNodeModules,
       // No LONG_MEDIA_QUEUE_URL: this function never forwards; over its limits is a TOO_LONG verdict.
-      environment: { ...environment, [ENV.mediaMode]: 'long' satisfies MediaMode },
+      environment: {
+        ...environment,
+        [ENV.mediaMode]: 'long' satisfies MediaMode,
+        [ENV.mediaDecoding]: 'local' satisfies MediaDecoding,
+      },
     });
     const longMediaFn = this.longMediaFunction.function;
     longMediaFn.addEventSource(
@@ -243,7 +256,7 @@ export class ModerationPipelineStack extends Stack {
         // One long upload per invocation: the 15-minute budget is for that one.
         batchSize: 1,
         reportBatchItemFailures: true,
-        maxConcurrency: Math.max(2, LONG_MEDIA_FUNCTION.reservedConcurrency),
+        maxConcurrency: LONG_MEDIA_FUNCTION.reservedConcurrency,
       }),
     );
     // The same grants as the moderate function, minus forwarding.

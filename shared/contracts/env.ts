@@ -22,6 +22,8 @@ export const ENV = {
   eventBusName: 'EVENT_BUS_NAME',
   mediaMode: 'MEDIA_MODE',
   longMediaQueueUrl: 'LONG_MEDIA_QUEUE_URL',
+  /** Where audio and video are decoded: `local` (this function has ffmpeg) or `forward` (to the media queue). */
+  mediaDecoding: 'MEDIA_DECODING',
   modelPack: 'MODEL_PACK',
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
@@ -154,6 +156,12 @@ export interface PipelineEnv {
   mediaMode: MediaMode;
   /** LONG_MEDIA_QUEUE_URL: where the synchronous mode forwards media over its limits; '' = nowhere. */
   longMediaQueueUrl: string;
+  /**
+   * MEDIA_DECODING: `local` decodes audio and video here (ffmpeg and PocketSphinx installed);
+   * `forward` sends every upload that needs ffmpeg to LONG_MEDIA_QUEUE_URL, the media function's
+   * queue (docs/MEDIA.md, "Where media is decoded"). @default 'local'
+   */
+  mediaDecoding: MediaDecoding;
   /** MODEL_PACK: `default`, `strong`, or a pack directory (docs/STRONGER_MODELS.md). @default 'default' */
   modelPack: string;
   /** S3_FORCE_PATH_STYLE=true for local emulators, which serve buckets by path. */
@@ -175,6 +183,25 @@ export function readMediaMode(env: Env = process.env): MediaMode {
   const raw = env[ENV.mediaMode] || 'sync';
   if (raw !== 'sync' && raw !== 'long')
     throw new ConfigError(`environment variable ${ENV.mediaMode} must be sync or long, got ${raw}`);
+  return raw;
+}
+
+/**
+ * Where audio and video are decoded. `forward` is for a function without ffmpeg (the zip Lambda on
+ * AWS): the sniffed type alone sends the upload to the media queue, before anything is decoded.
+ */
+export type MediaDecoding = 'local' | 'forward';
+
+/** MEDIA_DECODING, validated: `forward` needs the synchronous mode and a queue to forward to. */
+export function readMediaDecoding(env: Env = process.env): MediaDecoding {
+  const raw = env[ENV.mediaDecoding] || 'local';
+  if (raw !== 'local' && raw !== 'forward')
+    throw new ConfigError(`environment variable ${ENV.mediaDecoding} must be local or forward, got ${raw}`);
+  if (raw === 'forward' && (readMediaMode(env) !== 'sync' || !env[ENV.longMediaQueueUrl])) {
+    throw new ConfigError(
+      `${ENV.mediaDecoding}=forward needs ${ENV.mediaMode}=sync and ${ENV.longMediaQueueUrl} (the media queue), got ${ENV.mediaMode}=${env[ENV.mediaMode] || 'sync'} and ${ENV.longMediaQueueUrl}=${JSON.stringify(env[ENV.longMediaQueueUrl] ?? '')}`,
+    );
+  }
   return raw;
 }
 
@@ -229,6 +256,7 @@ export function readPipelineEnv(env: Env = process.env): PipelineEnv {
     inferenceRetry: readInferenceRetryPolicy(env),
     mediaMode: readMediaMode(env),
     longMediaQueueUrl: stringFrom(env, ENV.longMediaQueueUrl, ''),
+    mediaDecoding: readMediaDecoding(env),
     modelPack: stringFrom(env, ENV.modelPack, 'default'),
     s3ForcePathStyle: env[ENV.s3ForcePathStyle] === 'true',
     engines: readEngineConfig(env),

@@ -10,7 +10,7 @@ import { type ErrorCode, ModerationError } from '#shared/domain/errors.ts';
 import type { Engines } from '#shared/engines/engines.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
-import { type Sniffed, sniff } from '#shared/ingest/sniff.ts';
+import { type ContentKind, type Sniffed, sniff } from '#shared/ingest/sniff.ts';
 import { byteSignals } from '#shared/matching/signals.ts';
 import { nestedPostError } from '#shared/modalities/post.ts';
 import { modalityFor } from '#shared/modalities/registry.ts';
@@ -44,6 +44,26 @@ export function inlineObjects(parts: ReadonlyMap<string, Uint8Array>): ObjectSou
   };
 }
 
+/**
+ * The kinds decoded with ffmpeg (and, for speech, PocketSphinx). Animated GIF and WebP are not:
+ * sharp decodes their frames (shared/extract/animation.ts).
+ */
+export const FFMPEG_KINDS: ReadonlySet<ContentKind> = new Set<ContentKind>(['audio', 'video']);
+
+/**
+ * Thrown, from the sniffed type alone, when an upload (or a post's medium) needs ffmpeg and this
+ * handler forwards such uploads (`MEDIA_DECODING=forward`): nothing has been decoded yet.
+ */
+export class MediaDecodingDeferral extends Error {
+  override name = 'MediaDecodingDeferral';
+  constructor(
+    readonly kind: ContentKind,
+    readonly key: string,
+  ) {
+    super(`${kind} is decoded by the media function (MEDIA_DECODING=forward)`);
+  }
+}
+
 export interface CollectOptions {
   objects: ObjectSource;
   key: string;
@@ -59,6 +79,8 @@ export interface CollectOptions {
    * @default sniffed from the bytes
    */
   sniffed?: Sniffed;
+  /** Throw `MediaDecodingDeferral` for audio and video instead of decoding them. @default false */
+  deferMediaDecoding?: boolean;
 }
 
 function contextFor(options: CollectOptions, key: string): CollectContext {
@@ -72,9 +94,16 @@ function contextFor(options: CollectOptions, key: string): CollectContext {
       const bytes = await options.objects.read(mediaKey, 'MEDIA_NOT_FOUND');
       const sniffed = await sniff(bytes);
       if (sniffed.kind === 'post') throw nestedPostError(mediaKey);
+      deferIfDecoded(options, sniffed, mediaKey);
       return collectLeaf(bytes, sniffed, contextFor(options, mediaKey));
     },
   };
+}
+
+/** A post's medium defers the whole post: its one verdict fuses every part. */
+function deferIfDecoded(options: CollectOptions, sniffed: Sniffed, key: string): void {
+  if (options.deferMediaDecoding && FFMPEG_KINDS.has(sniffed.kind))
+    throw new MediaDecodingDeferral(sniffed.kind, key);
 }
 
 /** One object's model inputs; any object carries at least its MD5 and SHA-256 (exact-copy banks). */
@@ -88,5 +117,6 @@ async function collectLeaf(bytes: Uint8Array, sniffed: Sniffed, ctx: CollectCont
 /** The model inputs of one object's bytes. */
 export async function collect(bytes: Uint8Array, options: CollectOptions): Promise<Collected> {
   const sniffed = options.sniffed ?? (await sniff(bytes));
+  deferIfDecoded(options, sniffed, options.key);
   return collectLeaf(bytes, sniffed, contextFor(options, options.key));
 }

@@ -24,6 +24,8 @@ export interface JudgeDeps {
   engines: Engines;
   /** Banks and term lists, matched before any model (shared/matching/). @default none */
   matchLists?: MatchListSource;
+  /** Audio and video throw `MediaDecodingDeferral` from their sniffed type (MEDIA_DECODING=forward). @default false */
+  deferMediaDecoding?: boolean;
   now?: () => Date;
 }
 
@@ -59,6 +61,7 @@ export async function judge(
     imageSize: deps.models.pack.image.size,
     engines: deps.engines,
     signals: lists.banks.size > 0,
+    deferMediaDecoding: deps.deferMediaDecoding,
   });
   timings.extractMs = elapsed(t);
   // Known content first: a deny-bank match is decided here, with no model run.

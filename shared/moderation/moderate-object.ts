@@ -7,7 +7,7 @@ import { InferenceError } from '#shared/inference/client.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
 import type { LatestOutcome, VerdictStore } from '#shared/verdict/store.ts';
-import { s3Objects } from './collect.ts';
+import { MediaDecodingDeferral, s3Objects } from './collect.ts';
 import { elapsed, type JudgeDeps, judge } from './judge.ts';
 
 export interface ModeratorDeps extends JudgeDeps {
@@ -22,16 +22,21 @@ export interface ModeratorDeps extends JudgeDeps {
 }
 
 /**
- * Thrown instead of writing a `TOO_LONG_FOR_SYNC` verdict when `deferLongMedia` is on: the caller
- * forwards the notification to the long-media queue, whose consumer writes the one verdict.
+ * Thrown instead of writing a verdict when `deferLongMedia` is on and the upload is over the
+ * synchronous limits (`TOO_LONG_FOR_SYNC`) or needs ffmpeg where there is none
+ * (`MediaDecodingDeferral`): the caller forwards the notification to the media queue, whose
+ * consumer writes the one verdict.
  */
 export class LongMediaDeferral extends Error {
   override name = 'LongMediaDeferral';
+  /** Why it was forwarded, for the log. */
+  readonly reason: 'needs-media-decoding' | 'over-sync-limits';
   constructor(
     readonly ref: ObjectRef,
-    reason: ModerationError,
+    cause: ModerationError | MediaDecodingDeferral,
   ) {
-    super(reason.message, { cause: reason });
+    super(cause.message, { cause });
+    this.reason = cause instanceof MediaDecodingDeferral ? 'needs-media-decoding' : 'over-sync-limits';
   }
 }
 
@@ -92,8 +97,12 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
   } catch (err) {
     const now = deps.now?.() ?? new Date();
     // Decided from the probe (or the decoded length) before any frame or speech work was done.
-    if (err instanceof ModerationError && err.code === 'TOO_LONG_FOR_SYNC' && deps.deferLongMedia)
-      throw new LongMediaDeferral(ref, err);
+    // Or, with MEDIA_DECODING=forward, from the sniffed type before anything was decoded.
+    if (deps.deferLongMedia) {
+      if (err instanceof MediaDecodingDeferral) throw new LongMediaDeferral(ref, err);
+      if (err instanceof ModerationError && err.code === 'TOO_LONG_FOR_SYNC')
+        throw new LongMediaDeferral(ref, err);
+    }
     if (err instanceof ModerationError) verdict = errorVerdict(base, err.code, err.message, timings, now);
     // An endpoint that rejects the input will reject it on every retry: record it instead of looping.
     else if (err instanceof InferenceError && !err.retryable) {

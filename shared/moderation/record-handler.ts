@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
+import type { MediaDecoding } from '#shared/contracts/env.ts';
 import { decisionMetric, METRIC, METRIC_DIMENSION } from '#shared/contracts/metrics.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { decodeS3Key, type ObjectRef, parseS3Notification } from '#shared/events/s3-notification.ts';
@@ -25,6 +26,11 @@ export interface RecordHandlerDeps extends ModeratorDeps {
    * that one object) and gets no verdict from this handler. Absent: it gets `TOO_LONG_FOR_SYNC`.
    */
   longMedia?: LongMediaQueue;
+  /**
+   * `forward`: audio and video (and posts with them) go to `longMedia` from their sniffed type,
+   * because this function has no ffmpeg (docs/MEDIA.md, "Where media is decoded"). @default 'local'
+   */
+  mediaDecoding?: MediaDecoding;
 }
 
 /**
@@ -49,9 +55,11 @@ export function singleObjectNotification(body: string, ref: ObjectRef): string {
 export function createRecordHandler(deps: RecordHandlerDeps) {
   const { longMedia } = deps;
   // The long-media consumer itself never forwards: over its own limits is a `TOO_LONG` verdict.
+  const forwards = longMedia !== undefined && deps.engines.mode === 'sync';
   const moderatorDeps: ModeratorDeps = {
     ...deps,
-    deferLongMedia: longMedia !== undefined && deps.engines.mode === 'sync',
+    deferLongMedia: forwards,
+    deferMediaDecoding: forwards && deps.mediaDecoding === 'forward',
   };
   return (record: SQSRecord, context?: Context): Promise<void> =>
     runWithDeadline(deadlineFromContext(context), async () => {
@@ -69,7 +77,10 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
                 MessageBody: singleObjectNotification(record.body, ref),
               }),
             );
-            deps.logger.info('forwarded to the long-media queue', { object: objectId(ref) });
+            deps.logger.info('forwarded to the long-media queue', {
+              object: objectId(ref),
+              reason: err.reason,
+            });
             deps.metrics.addMetric(METRIC.longMediaForwarded, MetricUnit.Count, 1);
             continue;
           }

@@ -1,7 +1,10 @@
 /**
- * The asynchronous path for long media (docs/MEDIA.md): its queue and DLQ, the second moderate
- * function in long mode, the event sources, the grants and the alarms.
+ * The media path (docs/MEDIA.md, "Where media is decoded"): its queue and DLQ, the media function
+ * (the moderate handler in long mode, as a container image with ffmpeg), the moderate function that
+ * forwards every upload needing ffmpeg to it, the event sources, the grants and the alarms.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +13,19 @@ import { buildPipeline, logicalId, type TestPipeline } from './helpers.ts';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 type Policy = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } };
-type Fn = { Properties: { Environment: { Variables: Record<string, unknown> }; Timeout: number } };
+type Fn = {
+  Properties: {
+    Environment: { Variables: Record<string, unknown> };
+    Timeout: number;
+    PackageType?: string;
+    Code: Record<string, unknown>;
+    Runtime?: string;
+    Handler?: string;
+    Layers?: unknown;
+    Architectures?: string[];
+    EphemeralStorage?: { Size: number };
+  };
+};
 
 describe('long media: asynchronous path', () => {
   let p: TestPipeline;
@@ -59,21 +74,50 @@ describe('long media: asynchronous path', () => {
     const long = fn(p.stack.longMediaFunction.function);
     const moderate = fn(p.stack.moderateFunction.function);
     p.template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ MEDIA_MODE: 'long' }) },
+      Environment: { Variables: Match.objectLike({ MEDIA_MODE: 'long', MEDIA_DECODING: 'local' }) },
       Timeout: LONG_MEDIA_FUNCTION.timeout.toSeconds(),
       MemorySize: LONG_MEDIA_FUNCTION.memorySizeMb,
       ReservedConcurrentExecutions: LONG_MEDIA_FUNCTION.reservedConcurrency,
+      EphemeralStorage: { Size: LONG_MEDIA_FUNCTION.ephemeralStorageMiB },
     });
     expect(long.Properties.Environment.Variables.MEDIA_MODE).toBe('long');
     expect(long.Properties.Environment.Variables.LONG_MEDIA_QUEUE_URL).toBeUndefined();
     expect(long.Properties.Environment.Variables.TABLE_NAME).toEqual(
       moderate.Properties.Environment.Variables.TABLE_NAME,
     );
-    // The synchronous function knows where to forward.
+    // The synchronous function knows where to forward, and forwards everything that needs ffmpeg.
     expect(moderate.Properties.Environment.Variables).toMatchObject({
       MEDIA_MODE: 'sync',
+      MEDIA_DECODING: 'forward',
       LONG_MEDIA_QUEUE_URL: { Ref: idOf(p.stack.longMedia.queue) },
     });
+  });
+
+  it('deploys the media function as a container image, the moderate function as a zip without ffmpeg', () => {
+    const media = fn(p.stack.longMediaFunction.function).Properties;
+    const moderate = fn(p.stack.moderateFunction.function).Properties;
+    // An image from the CDK assets repository, for the configured architecture; no managed runtime.
+    expect(media.PackageType).toBe('Image');
+    expect(JSON.stringify(media.Code.ImageUri)).toContain('container-assets');
+    expect(media.Runtime).toBeUndefined();
+    expect(media.Handler).toBeUndefined();
+    expect(media.Architectures).toEqual(['arm64']);
+    // Built from the media Dockerfile (the asset manifest `cdk deploy` builds and pushes from).
+    const assembly = p.app.synth();
+    const manifest = JSON.parse(
+      readFileSync(join(assembly.directory, `${p.stack.artifactId}.assets.json`), 'utf8'),
+    ) as {
+      dockerImages: Record<string, { source: { directory: string; dockerFile?: string; platform?: string } }>;
+    };
+    const images = Object.values(manifest.dockerImages).filter(
+      (image) => image.source.dockerFile === LONG_MEDIA_FUNCTION.dockerfile,
+    );
+    expect(images).toHaveLength(1);
+    expect(images[0]?.source.platform).toBe('linux/arm64');
+    // The synchronous function stays a zip on the managed Node runtime, with no layer: no ffmpeg.
+    expect(moderate.PackageType).toBeUndefined();
+    expect(moderate.Runtime).toBe('nodejs22.x');
+    expect(moderate.Layers).toBeUndefined();
   });
 
   it('consumes the long-media queue one message at a time, reporting item failures', () => {
@@ -82,6 +126,8 @@ describe('long media: asynchronous path', () => {
       FunctionName: { Ref: idOf(p.stack.longMediaFunction.function) },
       BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      // Pollers never exceed the reservation, so messages are not throttled into the DLQ.
+      ScalingConfig: { MaximumConcurrency: LONG_MEDIA_FUNCTION.reservedConcurrency },
     });
   });
 

@@ -2,6 +2,9 @@
  * ModelEndpoint on its own, once per hosting strategy (instance, inference component, serverless):
  * what each mode adds and what the three share, behind the same grantInvoke/metric* API.
  */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -13,9 +16,11 @@ import { ContainerImage } from '#infra/constructs/container-image.ts';
 import { ModelData } from '#infra/constructs/model-data.ts';
 import {
   type EndpointHosting,
+  GPU_INFERENCE_AMI,
   ModelEndpoint,
   type ModelEndpointProps,
 } from '#infra/constructs/model-endpoint.ts';
+import { PROJECT_ROOT } from '#infra/stacks/moderation-pipeline-stack.ts';
 import { ENV, SERVER_ENV } from '#shared/contracts/env.ts';
 
 interface Built {
@@ -202,5 +207,41 @@ describe('ModelEndpoint hosting strategies', () => {
     ]);
     expect(volumeKeys(gpu)).toEqual([undefined]); // g5: local NVMe, encrypted by the hardware
     expect(volumeKeys({ kind: 'serverless', memorySizeMb: 1024, maxConcurrency: 1 })).toEqual([undefined]);
+  });
+
+  describe('GPU host AMI (InferenceAmiVersion)', () => {
+    const variantOf = (b: Built) =>
+      (
+        Object.values(b.template.findResources('AWS::SageMaker::EndpointConfig'))[0] as {
+          Properties: { ProductionVariants: { InferenceAmiVersion?: string }[] };
+        }
+      ).Properties.ProductionVariants[0];
+
+    it('pins every GPU variant, instance or inference component, to the AMI whose driver runs the image', () => {
+      for (const scaleToZero of [false, true]) {
+        const b = build({ ...gpu, minInstances: 1, scaleToZero });
+        expect(variantOf(b)?.InferenceAmiVersion).toBe(GPU_INFERENCE_AMI.version);
+      }
+      expect(GPU_INFERENCE_AMI.version).toBe('al2-ami-sagemaker-inference-gpu-2');
+    });
+
+    it('leaves CPU instances and serverless variants on their defaults (the AMIs are GPU ones)', () => {
+      const cpu = build({ kind: 'instance', instanceType: 'ml.c6i.large', minInstances: 1 });
+      const serverless = build({ kind: 'serverless', memorySizeMb: 2048, maxConcurrency: 2 });
+      expect(variantOf(cpu)?.InferenceAmiVersion).toBeUndefined();
+      expect(variantOf(serverless)?.InferenceAmiVersion).toBeUndefined();
+    });
+
+    it('builds the inference image on a CUDA no newer than the AMI runs', () => {
+      const dockerfile = readFileSync(join(PROJECT_ROOT, 'model-artifacts', 'server', 'Dockerfile'), 'utf8');
+      const cuda = /^ARG CUDA_IMAGE=nvidia\/cuda:(\d+)\.(\d+)\.\d+-/m.exec(dockerfile);
+      expect(cuda, 'ARG CUDA_IMAGE=nvidia/cuda:<major>.<minor>.<patch>-… in the Dockerfile').not.toBeNull();
+      const [amiMajor, amiMinor] = GPU_INFERENCE_AMI.cuda.split('.').map(Number);
+      const [major, minor] = [Number(cuda?.[1]), Number(cuda?.[2])];
+      expect(major).toBe(amiMajor);
+      expect(minor).toBeLessThanOrEqual(amiMinor ?? -1);
+      // cuDNN 9 for CUDA 12: what onnxruntime-node 1.30's CUDA execution provider is built against.
+      expect(dockerfile).toMatch(/^ARG CUDNN_PACKAGE=libcudnn9-cuda-12$/m);
+    });
   });
 });

@@ -10,6 +10,7 @@ import {
   autoScalingRole,
   type EndpointHostingStrategy,
   type EndpointParts,
+  GPU_INFERENCE_AMI,
   type HostingContext,
   type HostingResources,
   hasLocalInstanceStorage,
@@ -52,6 +53,8 @@ export class InferenceComponentHosting implements EndpointHostingStrategy {
     return {
       variantName: VARIANT_NAME,
       instanceType: this.hosting.instanceType,
+      // A host whose driver runs the image's CUDA (strategy.ts).
+      inferenceAmiVersion: this.gpu ? GPU_INFERENCE_AMI.version : undefined,
       initialInstanceCount: 1,
       // Instances follow the components' copies, down to none.
       managedInstanceScaling: { status: 'ENABLED', minInstanceCount: 0, maxInstanceCount: this.max },

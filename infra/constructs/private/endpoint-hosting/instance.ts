@@ -7,6 +7,7 @@ import {
   autoScalingRole,
   type EndpointHostingStrategy,
   type EndpointParts,
+  GPU_INFERENCE_AMI,
   type HostingContext,
   type HostingResources,
   hasLocalInstanceStorage,
@@ -43,6 +44,8 @@ export class InstanceEndpointHosting implements EndpointHostingStrategy {
       variantName: VARIANT_NAME,
       modelName: model.attrModelName,
       instanceType: this.hosting.instanceType,
+      // A host whose driver runs the image's CUDA (strategy.ts).
+      inferenceAmiVersion: this.gpu ? GPU_INFERENCE_AMI.version : undefined,
       initialInstanceCount: this.min,
       initialVariantWeight: 1,
       routingConfig: { routingStrategy: 'LEAST_OUTSTANDING_REQUESTS' },

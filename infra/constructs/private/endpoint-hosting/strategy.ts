@@ -17,6 +17,20 @@ import type { Construct } from 'constructs';
 export type EndpointMode = 'instance' | 'inference-component' | 'serverless';
 
 export const VARIANT_NAME = 'AllTraffic';
+
+/**
+ * The SageMaker host image every GPU variant is pinned to (`InferenceAmiVersion`). Without it ml.g5
+ * hosts default to driver 470 / CUDA 11.4, on which the CUDA 12 execution provider cannot load (and
+ * the server refuses CPU: the endpoint never becomes healthy). `al2-ami-sagemaker-inference-gpu-2`:
+ * NVIDIA driver 535.54.03, CUDA 12.2, documented for ml.g4dn, g5, g6, p3, p4d, p4de and p5. The
+ * inference image's CUDA (model-artifacts/server/Dockerfile, `CUDA_IMAGE`) must not be newer than
+ * `cuda`; an infra test compares the two. docs/DEPLOY.md, "GPU image and host AMI".
+ */
+export const GPU_INFERENCE_AMI = {
+  version: 'al2-ami-sagemaker-inference-gpu-2',
+  nvidiaDriver: '535.54.03',
+  cuda: '12.2',
+} as const;
 export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'];
 
 /** Families whose instances carry local NVMe storage, on which SageMaker rejects a volume KMS key. */
