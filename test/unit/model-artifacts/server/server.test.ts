@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +17,14 @@ import {
   type ServerLogger,
   startInferenceServer,
 } from '#model-artifacts/server/server.ts';
+import { MODEL_NAMES } from '#shared/contracts/models.ts';
 import {
   createInferenceClient,
   type InferenceClient,
   InferenceModelError,
   InferenceValidationError,
 } from '#shared/inference/client.ts';
-import { ManifestError } from '#shared/inference/manifest.ts';
+import { ManifestError, parseManifest } from '#shared/inference/manifest.ts';
 import {
   decodeTensor,
   encodeTensor,
@@ -44,6 +46,13 @@ import {
   writeModelDir,
   writeTinyModels,
 } from '#test/fixtures/inference/tiny-models.ts';
+import { REPO_ROOT } from '#test/fixtures/paths.ts';
+import {
+  localInferenceClient,
+  SMOKE_BATCH,
+  smokeModel,
+  smokePing,
+} from '../../../../scripts/smoke-inference.ts';
 
 const silent: ServerLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -652,5 +661,78 @@ describe('model loading', () => {
     // Assert
     expect(error).toBeInstanceOf(ModelLoadError);
     expect((error as Error).message).toMatch(/not-scaler holds a manifest named scaler/);
+  });
+});
+
+/**
+ * The smoke test of the real models on CPU: what scripts/smoke-inference-image.sh runs against the
+ * GPU image on a machine with Docker and a GPU (scripts/smoke-inference.ts), here over the committed
+ * model directories, both as the local mode loads them (one server, every model) and as SageMaker
+ * mounts them (one model at the root, MODEL_NAME), through the real SageMaker Runtime client.
+ */
+describe('the real model directories (CPU smoke test)', () => {
+  const modelsDir = join(REPO_ROOT, 'model-artifacts', 'models');
+  const manifestOf = (name: string) => {
+    const path = join(modelsDir, name, 'manifest.json');
+    return parseManifest(JSON.parse(readFileSync(path, 'utf8')), path);
+  };
+
+  it('answers /ping and one invocation of each model, all models in one server', async () => {
+    // Arrange
+    const server = await startInferenceServer({
+      modelsDir,
+      port: 0,
+      session: { executionProviders: ['cpu'] },
+      logger: silent,
+    });
+    try {
+      // Act
+      await smokePing(server.url);
+      const client = localInferenceClient(server.url);
+      const results = [];
+      for (const name of MODEL_NAMES) results.push(await smokeModel(client, manifestOf(name)));
+
+      // Assert
+      expect(results.map((r) => r.model)).toEqual([...MODEL_NAMES]);
+      for (const r of results) expect(r.outputs.probs?.[0]).toBe(SMOKE_BATCH);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each([
+    ...MODEL_NAMES,
+  ])('serves %s alone as SageMaker mounts it (/opt/ml/model, MODEL_NAME)', async (name) => {
+    // Arrange
+    const server = await startInferenceServer({
+      modelsDir: join(modelsDir, name),
+      port: 0,
+      defaultModel: name,
+      session: { executionProviders: ['cpu'] },
+      logger: silent,
+    });
+    try {
+      // Act
+      await smokePing(server.url);
+      const result = await smokeModel(localInferenceClient(server.url), manifestOf(name));
+
+      // Assert
+      expect(result).toMatchObject({ model: name, version: manifestOf(name).version });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('rejects an answer that breaks the manifest (the smoke check can fail)', async () => {
+    const manifest = manifestOf('fusion');
+    const wrongVersion = { ...manifest, version: `${manifest.version}-not-served` };
+    const server = await startInferenceServer({ modelsDir, port: 0, logger: silent });
+    try {
+      await expect(smokeModel(localInferenceClient(server.url), wrongVersion)).rejects.toThrow(
+        /fusion: served version .* manifest says .*-not-served/,
+      );
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -15,7 +15,13 @@ import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadPack } from '#model-artifacts/models/default-pack.ts';
-import { ConfigError, readMediaMode } from '#shared/contracts/env.ts';
+import {
+  ConfigError,
+  ENV,
+  type MediaDecoding,
+  readMediaMode,
+  readPipelineEnv,
+} from '#shared/contracts/env.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import type { InferenceClient } from '#shared/inference/client.ts';
 import { LIMITS, LONG_MEDIA_LIMITS, type MediaMode, mediaLimits } from '#shared/ingest/limits.ts';
@@ -58,6 +64,9 @@ const notification = (keys: string[]) =>
 const record = (body: string) =>
   ({ messageId: 'm1', attributes: { ApproximateReceiveCount: '1' }, body }) as unknown as SQSRecord;
 
+/** ffmpeg and ffprobe that do not exist: any attempt to decode fails the record. */
+const NO_FFMPEG = { ffmpeg: '/nonexistent/ffmpeg', ffprobe: '/nonexistent/ffprobe' };
+
 /** Every model call fails the test: nothing here should reach inference. */
 const noInference: InferenceClient = {
   invoke: async (model) => {
@@ -65,7 +74,7 @@ const noInference: InferenceClient = {
   },
 };
 
-function handler(mode: MediaMode, withQueue: boolean) {
+function handler(mode: MediaMode, withQueue: boolean, options: { mediaDecoding?: MediaDecoding } = {}) {
   const written: Verdict[] = [];
   const store: VerdictStore = {
     get: async () => undefined,
@@ -83,7 +92,9 @@ function handler(mode: MediaMode, withQueue: boolean) {
     policy: loadPolicy('balanced'),
     logger: new Logger({ logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'Test', serviceName: 'test' }),
-    engines: testEngines(mode),
+    // With MEDIA_DECODING=forward, as in the zip Lambda: there is no ffmpeg to run.
+    engines: testEngines(mode, options.mediaDecoding === 'forward' ? { media: NO_FFMPEG } : {}),
+    mediaDecoding: options.mediaDecoding,
     ...(withQueue && { longMedia: { sqs: sqs as unknown as SQSClient, queueUrl: QUEUE_URL } }),
   });
   return { handle, written };
@@ -135,6 +146,79 @@ describe('media over the synchronous limits', () => {
     expect(written).toHaveLength(1);
     expect(written[0]).toMatchObject({ decision: 'error', error: { code: 'TOO_LONG' } });
     expect(written[0]?.error?.message).toMatch(/long-media limit is 900 s/);
+  });
+});
+
+describe('MEDIA_DECODING=forward: every upload that needs ffmpeg goes to the media function', () => {
+  beforeEach(() => {
+    s3.reset();
+    sqs.reset();
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'x' });
+  });
+
+  it('forwards short audio from its sniffed type, before anything is decoded, and writes no verdict', async () => {
+    serve(await tone(2));
+    const { handle, written } = handler('sync', true, { mediaDecoding: 'forward' });
+    const body = notification(['uploads/short.mp3']);
+    await handle(record(body));
+    expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input)).toEqual([
+      { QueueUrl: QUEUE_URL, MessageBody: body },
+    ]);
+    expect(written).toEqual([]);
+  });
+
+  it('forwards a post whole when one of its media is audio', async () => {
+    const post = Buffer.from(JSON.stringify({ text: 'listen', media: ['voice.mp3'] }));
+    const voice = await tone(2);
+    s3.on(GetObjectCommand, { Key: 'uploads/p/post.json' })
+      .callsFake(() => ({ Body: sdkStreamMixin(Readable.from([post])) }))
+      .on(GetObjectCommand, { Key: 'uploads/p/voice.mp3' })
+      .callsFake(() => ({ Body: sdkStreamMixin(Readable.from([voice])) }));
+    const { handle, written } = handler('sync', true, { mediaDecoding: 'forward' });
+    const body = notification(['uploads/p/post.json']);
+    await handle(record(body));
+    expect(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody).toBe(body);
+    expect(written).toEqual([]);
+  });
+
+  it('keeps what needs no ffmpeg: an image is decided here (a truncated PNG: IMAGE_DECODE_FAILED)', async () => {
+    serve(Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(16)]));
+    const { handle, written } = handler('sync', true, { mediaDecoding: 'forward' });
+    await handle(record(notification(['uploads/cut.png'])));
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ decision: 'error', error: { code: 'IMAGE_DECODE_FAILED' } });
+  });
+
+  it('decodes locally without it (MEDIA_DECODING=local): short audio is not forwarded', async () => {
+    serve(await tone(2));
+    const { handle } = handler('sync', true);
+    // The tone has no speech, so no model is called; whatever the verdict, nothing is forwarded.
+    await handle(record(notification(['uploads/short.mp3']))).catch(() => undefined);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('reads MEDIA_DECODING: local by default, forward only with the synchronous mode and a queue', () => {
+    const base = { [ENV.tableName]: 't' };
+    expect(readPipelineEnv(base).mediaDecoding).toBe('local');
+    expect(
+      readPipelineEnv({ ...base, [ENV.mediaDecoding]: 'forward', [ENV.longMediaQueueUrl]: QUEUE_URL })
+        .mediaDecoding,
+    ).toBe('forward');
+    expect(() => readPipelineEnv({ ...base, [ENV.mediaDecoding]: 'remote' })).toThrow(
+      'environment variable MEDIA_DECODING must be local or forward, got remote',
+    );
+    expect(() => readPipelineEnv({ ...base, [ENV.mediaDecoding]: 'forward' })).toThrow(
+      /MEDIA_DECODING=forward needs MEDIA_MODE=sync and LONG_MEDIA_QUEUE_URL/,
+    );
+    expect(() =>
+      readPipelineEnv({
+        ...base,
+        [ENV.mediaDecoding]: 'forward',
+        [ENV.mediaMode]: 'long',
+        [ENV.longMediaQueueUrl]: QUEUE_URL,
+      }),
+    ).toThrow(ConfigError);
   });
 });
 
