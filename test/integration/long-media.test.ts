@@ -4,12 +4,12 @@
  * queue and writes nothing; the same handler in long mode (its own queue and event source) writes
  * the one verdict. Media over the long-media limits ends as a `TOO_LONG` error verdict.
  */
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { LIMITS, LONG_MEDIA_LIMITS } from '#shared/ingest/limits.ts';
 import { ffmpegOutput } from '#test/fixtures/media/generate.ts';
+import { messagesLeftAfter, messagesOn } from '#test/fixtures/queues.ts';
 
 const VIDEO_S = LIMITS.video.maxSyncDurationS + 5;
 const AUDIO_S = LONG_MEDIA_LIMITS.audio.maxSyncDurationS + 30;
@@ -59,23 +59,7 @@ describe('long media through the asynchronous path', () => {
   });
 
   it('leaves nothing behind on the long-media queues', async () => {
-    const waiting = async (url: string) => {
-      const { Attributes } = await stack.queues.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      );
-      return (
-        Number(Attributes?.ApproximateNumberOfMessages) +
-        Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
-      );
-    };
-    // The consumer deletes a message just after writing its verdict: give it a moment.
-    const deadline = Date.now() + 5_000;
-    while ((await waiting(stack.queues.longMediaUrl)) > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(await waiting(stack.queues.longMediaUrl)).toBe(0);
-    expect(await waiting(stack.queues.longMediaDeadLetterUrl)).toBe(0);
+    expect(await messagesLeftAfter(stack.queues.sqs, stack.queues.longMediaUrl)).toBe(0);
+    expect(await messagesOn(stack.queues.sqs, stack.queues.longMediaDeadLetterUrl)).toBe(0);
   });
 });

@@ -6,7 +6,6 @@
  * S3 → ingest queue → sync handler → media queue → media handler → verdict, with real ffmpeg,
  * Silero VAD, PocketSphinx, tesseract.js and the inference server.
  */
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
@@ -16,6 +15,7 @@ import type { Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
 import { slideshow, speak } from '#test/fixtures/media/generate.ts';
 import { renderSign, SIGN_STYLES } from '#test/fixtures/media/signs.ts';
+import { messagesLeftAfter, messagesOn } from '#test/fixtures/queues.ts';
 
 const HATEFUL = 'I will kill you. You are a worthless idiot and everyone hates you.';
 const BENIGN = 'Thank you for the lovely dinner last night, the soup was delicious.';
@@ -153,23 +153,7 @@ describe('audio and video forwarded to the media function (MEDIA_DECODING=forwar
   });
 
   it('leaves nothing behind on the queues', async () => {
-    const waiting = async (url: string) => {
-      const { Attributes } = await stack.queues.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      );
-      return (
-        Number(Attributes?.ApproximateNumberOfMessages) +
-        Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
-      );
-    };
-    const urls = [stack.queues.longMediaUrl, stack.queues.longMediaDeadLetterUrl];
-    // The consumer deletes a message just after writing its verdict: give it a moment.
-    const deadline = Date.now() + 5_000;
-    while ((await waiting(urls[0]!)) > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    for (const url of urls) expect(await waiting(url)).toBe(0);
+    expect(await messagesLeftAfter(stack.queues.sqs, stack.queues.longMediaUrl)).toBe(0);
+    expect(await messagesOn(stack.queues.sqs, stack.queues.longMediaDeadLetterUrl)).toBe(0);
   });
 });
