@@ -161,10 +161,20 @@ export function tesseractLangPath(): string {
  * tesseract.js behind the OcrEngine interface: one worker per process, created on first use and
  * reused (its start-up, ~0.5 s, is paid once per warm function). `close()` ends it; the next call
  * starts a new one.
+ *
+ * Jobs run one at a time (the worker is single-threaded, so nothing is lost): the only job on the
+ * worker is then always the oldest unfinished call, which is the one whose timeout fires first, so
+ * `ocrImage`'s `close()` after a timeout ends exactly that job and never another caller's. A job
+ * still on a closed worker is rejected rather than left pending, and no job is sent to a closed
+ * worker: tesseract.js would throw from an unawaited `postMessage`, an unhandled rejection that
+ * ends a Lambda process.
  */
 export function tesseractEngine(): OcrEngine {
   type Worker = import('tesseract.js').Worker;
   let worker: Promise<Worker> | undefined;
+  let generation = 0;
+  let running: { reject: (err: Error) => void } | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
   const start = async (): Promise<Worker> => {
     const { createWorker, OEM, PSM } = await import('tesseract.js');
     const w = await createWorker('eng', OEM.LSTM_ONLY, {
@@ -177,15 +187,28 @@ export function tesseractEngine(): OcrEngine {
     await w.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT, user_defined_dpi: '96' });
     return w;
   };
-  return {
-    name: 'tesseract.js',
-    async recognize(png) {
+  const acquire = async (): Promise<Worker> => {
+    for (;;) {
+      const current = generation;
       worker ??= start().catch((err) => {
         worker = undefined;
         throw err;
       });
       const w = await worker;
-      const { data } = await w.recognize(Buffer.from(png), {}, { text: true, blocks: true });
+      // Closed while starting: take the next one.
+      if (current === generation) return w;
+    }
+  };
+  const run = async (png: Uint8Array): Promise<OcrWord[]> => {
+    const w = await acquire();
+    const closed = new Promise<never>((_, reject) => {
+      running = { reject };
+    });
+    try {
+      const { data } = await Promise.race([
+        w.recognize(Buffer.from(png), {}, { text: true, blocks: true }),
+        closed,
+      ]);
       const words: OcrWord[] = [];
       for (const block of data.blocks ?? []) {
         for (const paragraph of block.paragraphs) {
@@ -198,10 +221,22 @@ export function tesseractEngine(): OcrEngine {
         }
       }
       return words;
+    } finally {
+      running = undefined;
+    }
+  };
+  return {
+    name: 'tesseract.js',
+    recognize(png) {
+      const job = queue.then(() => run(png));
+      queue = job.catch(() => undefined);
+      return job;
     },
     async close() {
       const w = worker;
       worker = undefined;
+      generation += 1;
+      running?.reject(new Error('OCR worker closed'));
       if (w) await (await w).terminate();
     },
   };

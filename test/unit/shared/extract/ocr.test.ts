@@ -63,3 +63,26 @@ describe('OCR bounds', () => {
     expect(result.partial).toBe(true);
   });
 });
+
+describe('tesseract.js engine under concurrent calls', () => {
+  it('a timeout closing the worker fails only the job on it; the queued ones run on a fresh worker', async () => {
+    const engine = tesseractEngine();
+    try {
+      const sign = await renderSign('get out of our town', SIGN_STYLES[0]!);
+      // One tiny timeout among generous ones: before the fix its close() ended the shared worker
+      // under the others, whose jobs then hung or threw an unhandled rejection from tesseract.js.
+      const results = await Promise.all([
+        ocrImage(sign, engine, { limits: { ...limits, timeoutMs: 1 } }),
+        ocrImage(sign, engine, { limits }),
+        ocrImage(sign, engine, { limits }),
+      ]);
+      expect(results[0]).toMatchObject({ skipped: 'timeout', partial: true });
+      for (const later of results.slice(1)) {
+        expect(later.skipped).toBeUndefined();
+        expect(later.text.toLowerCase()).toContain('town');
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+});
