@@ -174,6 +174,20 @@ describe('deploy hygiene', () => {
       expect(budget!.DependsOn).toEqual(expect.arrayContaining([policyId]));
     });
 
+    it('rejects a budget without thresholds or with a limit of 0, naming the value', () => {
+      const raw = structuredClone(rawEnvironment(prod)) as { budget: Record<string, unknown> };
+      expect(() =>
+        parsePipelineConfig('prod', { ...raw, budget: { ...raw.budget, actualThresholdsPercent: [] } }),
+      ).toThrow(
+        'config moderation:environments.prod.budget.actualThresholdsPercent must be a non-empty list of integers in [1, 1000], got []',
+      );
+      expect(() =>
+        parsePipelineConfig('prod', { ...raw, budget: { ...raw.budget, monthlyLimitUsd: 0 } }),
+      ).toThrow(
+        'config moderation:environments.prod.budget.monthlyLimitUsd must be an integer in [1, 9007199254740991], got 0',
+      );
+    });
+
     it('can count only the costs tagged with the environment', () => {
       const p = buildPipeline('dev', (c) => ({
         ...c,
