@@ -70,10 +70,28 @@ export interface ReviewConfig {
   readonly signInDomainPrefix?: string;
 }
 
+/** The monthly AWS Budgets cost budget of an environment (docs/DEPLOY.md, "Alarms and budget"). */
+export interface BudgetConfig {
+  /** The monthly limit, in US dollars. */
+  readonly monthlyLimitUsd: number;
+  /** Notify when actual spend reaches these percentages of the limit. */
+  readonly actualThresholdsPercent: readonly number[];
+  /** Notify when the month's forecast reaches this percentage of the limit. @default no forecast notification */
+  readonly forecastThresholdPercent?: number;
+  /**
+   * Count only costs tagged `environment=<envName>` (the cost allocation tag must be activated in
+   * the Billing console first, or the budget sees nothing). @default the whole account
+   */
+  readonly filterByEnvironmentTag: boolean;
+}
+
 export interface PipelineConfig {
   /** The environment's name (`dev`, `prod`): part of the stack name and tags. */
   readonly envName: string;
-  /** Optional pinning; without them the stack is environment-agnostic (synth needs no credentials). */
+  /**
+   * The AWS account and region the environment deploys to. Required for every stage of the
+   * delivery pipeline (`moderation:pipeline`); optional otherwise (an environment-agnostic stack).
+   */
   readonly account?: string;
   readonly region?: string;
   /** Policy preset (shared/policy/presets). */
@@ -107,7 +125,14 @@ export interface PipelineConfig {
     readonly modelLatencyP99Ms: number;
     /** Optional e-mail subscription on the alarm topic. */
     readonly email?: string;
+    /**
+     * Optional HTTPS subscription on the alarm topic (a chat or paging webhook that confirms SNS
+     * subscriptions; docs/DEPLOY.md).
+     */
+    readonly webhookUrl?: string;
   };
+  /** The monthly cost budget; it notifies the alarm topic. */
+  readonly budget: BudgetConfig;
   readonly api: ApiConfig;
   /** @default no hosted sign-in domain */
   readonly review: ReviewConfig;
@@ -119,6 +144,8 @@ export interface PipelineConfig {
 
 /** The context key in cdk.json that holds the environments. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'moderation:environments';
+/** The context key in cdk.json that holds the delivery pipeline's stages, in deploy order. */
+export const PIPELINE_CONTEXT_KEY = 'moderation:pipeline';
 export const DEFAULT_ENV_NAME = 'dev';
 
 /** Retention values CloudWatch Logs accepts (RetentionDays). */
@@ -190,6 +217,25 @@ class Reader {
       );
     }
     return value as string[];
+  }
+
+  /** A non-empty list of integers in [min, max]. */
+  intList(key: string, min: number, max: number): number[] {
+    const value = this.raw(key);
+    if (
+      !Array.isArray(value) ||
+      value.length === 0 ||
+      !value.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)
+    ) {
+      throw new Error(
+        `config ${this.where(key)} must be a non-empty list of integers in [${min}, ${max}], got ${JSON.stringify(value)}`,
+      );
+    }
+    return value as number[];
+  }
+
+  optionalBoolean(key: string): boolean | undefined {
+    return this.raw(key) === undefined ? undefined : this.boolean(key);
   }
 
   boolean(key: string): boolean {
@@ -281,8 +327,68 @@ function readReview(r: Reader | undefined): ReviewConfig {
   return prefix === undefined ? {} : { signInDomainPrefix: prefix };
 }
 
+/** A 12-digit AWS account id. */
+const ACCOUNT_ID = /^[0-9]{12}$/;
+/** A commercial, GovCloud or China region name, e.g. `us-east-1`. */
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$/;
+
+function readTarget(r: Reader, envName: string, pinned: boolean): { account?: string; region?: string } {
+  const account = r.optionalString('account');
+  const region = r.optionalString('region');
+  if (pinned && (account === undefined || region === undefined)) {
+    throw new Error(
+      `environment ${envName} is a stage of the delivery pipeline (${PIPELINE_CONTEXT_KEY}) and must pin its account and region: set ${ENVIRONMENTS_CONTEXT_KEY}.${envName}.account (12 digits) and .region, got account ${JSON.stringify(account)}, region ${JSON.stringify(region)}`,
+    );
+  }
+  if (account !== undefined && !ACCOUNT_ID.test(account)) {
+    throw new Error(
+      `config ${ENVIRONMENTS_CONTEXT_KEY}.${envName}.account must be a 12-digit AWS account id, got ${JSON.stringify(account)}`,
+    );
+  }
+  if (region !== undefined && !REGION.test(region)) {
+    throw new Error(
+      `config ${ENVIRONMENTS_CONTEXT_KEY}.${envName}.region must be a region name like us-east-1, got ${JSON.stringify(region)}`,
+    );
+  }
+  return { account, region };
+}
+
+/** HTTPS only: SNS would otherwise deliver alarms (and budget notices) in the clear. */
+function readWebhookUrl(r: Reader): string | undefined {
+  const url = r.optionalString('webhookUrl');
+  if (url === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.protocol !== 'https:') {
+    throw new Error(`config alarms.webhookUrl must be an https:// URL, got ${JSON.stringify(url)}`);
+  }
+  return url;
+}
+
+function readBudget(r: Reader): BudgetConfig {
+  return {
+    monthlyLimitUsd: r.int('monthlyLimitUsd', 1),
+    actualThresholdsPercent: r.intList('actualThresholdsPercent', 1, 1000),
+    forecastThresholdPercent: r.optionalInt('forecastThresholdPercent', 1, 1000),
+    filterByEnvironmentTag: r.optionalBoolean('filterByEnvironmentTag') ?? false,
+  };
+}
+
+export interface ParseOptions {
+  /** The environment is a stage of the delivery pipeline: account and region are required. @default false */
+  readonly pipelineStage?: boolean;
+}
+
 /** Parses and validates one environment's entry. */
-export function parsePipelineConfig(envName: string, raw: unknown): PipelineConfig {
+export function parsePipelineConfig(
+  envName: string,
+  raw: unknown,
+  options: ParseOptions = {},
+): PipelineConfig {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error(`config for environment ${envName} must be an object, got ${JSON.stringify(raw)}`);
   }
@@ -306,8 +412,7 @@ export function parsePipelineConfig(envName: string, raw: unknown): PipelineConf
   const alarms = r.object('alarms');
   return {
     envName,
-    account: r.optionalString('account'),
-    region: r.optionalString('region'),
+    ...readTarget(r, envName, options.pipelineStage ?? false),
     policyName: r.string('policyName'),
     logRetentionDays,
     reservedConcurrency: r.int('reservedConcurrency', 2),
@@ -330,7 +435,9 @@ export function parsePipelineConfig(envName: string, raw: unknown): PipelineConf
       queueAgeSeconds: alarms.int('queueAgeSeconds', 60),
       modelLatencyP99Ms: alarms.int('modelLatencyP99Ms', 1),
       email: alarms.optionalString('email'),
+      webhookUrl: readWebhookUrl(alarms),
     },
+    budget: readBudget(r.object('budget')),
     api: readApi(r.object('api')),
     review: readReview(r.has('review') ? r.object('review') : undefined),
     deletionProtection: r.boolean('deletionProtection'),
@@ -358,5 +465,25 @@ export function loadPipelineConfig(node: ContextSource, envName?: string): Pipel
       `unknown environment ${JSON.stringify(name)}; known: ${Object.keys(environments).join(', ')}`,
     );
   }
-  return parsePipelineConfig(name, raw);
+  return parsePipelineConfig(name, raw, { pipelineStage: loadPipelineStages(node).includes(name) });
+}
+
+/**
+ * The environments the delivery pipeline deploys, in order (`moderation:pipeline.stages`; see
+ * .github/workflows/deploy.yml). Each must be one of `moderation:environments`.
+ */
+export function loadPipelineStages(node: ContextSource): string[] {
+  const pipeline = node.tryGetContext(PIPELINE_CONTEXT_KEY);
+  if (pipeline === undefined) return [];
+  const stages = new Reader({ [PIPELINE_CONTEXT_KEY]: pipeline }, 'context')
+    .object(PIPELINE_CONTEXT_KEY)
+    .stringList('stages');
+  const environments = (node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY) ?? {}) as Record<string, unknown>;
+  const unknown = stages.filter((stage) => !(stage in environments));
+  if (unknown.length > 0 || new Set(stages).size !== stages.length) {
+    throw new Error(
+      `${PIPELINE_CONTEXT_KEY}.stages must name distinct environments of ${ENVIRONMENTS_CONTEXT_KEY} (${Object.keys(environments).join(', ')}), got ${JSON.stringify(stages)}`,
+    );
+  }
+  return stages;
 }

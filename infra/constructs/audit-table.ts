@@ -9,7 +9,10 @@ import { AUDIT_TABLE } from '#shared/contracts/verdict-table.ts';
 export interface AuditTableProps {
   /** @default false */
   readonly deletionProtection?: boolean;
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete, removed when the
+   * stack's first create fails and rolls back, so nothing is orphaned and no name blocks a retry)
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -26,7 +29,7 @@ export class AuditTable extends Construct {
 
   constructor(scope: Construct, id: string, props: AuditTableProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.encryptionKey = new kms.Key(this, 'Key', {
       description: 'Review audit trail',
       enableKeyRotation: true,

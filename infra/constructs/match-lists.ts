@@ -11,7 +11,10 @@ export interface MatchListsProps {
   readonly accessLogsBucket: s3.IBucket;
   /** Expire overwritten versions (old imports, old term lists) after this long. @default 365 days */
   readonly noncurrentVersionExpiration?: Duration;
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete, removed when the
+   * stack's first create fails and rolls back, so nothing is orphaned and no name blocks a retry)
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 

@@ -1,4 +1,4 @@
-import { Names, RemovalPolicy } from 'aws-cdk-lib';
+import { Lazy, Names, RemovalPolicy } from 'aws-cdk-lib';
 import type * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,9 +18,12 @@ import {
   type EndpointMode,
   type HostingContext,
   LOG_ACTIONS,
+  MAX_ROLLBACK_ALARMS,
+  type Rollout,
   sageMakerMetric,
   VARIANT_NAME,
 } from './private/endpoint-hosting/strategy.ts';
+import { PipelineRole } from './private/pipeline-role.ts';
 
 export type {
   EndpointHosting,
@@ -32,6 +35,8 @@ export {
   GPU_INFERENCE_AMI,
   hasLocalInstanceStorage,
   isGpuInstance,
+  ROLLOUT,
+  type Rollout,
 } from './private/endpoint-hosting/strategy.ts';
 
 export interface ModelEndpointProps {
@@ -41,7 +46,9 @@ export interface ModelEndpointProps {
   readonly modelData: ModelData;
   readonly hosting: EndpointHosting;
   /**
-   * Endpoint name; lower case because SageMaker lower-cases names in ARNs.
+   * Endpoint name; lower case because SageMaker lower-cases names in ARNs. The hosting mode adds
+   * its suffix (none for instance hosting, `-zero` for scale to zero, `-serverless`), so a change
+   * of mode is a new endpoint rather than an update across modes (docs/DEPLOY.md, "Safe rollout").
    * @default a unique name derived from the construct path
    */
   readonly endpointName?: string;
@@ -98,6 +105,9 @@ export class ModelEndpoint extends Construct {
   readonly endpointConfig: sagemaker.CfnEndpointConfig;
   readonly endpoint: sagemaker.CfnEndpoint;
   private readonly hosting: EndpointHostingStrategy;
+  /** The name as written (not the attribute): what metrics and alarms use. */
+  private readonly writtenEndpointName: string;
+  private readonly rollbackAlarms: cloudwatch.IAlarm[] = [];
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
     super(scope, id);
@@ -107,15 +117,19 @@ export class ModelEndpoint extends Construct {
       );
     }
     // Named (not generated) so the log groups can be created with a retention before SageMaker writes.
-    const endpointName =
+    const baseName =
       props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' }).toLowerCase();
-    const hosting = hostingStrategy(props.hosting, { path: this.node.path, endpointName });
+    const hosting = hostingStrategy(props.hosting, { path: this.node.path, endpointName: baseName });
     this.hosting = hosting;
     this.mode = hosting.mode;
+    const suffix = hosting.endpointNameSuffix;
+    const endpointName = `${baseName.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
+    this.writtenEndpointName = endpointName;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
-    this.role = new iam.Role(this, 'ExecutionRole', {
+    // grantPull's ecr:GetAuthorizationToken on `*` is kept in a policy of its own (private/pipeline-role.ts).
+    this.role = new PipelineRole(this, 'ExecutionRole', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: `SageMaker execution role for the ${props.modelName} model`,
     });
@@ -160,6 +174,8 @@ export class ModelEndpoint extends Construct {
     });
     this.endpointName = this.endpoint.attrEndpointName;
     this.endpointArn = this.endpoint.attrEndpointArn;
+    // Rendered at synth time, once every rollback alarm has been added.
+    this.endpoint.deploymentConfig = Lazy.any({ produce: () => this.rollout().endpoint });
 
     // SageMaker writes container logs to these groups with the execution role; pre-creating them
     // sets a retention (otherwise they keep everything forever) and lets the grant name them exactly.
@@ -180,6 +196,11 @@ export class ModelEndpoint extends Construct {
       removalPolicy,
     });
     this.inferenceComponent = added.inferenceComponent;
+    if (added.inferenceComponent) {
+      added.inferenceComponent.deploymentConfig = Lazy.any({
+        produce: () => this.rollout().inferenceComponent,
+      });
+    }
     this.inferenceComponentName = hosting.inferenceComponentName;
     this.inferenceComponentArn = added.inferenceComponent?.attrInferenceComponentArn;
     this.scalableTarget = added.scalableTarget;
@@ -194,9 +215,29 @@ export class ModelEndpoint extends Construct {
     });
   }
 
+  /**
+   * Rolls an update of this endpoint (a new model version, new settings) back when `alarm` fires
+   * during its rollout: blue/green traffic shifting on instance and serverless hosting, a rolling
+   * update of the inference component with scale to zero. The alarm must watch this endpoint's
+   * metrics (`metric*`), which name the endpoint as written, so it does not depend on the endpoint.
+   */
+  addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
+    if (this.rollbackAlarms.length >= MAX_ROLLBACK_ALARMS) {
+      throw new Error(
+        `SageMaker takes at most ${MAX_ROLLBACK_ALARMS} rollback alarms per endpoint, got one more for ${this.node.path}`,
+      );
+    }
+    this.rollbackAlarms.push(alarm);
+  }
+
+  /** The deployment configuration of this endpoint's updates (docs/DEPLOY.md, "Safe rollout"). */
+  rollout(): Rollout {
+    return this.hosting.rollout(this.rollbackAlarms.map((alarm) => alarm.alarmName));
+  }
+
   /** A metric of this endpoint in AWS/SageMaker, per inference component in scale-to-zero mode. */
   metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return sageMakerMetric(metricName, this.hosting.metricDimensions(this.endpointName), props);
+    return sageMakerMetric(metricName, this.hosting.metricDimensions(this.writtenEndpointName), props);
   }
 
   /** Time the model container took to answer, in microseconds. @default p99 over 1 minute */

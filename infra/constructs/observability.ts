@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Construct } from 'constructs';
+import { Construct, DependencyGroup, type IDependable } from 'constructs';
 import { DECISION_METRICS, METRICS_NAMESPACE } from '#shared/contracts/metrics.ts';
 import type { Ingest } from './ingest.ts';
 import type { LongMediaQueue } from './long-media-queue.ts';
@@ -27,6 +27,11 @@ export interface ObservabilityProps {
   readonly modelLatencyP99Threshold?: Duration;
   /** Subscribes this address to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
+  /**
+   * Subscribes this HTTPS endpoint to the alarm topic (a chat or paging webhook; it must confirm
+   * the subscription, see docs/DEPLOY.md). @default no subscription
+   */
+  readonly alarmWebhookUrl?: string;
   /** @default a name CloudFormation generates */
   readonly dashboardName?: string;
   /** @default RemovalPolicy.DESTROY (the topic's key) */
@@ -43,11 +48,13 @@ export interface ObservabilityProps {
 /**
  * Alarms on everything that means "uploads are not being moderated" (dead letters, a stuck queue,
  * failing functions, failing or slow endpoints), an encrypted SNS topic they notify, and a dashboard.
+ * The endpoints' 5xx and latency alarms also roll back a model update that trips them.
  */
 export class Observability extends Construct {
   readonly alarmTopic: sns.Topic;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
+  private readonly topicKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -62,9 +69,17 @@ export class Observability extends Construct {
       'kms:Decrypt',
       'kms:GenerateDataKey*',
     );
+    this.topicKey = topicKey;
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
     if (props.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    if (props.alarmWebhookUrl) {
+      this.alarmTopic.addSubscription(
+        new subscriptions.UrlSubscription(props.alarmWebhookUrl, {
+          protocol: sns.SubscriptionProtocol.HTTPS,
+        }),
+      );
+    }
 
     const { ingest, moderateFunction, deadLetterFunction } = props;
     const stackName = Stack.of(this).stackName;
@@ -117,14 +132,14 @@ export class Observability extends Construct {
     }
     const latencyMicros = (props.modelLatencyP99Threshold ?? Duration.seconds(1)).toMilliseconds() * 1000;
     for (const [name, endpoint] of Object.entries(props.endpoints)) {
-      this.addAlarm(`${pascal(name)}Endpoint5xx`, {
+      const errors = this.addAlarm(`${pascal(name)}Endpoint5xx`, {
         alarmDescription: `${stackName}: the ${name} endpoint answers with 5xx errors`,
         metric: endpoint.metric5xx({ period: Duration.minutes(5) }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
       });
-      this.addAlarm(`${pascal(name)}EndpointLatencyP99`, {
+      const latency = this.addAlarm(`${pascal(name)}EndpointLatencyP99`, {
         alarmDescription: `${stackName}: the ${name} endpoint's p99 model latency is above ${latencyMicros / 1000} ms`,
         metric: endpoint.metricModelLatency({ period: Duration.minutes(5) }),
         threshold: latencyMicros,
@@ -132,6 +147,9 @@ export class Observability extends Construct {
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
       });
+      // A model update that makes the endpoint fail or slow is rolled back while it rolls out.
+      endpoint.addRollbackAlarm(errors);
+      endpoint.addRollbackAlarm(latency);
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -233,6 +251,35 @@ export class Observability extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
     });
+  }
+
+  /**
+   * Lets an AWS service (AWS Budgets) publish to the alarm topic, from this account only: the
+   * topic policy and the topic key. Returns what a resource that checks the permission when it is
+   * created must depend on.
+   */
+  allowServiceToNotify(service: string): IDependable {
+    const principal = new iam.ServicePrincipal(service);
+    const account = Stack.of(this).account;
+    const published = this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [principal],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': account } },
+      }),
+    );
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [principal],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': account } },
+      }),
+    );
+    const dependable = new DependencyGroup(this.topicKey);
+    if (published.policyDependable) dependable.add(published.policyDependable);
+    return dependable;
   }
 
   /**

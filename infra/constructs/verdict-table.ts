@@ -9,7 +9,10 @@ import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 export interface VerdictTableProps {
   /** @default false */
   readonly deletionProtection?: boolean;
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete, removed when the
+   * stack's first create fails and rolls back, so nothing is orphaned and no name blocks a retry)
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -30,7 +33,7 @@ export class VerdictTable extends Construct {
 
   constructor(scope: Construct, id: string, props: VerdictTableProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.encryptionKey = new kms.Key(this, 'Key', {
       description: 'Verdicts table',
       enableKeyRotation: true,

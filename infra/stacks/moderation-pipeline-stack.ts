@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { HostingConfig, PipelineConfig } from '#infra/config.ts';
 import { AuditTable } from '#infra/constructs/audit-table.ts';
+import { BUDGETS_SERVICE, MonthlyBudget } from '#infra/constructs/budget.ts';
 import { ContainerImage } from '#infra/constructs/container-image.ts';
 import { Ingest } from '#infra/constructs/ingest.ts';
 import { LongMediaQueue } from '#infra/constructs/long-media-queue.ts';
@@ -89,13 +90,19 @@ export class ModerationPipelineStack extends Stack {
   /** The review console's hosting and reviewer sign-in. */
   readonly reviewConsole: ReviewConsole;
   readonly observability: Observability;
+  /** The monthly cost budget, notifying the alarm topic. */
+  readonly budget: MonthlyBudget;
 
   constructor(scope: Construct, id: string, props: ModerationPipelineStackProps) {
     super(scope, id, props);
     const { config } = props;
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
     const modelsDirectory = props.modelsDirectory ?? join(projectRoot, 'model-artifacts', 'models');
-    const dataRemovalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Retained on update and delete, but removed if the stack's very first create rolls back: a
+    // retained leftover (the fixed-name uploads bucket above all) would block the next deploy.
+    const dataRemovalPolicy = config.retainData
+      ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+      : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as logs.RetentionDays;
     const functionTimeout = Duration.seconds(config.lambda.timeoutSeconds);
     const batchingWindow = Duration.seconds(config.lambda.maxBatchingWindowSeconds);
@@ -140,6 +147,7 @@ export class ModerationPipelineStack extends Stack {
       file: dockerfile,
     });
     const stackSlug = this.stackName.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    checkFusionConcurrency(config);
     const endpoints = {} as Record<ModelName, ModelEndpoint>;
     for (const name of MODEL_NAMES) {
       endpoints[name] = new ModelEndpoint(this, `${pascal(name)}Endpoint`, {
@@ -346,6 +354,7 @@ export class ModerationPipelineStack extends Stack {
       queueAgeThreshold: Duration.seconds(config.alarms.queueAgeSeconds),
       modelLatencyP99Threshold: Duration.millis(config.alarms.modelLatencyP99Ms),
       alarmEmail: config.alarms.email,
+      alarmWebhookUrl: config.alarms.webhookUrl,
       longMedia: { queue: this.longMedia, function: this.longMediaFunction },
       dashboardName: `${stackSlug}`,
     });
@@ -363,6 +372,19 @@ export class ModerationPipelineStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // ---- Budget (docs/DEPLOY.md, "Alarms and budget") -------------------------------------------
+    this.budget = new MonthlyBudget(this, 'Budget', {
+      limitUsd: config.budget.monthlyLimitUsd,
+      actualThresholdsPercent: config.budget.actualThresholdsPercent,
+      forecastThresholdPercent: config.budget.forecastThresholdPercent,
+      topic: this.observability.alarmTopic,
+      topicPermissions: this.observability.allowServiceToNotify(BUDGETS_SERVICE),
+      costAllocationTag: config.budget.filterByEnvironmentTag
+        ? { key: 'environment', value: config.envName }
+        : undefined,
+      budgetName: `${this.stackName}-monthly`,
     });
 
     new CfnOutput(this, 'UploadsBucketName', { value: this.ingest.bucket.bucketName });
@@ -437,6 +459,43 @@ export class ModerationPipelineStack extends Stack {
     acknowledgeWildcards(this.longMediaFunction.role, findings);
     acknowledgeWildcards(this.deadLetterFunction.role, GRANT_ACTION_FINDINGS.kms);
     acknowledgeWildcards(this.api.handler.role, apiFindings);
+  }
+}
+
+/**
+ * The most fusion requests the functions can have in flight together: each instance of a caller
+ * sends at most one at a time (one per SQS batch or API request), so their reserved concurrencies
+ * add up. An unreserved caller has no bound.
+ */
+export function fusionCallerConcurrency(config: PipelineConfig): {
+  readonly callers: Readonly<Record<'moderate' | 'longMedia' | 'api', number | undefined>>;
+  readonly total: number | undefined;
+} {
+  const callers = {
+    moderate: config.reservedConcurrency,
+    longMedia: LONG_MEDIA_FUNCTION.reservedConcurrency,
+    api: config.api.reservedConcurrency,
+  };
+  const values = Object.values(callers);
+  const total = values.every((v) => v !== undefined) ? values.reduce((a, b) => a + b, 0) : undefined;
+  return { callers, total };
+}
+
+/** A serverless fusion endpoint must admit every caller at once, or SageMaker throttles them. */
+function checkFusionConcurrency(config: PipelineConfig): void {
+  const fusion = config.models.fusion;
+  if (fusion.kind !== 'serverless') return;
+  const { callers, total } = fusionCallerConcurrency(config);
+  const sum = `moderate ${callers.moderate} + long-media ${callers.longMedia} + api ${callers.api ?? 'unreserved'}`;
+  if (total === undefined) {
+    throw new Error(
+      `config api.reservedConcurrency must be set when fusion is serverless: its maxConcurrency must cover every caller (${sum})`,
+    );
+  }
+  if (fusion.maxConcurrency < total) {
+    throw new Error(
+      `config models.fusion.maxConcurrency must be at least the reserved concurrency of the functions that call it (${sum} = ${total}), got ${fusion.maxConcurrency}`,
+    );
   }
 }
 

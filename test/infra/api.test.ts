@@ -157,7 +157,7 @@ describe('synchronous API', () => {
         // The same removal policy as the verdicts table.
         const verdicts = p.template.toJSON().Resources[logicalId(p, p.stack.verdicts.table)] as Resource;
         expect(table.DeletionPolicy).toBe(verdicts.DeletionPolicy);
-        expect(table.DeletionPolicy).toBe(p.config.retainData ? 'Retain' : 'Delete');
+        expect(table.DeletionPolicy).toBe(p.config.retainData ? 'RetainExceptOnCreate' : 'Delete');
       });
 
       it('creates the key table secret empty, under its own KMS key', () => {

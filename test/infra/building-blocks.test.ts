@@ -33,7 +33,9 @@ describe('SecureBucket', () => {
     });
     const template = Template.fromStack(stack);
     template.hasResource('AWS::S3::Bucket', {
-      DeletionPolicy: 'Retain',
+      // Retained, except when the stack's first create fails: then nothing is left behind.
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
@@ -138,6 +140,8 @@ describe('WorkQueue', () => {
     expect(dlq.Properties).toMatchObject({
       KmsMasterKeyId: { 'Fn::GetAtt': [id(work.key), 'Arn'] },
       MessageRetentionPeriod: 14 * 24 * 3600,
+      // 6 × its own consumer's timeout (default 1 minute), not SQS's 30 s default.
+      VisibilityTimeout: 6 * 60,
     });
     expect(queue.DeletionPolicy).toBe('Delete');
     template.resourcePropertiesCountIs(
@@ -161,6 +165,18 @@ describe('WorkQueue', () => {
     const work = new WorkQueue(stack, 'Work', { encryptionKey: key });
     expect(work.key).toBe(key);
     Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 1);
+  });
+
+  it('sizes the dead-letter visibility from the dead-letter consumer’s timeout', () => {
+    const stack = newStack();
+    const work = new WorkQueue(stack, 'Work', { deadLetterConsumerTimeout: Duration.seconds(45) });
+    const dlq = Template.fromStack(stack).toJSON().Resources[
+      stack.resolve((work.deadLetterQueue.node.defaultChild as kms.CfnKey).logicalId) as string
+    ] as Resource;
+    expect(dlq.Properties.VisibilityTimeout).toBe(6 * 45);
+    expect(() => new WorkQueue(newStack(), 'Work', { deadLetterConsumerTimeout: Duration.hours(3) })).toThrow(
+      'dead-letter visibility timeout (6 × deadLetterConsumerTimeout) must be at most 12 hours, got 64800 s',
+    );
   });
 
   it('rejects a visibility timeout over SQS’s 12 hours, with the value', () => {

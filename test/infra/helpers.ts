@@ -25,18 +25,22 @@ export function cdkJsonContext(): Record<string, unknown> {
 
 let fixtureRoot: string | undefined;
 
-/** A models directory with one tiny, checksum-correct model per contract name. */
-export function fixtureModelsDirectory(): string {
+/**
+ * A models directory with one tiny, checksum-correct model per contract name. `revised` models get
+ * other bytes and version `<name>-test-2`: a new model version, as `npm run models` would build it.
+ */
+export function fixtureModelsDirectory(revised: readonly string[] = []): string {
   fixtureRoot ??= mkdtempSync(join(tmpdir(), 'infra-test-'));
-  const dir = join(fixtureRoot, 'models');
+  const dir = join(fixtureRoot, revised.length === 0 ? 'models' : `models-${[...revised].sort().join('-')}`);
   for (const name of MODEL_NAMES) {
+    const revision = revised.includes(name) ? 2 : 1;
     const modelDir = join(dir, name);
     mkdirSync(modelDir, { recursive: true });
-    const bytes = Buffer.from(`not really onnx: ${name}`);
+    const bytes = Buffer.from(`not really onnx: ${name}${revision === 1 ? '' : ` r${revision}`}`);
     writeFileSync(join(modelDir, 'model.onnx'), bytes);
     const manifest = {
       name,
-      version: `${name}-test-1`,
+      version: `${name}-test-${revision}`,
       file: 'model.onnx',
       sha256: createHash('sha256').update(bytes).digest('hex'),
     };
@@ -78,6 +82,8 @@ export interface BuildOptions {
    * depend on whether console/ has been built in this checkout
    */
   consoleDirectory?: string;
+  /** @default fixtureModelsDirectory() */
+  modelsDirectory?: string;
 }
 
 /** The pipeline for `envName` from cdk.json, optionally with config changes, synthesized without bundling. */
@@ -98,7 +104,7 @@ export function buildPipeline(
   const stack = addPipeline(app, {
     config,
     nag: options.nag ?? false,
-    modelsDirectory: fixtureModelsDirectory(),
+    modelsDirectory: options.modelsDirectory ?? fixtureModelsDirectory(),
     inferenceImageDirectory: fixtureImageDirectory(),
     inferenceDockerfile: 'Dockerfile',
     consoleDirectory: options.consoleDirectory ?? join(fixtureRoot, 'no-console'),

@@ -157,10 +157,10 @@ describe('ingest: uploads bucket → SQS queue (+ DLQ)', () => {
       DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
-    // Everything else that prod retains (unnamed) keeps a plain Retain.
-    prod.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    // Everything else that prod retains (unnamed) likewise: a rolled-back first create leaves nothing behind.
+    prod.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'RetainExceptOnCreate' });
     prod.template.hasResource('AWS::S3::Bucket', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: { BucketName: Match.absent() },
     });
     dev.template.hasResource('AWS::S3::Bucket', {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -94,8 +95,9 @@ describe('ModelEndpoint hosting strategies', () => {
       b.template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 300 }),
       });
+      // The name as written, not the attribute: rollback alarms on these metrics are named by the endpoint.
       expect(b.stack.resolve(b.endpoint.metricInvocations().dimensions)).toEqual({
-        EndpointName: { 'Fn::GetAtt': [expect.stringMatching(/^Endpoint/), 'EndpointName'] },
+        EndpointName: 'test-m',
         VariantName: 'AllTraffic',
       });
       expect(b.invoke.Action).toBe('sagemaker:InvokeEndpoint');
@@ -242,6 +244,69 @@ describe('ModelEndpoint hosting strategies', () => {
       expect(minor).toBeLessThanOrEqual(amiMinor ?? -1);
       // cuDNN 9 for CUDA 12: what onnxruntime-node 1.30's CUDA execution provider is built against.
       expect(dockerfile).toMatch(/^ARG CUDNN_PACKAGE=libcudnn9-cuda-12$/m);
+    });
+  });
+
+  describe('rollout (deployment guardrails) and mode-specific names', () => {
+    function withAlarms(hosting: EndpointHosting, alarms: number) {
+      const stack = new Stack(new App({ builtinCloudFormationValidation: false }));
+      const endpoint = new ModelEndpoint(stack, 'Endpoint', {
+        modelName: 'm',
+        image: ContainerImage.fromEcrRepository(
+          ecr.Repository.fromRepositoryName(stack, 'Repo', 'inference'),
+        ),
+        modelData: ModelData.fromBucket(s3.Bucket.fromBucketName(stack, 'Models', 'models'), 'm.tar.gz'),
+        hosting,
+        endpointName: 'test-m',
+      });
+      for (let i = 0; i < alarms; i++) {
+        endpoint.addRollbackAlarm(
+          new cloudwatch.Alarm(stack, `Alarm${i}`, {
+            metric: endpoint.metric5xx(),
+            threshold: 1,
+            evaluationPeriods: 1,
+          }),
+        );
+      }
+      return { endpoint, template: Template.fromStack(stack) };
+    }
+
+    it('names each mode’s endpoint apart, so a change of mode is a new endpoint', () => {
+      const names = [
+        { ...gpu },
+        { ...gpu, scaleToZero: true },
+        { kind: 'serverless', memorySizeMb: 1024, maxConcurrency: 1 } as const,
+      ].map((hosting) => {
+        const { template } = withAlarms(hosting, 0);
+        return Object.values(template.findResources('AWS::SageMaker::Endpoint'))[0]!.Properties.EndpointName;
+      });
+      expect(names).toEqual(['test-m', 'test-m-zero', 'test-m-serverless']);
+    });
+
+    it('rolls back on the alarms added, and blue/green without them (SageMaker takes 1 to 10)', () => {
+      const { template } = withAlarms({ ...gpu, minInstances: 3 }, 2);
+      template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+        DeploymentConfig: {
+          BlueGreenUpdatePolicy: Match.objectLike({
+            TrafficRoutingConfiguration: Match.objectLike({ Type: 'CANARY' }),
+          }),
+          AutoRollbackConfiguration: {
+            Alarms: [
+              { AlarmName: { Ref: Match.stringLikeRegexp('^Alarm0') } },
+              { AlarmName: { Ref: Match.stringLikeRegexp('^Alarm1') } },
+            ],
+          },
+        },
+      });
+      withAlarms(gpu, 0).template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+        DeploymentConfig: {
+          BlueGreenUpdatePolicy: Match.anyValue(),
+          AutoRollbackConfiguration: Match.absent(),
+        },
+      });
+      expect(() => withAlarms(gpu, 11)).toThrow(
+        'SageMaker takes at most 10 rollback alarms per endpoint, got one more for Default/Endpoint',
+      );
     });
   });
 });

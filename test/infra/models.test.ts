@@ -8,7 +8,8 @@ interface ModelProps {
   PrimaryContainer: {
     Environment: Record<string, string>;
     Image: unknown;
-    ModelDataUrl: { 'Fn::Sub': string };
+    /** A plain string in a pinned environment, `Fn::Sub` of the account and region otherwise. */
+    ModelDataUrl: string | { 'Fn::Sub': string };
   };
   ExecutionRoleArn?: unknown;
 }
@@ -56,7 +57,8 @@ describe('models on SageMaker', () => {
     for (const [, model] of models) {
       const container = model.Properties.PrimaryContainer;
       expect(JSON.stringify(container.Image)).toContain('container-assets');
-      expect(container.ModelDataUrl['Fn::Sub']).toMatch(
+      const url = container.ModelDataUrl;
+      expect(typeof url === 'string' ? url : url['Fn::Sub']).toMatch(
         /^s3:\/\/cdk-[a-z0-9]+-assets-.*\/[0-9a-f]{64}\.tar\.gz$/,
       );
       expect(model.Properties.ExecutionRoleArn).toBeDefined();
@@ -89,7 +91,7 @@ describe('models on SageMaker', () => {
     prod.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [
         Match.objectLike({
-          ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 50, ProvisionedConcurrency: 2 },
+          ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 80, ProvisionedConcurrency: 2 },
         }),
       ],
     });

@@ -74,8 +74,13 @@ describe('observability', () => {
       const dim = endpoint.inferenceComponentName
         ? { Name: 'InferenceComponentName', Value: endpoint.inferenceComponentName }
         : {
+            // The name as written: the endpoint's rollout names these alarms, so they must not depend on it.
             Name: 'EndpointName',
-            Value: { 'Fn::GetAtt': [logicalId(dev, endpoint.endpoint), 'EndpointName'] },
+            Value: (
+              dev.template.toJSON().Resources[logicalId(dev, endpoint.endpoint)] as {
+                Properties: { EndpointName: string };
+              }
+            ).Properties.EndpointName,
           };
       expect(alarmOn('Invocation5XXErrors', dim), name).toHaveLength(1);
       const [latency] = alarmOn('ModelLatency', dim);

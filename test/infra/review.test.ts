@@ -111,7 +111,7 @@ describe('review: tables, grants, console hosting and sign-in', () => {
         });
         expect(AUDIT_TABLE).toEqual({ partitionKey: 'verdictId', sortKey: 'at' });
         expect(audit.DeletionPolicy).toBe(resource(p, p.stack.verdicts.table).DeletionPolicy);
-        expect(audit.DeletionPolicy).toBe(p.config.retainData ? 'Retain' : 'Delete');
+        expect(audit.DeletionPolicy).toBe(p.config.retainData ? 'RetainExceptOnCreate' : 'Delete');
         expect(resource(p, p.stack.audit.encryptionKey).Properties).toMatchObject({
           EnableKeyRotation: true,
         });

@@ -22,7 +22,10 @@ export interface SecureBucketProps {
   readonly serverAccessLogs?: { readonly bucket: s3.IBucket; readonly prefix: string };
   /** @default none */
   readonly lifecycleRules?: s3.LifecycleRule[];
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete, removed when the
+   * stack's first create fails and rolls back, so nothing is orphaned and no name blocks a retry)
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -56,7 +59,7 @@ export class SecureBucket extends s3.Bucket {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
       lifecycleRules: props.lifecycleRules,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     } satisfies s3.BucketProps;
     super(
       scope,
@@ -94,7 +97,10 @@ export interface KeyedBucketProps {
   readonly accessLogsPrefix: string;
   /** Expire overwritten versions after this long. @default 365 days */
   readonly noncurrentVersionExpiration?: Duration;
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete, removed when the
+   * stack's first create fails and rolls back, so nothing is orphaned and no name blocks a retry)
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -107,7 +113,7 @@ export function keyedBucket(
   scope: Construct,
   props: KeyedBucketProps,
 ): { bucket: SecureBucket; encryptionKey: kms.Key } {
-  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
   const encryptionKey = new kms.Key(scope, 'Key', {
     description: props.keyDescription,
     enableKeyRotation: true,

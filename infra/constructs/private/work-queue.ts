@@ -27,6 +27,12 @@ export interface WorkQueueProps {
   readonly consumerTimeout?: Duration;
   /** The consumer's maximum batching window. @default none */
   readonly maxBatchingWindow?: Duration;
+  /**
+   * Timeout of the function that consumes the dead-letter queue (the dead-letter function, 30 s):
+   * the dead-letter queue's visibility timeout is 6 × this, for the same reason as the queue's.
+   * @default 1 minute
+   */
+  readonly deadLetterConsumerTimeout?: Duration;
   /** Deliveries before a message is dead-lettered. @default 5 */
   readonly maxReceiveCount?: number;
   /**
@@ -37,7 +43,10 @@ export interface WorkQueueProps {
   readonly encryptionKey?: kms.Key;
   /** Description of the key created when none is given. @default `Work queues of <stack name>` */
   readonly keyDescription?: string;
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete, removed when the
+   * stack's first create fails and rolls back, so nothing is orphaned and no name blocks a retry)
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -56,7 +65,7 @@ export class WorkQueue extends Construct implements WorkQueueMetrics {
 
   constructor(scope: Construct, id: string, props: WorkQueueProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.maxReceiveCount = props.maxReceiveCount ?? 5;
     const consumerTimeout = props.consumerTimeout ?? Duration.minutes(1);
     const window = props.maxBatchingWindow ?? Duration.seconds(0);
@@ -64,6 +73,12 @@ export class WorkQueue extends Construct implements WorkQueueMetrics {
     if (visibility > MAX_VISIBILITY_SECONDS) {
       throw new Error(
         `visibility timeout (6 × consumerTimeout + maxBatchingWindow) must be at most 12 hours, got ${visibility} s`,
+      );
+    }
+    const deadLetterVisibility = 6 * (props.deadLetterConsumerTimeout ?? Duration.minutes(1)).toSeconds();
+    if (deadLetterVisibility > MAX_VISIBILITY_SECONDS) {
+      throw new Error(
+        `dead-letter visibility timeout (6 × deadLetterConsumerTimeout) must be at most 12 hours, got ${deadLetterVisibility} s`,
       );
     }
     this.key =
@@ -77,6 +92,9 @@ export class WorkQueue extends Construct implements WorkQueueMetrics {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.key,
       enforceSSL: true,
+      // Not SQS's default 30 s, which equals the dead-letter function's timeout: a slow batch
+      // would be handed to a second consumer and recorded twice.
+      visibilityTimeout: Duration.seconds(deadLetterVisibility),
       // Longer than the source queue's: a standard queue keeps the original enqueue time.
       retentionPeriod: Duration.days(14),
       removalPolicy,

@@ -17,6 +17,9 @@ import {
   instanceRange,
   isGpuInstance,
   LOG_ACTIONS,
+  ROLLOUT,
+  type Rollout,
+  rollbackAlarms,
   sageMakerMetric,
   VARIANT_NAME,
 } from './strategy.ts';
@@ -29,6 +32,7 @@ import {
  */
 export class InferenceComponentHosting implements EndpointHostingStrategy {
   readonly mode = 'inference-component';
+  readonly endpointNameSuffix = '-zero';
   readonly gpu: boolean;
   readonly networkIsolation = true;
   readonly acceptsVolumeKey: boolean;
@@ -115,6 +119,27 @@ export class InferenceComponentHosting implements EndpointHostingStrategy {
       sageMakerMetric('NoCapacityInvocationFailures', this.metricDimensions(), { statistic: 'Sum' }),
     );
     return { inferenceComponent: component, scalableTarget: target };
+  }
+
+  /**
+   * The model lives in the component, so a new version updates the component, not the endpoint:
+   * a rolling update of half the copies at a time, each batch watched for `ROLLOUT.bake`, rolled
+   * back when an alarm fires (blue/green traffic shifting does not apply to inference components).
+   * A percentage rather than one copy: SageMaker takes a batch of 5–50 % of the copies, and one
+   * copy is 100 % of a single-copy component. At 0 copies there is nothing to roll: the update
+   * completes at once and the next copies start the new version.
+   */
+  rollout(alarmNames: readonly string[]): Rollout {
+    return {
+      inferenceComponent: {
+        rollingUpdatePolicy: {
+          maximumBatchSize: { type: 'CAPACITY_PERCENT', value: 50 },
+          waitIntervalInSeconds: ROLLOUT.bake.toSeconds(),
+          maximumExecutionTimeoutInSeconds: ROLLOUT.timeout.toSeconds(),
+        },
+        autoRollbackConfiguration: rollbackAlarms(alarmNames),
+      },
+    };
   }
 
   /** Per inference component, the unit that scales (and the one SageMaker reports model metrics for). */

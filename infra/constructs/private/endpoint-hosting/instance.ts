@@ -5,6 +5,7 @@ import type * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { InstanceHosting } from './hosting.ts';
 import {
   autoScalingRole,
+  blueGreenRollout,
   type EndpointHostingStrategy,
   type EndpointParts,
   GPU_INFERENCE_AMI,
@@ -13,6 +14,8 @@ import {
   hasLocalInstanceStorage,
   instanceRange,
   isGpuInstance,
+  ROLLOUT,
+  type Rollout,
   VARIANT_NAME,
   variantDimensions,
 } from './strategy.ts';
@@ -23,6 +26,7 @@ import {
  */
 export class InstanceEndpointHosting implements EndpointHostingStrategy {
   readonly mode = 'instance';
+  readonly endpointNameSuffix = '';
   readonly gpu: boolean;
   readonly networkIsolation = true;
   readonly acceptsVolumeKey: boolean;
@@ -72,5 +76,27 @@ export class InstanceEndpointHosting implements EndpointHostingStrategy {
 
   metricDimensions(endpointName: string): cloudwatch.DimensionsMap {
     return variantDimensions(endpointName);
+  }
+
+  /**
+   * Blue/green with a canary of one instance, watched for `ROLLOUT.bake`, then the rest. A canary
+   * must be at most half the fleet, so a fleet that may be a single instance shifts all at once
+   * and is then watched for the same time before the old fleet goes; either way an alarm during
+   * the rollout sends all traffic back to the old fleet.
+   */
+  rollout(alarmNames: readonly string[]): Rollout {
+    const bake = ROLLOUT.bake.toSeconds();
+    return {
+      endpoint: blueGreenRollout(
+        this.min >= 2
+          ? {
+              type: 'CANARY',
+              canarySize: { type: 'INSTANCE_COUNT', value: 1 },
+              waitIntervalInSeconds: bake,
+            }
+          : { type: 'ALL_AT_ONCE', waitIntervalInSeconds: bake },
+        alarmNames,
+      ),
+    };
   }
 }

@@ -72,8 +72,42 @@ export interface HostingResources {
   readonly scalableTarget?: appscaling.ScalableTarget;
 }
 
+/**
+ * How a new model version (or any endpoint update) reaches traffic: SageMaker's deployment
+ * guardrails, rolled back when an alarm fires (docs/DEPLOY.md, "Safe rollout"). Which applies
+ * depends on the hosting mode.
+ */
+export interface Rollout {
+  /** The endpoint's `DeploymentConfig` (blue/green): instance and serverless hosting. */
+  readonly endpoint?: sagemaker.CfnEndpoint.DeploymentConfigProperty;
+  /** The inference component's `DeploymentConfig` (rolling, by copies): scale-to-zero hosting. */
+  readonly inferenceComponent?: sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty;
+}
+
+/** The timings every rollout uses. */
+export const ROLLOUT = {
+  /**
+   * How long each traffic step is watched before the next one: the endpoint alarms need one
+   * (5xx) or two (p99 latency) five-minute periods to fire.
+   */
+  bake: Duration.minutes(15),
+  /** How long the old fleet stays after the last shift, for a quick manual way back. */
+  terminationWait: Duration.minutes(5),
+  /** The whole update, provisioning of the new GPU fleet (about 10 minutes) included. */
+  timeout: Duration.hours(2),
+} as const;
+
+/** SageMaker takes at most 10 rollback alarms per deployment. */
+export const MAX_ROLLBACK_ALARMS = 10;
+
 export interface EndpointHostingStrategy {
   readonly mode: EndpointMode;
+  /**
+   * Appended to the endpoint's name. Each mode has its own, so switching modes (`scaleToZero`, or
+   * instance ↔ serverless) creates a new endpoint beside the old one and moves the functions to
+   * it, instead of an UpdateEndpoint between configurations SageMaker may refuse to convert.
+   */
+  readonly endpointNameSuffix: string;
   /** Runs the container on a GPU: the server uses the CUDA execution provider. */
   readonly gpu: boolean;
   /** Serverless Inference does not support network isolation. */
@@ -87,8 +121,36 @@ export interface EndpointHostingStrategy {
   productionVariant(model: sagemaker.CfnModel): sagemaker.CfnEndpointConfig.ProductionVariantProperty;
   /** Creates what the mode needs once the endpoint exists. */
   addTo(parts: EndpointParts): HostingResources;
-  /** Dimensions of the endpoint's AWS/SageMaker metrics (`endpointName` is the attribute token). */
+  /**
+   * Dimensions of the endpoint's AWS/SageMaker metrics. `endpointName` is the name as written,
+   * not the attribute: the rollout's alarms watch these metrics and the endpoint names the
+   * alarms, so the alarms must not depend on the endpoint.
+   */
   metricDimensions(endpointName: string): cloudwatch.DimensionsMap;
+  /** The deployment configuration of updates, rolled back when one of `alarmNames` fires. */
+  rollout(alarmNames: readonly string[]): Rollout;
+}
+
+/** Blue/green traffic shifting on an endpoint (instance or serverless), rolled back on the alarms. */
+export function blueGreenRollout(
+  trafficRouting: sagemaker.CfnEndpoint.TrafficRoutingConfigProperty,
+  alarmNames: readonly string[],
+): sagemaker.CfnEndpoint.DeploymentConfigProperty {
+  return {
+    blueGreenUpdatePolicy: {
+      trafficRoutingConfiguration: trafficRouting,
+      terminationWaitInSeconds: ROLLOUT.terminationWait.toSeconds(),
+      maximumExecutionTimeoutInSeconds: ROLLOUT.timeout.toSeconds(),
+    },
+    autoRollbackConfiguration: rollbackAlarms(alarmNames),
+  };
+}
+
+/** SageMaker's alarm list, absent when there are none (it takes 1 to 10). */
+export function rollbackAlarms(
+  alarmNames: readonly string[],
+): { alarms: { alarmName: string }[] } | undefined {
+  return alarmNames.length > 0 ? { alarms: alarmNames.map((alarmName) => ({ alarmName })) } : undefined;
 }
 
 /** A metric in AWS/SageMaker. @default over 1 minute */
