@@ -70,6 +70,7 @@ export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partia
         store,
         models,
         engines,
+        deferMediaDecoding: env.mediaDecoding === 'none',
         policy: loadPolicy(policyName),
         matchLists: matchListsFromEnv({ ...env, policyName }, s3, logger),
       };

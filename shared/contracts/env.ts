@@ -189,20 +189,25 @@ export function readMediaMode(env: Env = process.env): MediaMode {
 /**
  * Where audio and video are decoded. `forward` is for a function without ffmpeg (the zip Lambda on
  * AWS): the sniffed type alone sends the upload to the media queue, before anything is decoded.
+ * `none` is for a function without ffmpeg and no queue, the API's on AWS: audio and video, told
+ * from the sniffed type alone, are refused with `MEDIA_NEEDS_UPLOAD`.
  */
-export type MediaDecoding = 'local' | 'forward';
+export type MediaDecoding = 'local' | 'forward' | 'none';
+const MEDIA_DECODINGS: readonly string[] = ['local', 'forward', 'none'] satisfies MediaDecoding[];
 
 /** MEDIA_DECODING, validated: `forward` needs the synchronous mode and a queue to forward to. */
 export function readMediaDecoding(env: Env = process.env): MediaDecoding {
   const raw = env[ENV.mediaDecoding] || 'local';
-  if (raw !== 'local' && raw !== 'forward')
-    throw new ConfigError(`environment variable ${ENV.mediaDecoding} must be local or forward, got ${raw}`);
+  if (!MEDIA_DECODINGS.includes(raw))
+    throw new ConfigError(
+      `environment variable ${ENV.mediaDecoding} must be local, forward or none, got ${raw}`,
+    );
   if (raw === 'forward' && (readMediaMode(env) !== 'sync' || !env[ENV.longMediaQueueUrl])) {
     throw new ConfigError(
       `${ENV.mediaDecoding}=forward needs ${ENV.mediaMode}=sync and ${ENV.longMediaQueueUrl} (the media queue), got ${ENV.mediaMode}=${env[ENV.mediaMode] || 'sync'} and ${ENV.longMediaQueueUrl}=${JSON.stringify(env[ENV.longMediaQueueUrl] ?? '')}`,
     );
   }
-  return raw;
+  return raw as MediaDecoding;
 }
 
 /** The model-call retry policy, each field overridable from the environment (local mode, fault tests). */

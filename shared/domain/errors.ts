@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   MEDIA_DECODE_TIMEOUT: 'decoding the media took longer than its time limit',
   TOO_LONG_FOR_SYNC:
     'the audio or video is longer than the synchronous limit; it needs the asynchronous path',
+  MEDIA_NEEDS_UPLOAD:
+    'this deployment decodes audio and video only from the uploads bucket (the media function), not in a request',
   TOO_LONG: 'the audio or video is longer than the long-media limit (the asynchronous path)',
   TIMEOUT: 'no verdict arrived before the deadline of the caller (the CLI --timeout); nothing was decided',
 } as const;

@@ -9,7 +9,7 @@ import type { Verdict } from '#shared/domain/verdict.ts';
 import { InferenceError } from '#shared/inference/client.ts';
 import type { Sniffed } from '#shared/ingest/sniff.ts';
 import type { VerdictStore } from '#shared/verdict/store.ts';
-import { inlineObjects } from './collect.ts';
+import { inlineObjects, MediaDecodingDeferral } from './collect.ts';
 import { elapsed, type JudgeDeps, judge } from './judge.ts';
 
 /** One request's content: its parts by name, and the one to moderate (a post's manifest names the others). */
@@ -69,6 +69,13 @@ export async function moderateContent(
       deps,
     );
   } catch (err) {
+    // No ffmpeg here (MEDIA_DECODING=none): the caller learns where audio and video are moderated.
+    if (err instanceof MediaDecodingDeferral)
+      throw new ModerationError(
+        'MEDIA_NEEDS_UPLOAD',
+        `${err.kind} is not decoded by this API deployment: put the file in the uploads bucket, whose media function moderates it, and read its verdict there`,
+        { cause: err },
+      );
     // The endpoint refused this input: asking again would not help, so it is the content's error.
     if (err instanceof InferenceError && !err.retryable)
       throw new ModerationError('INFERENCE_REJECTED', err.message, { cause: err });

@@ -457,8 +457,8 @@ describe('functions/api/handler.ts: createApiFunctionApp', () => {
     ddb.on(PutCommand).resolves({});
   });
 
-  const make = (auth: 'keys' | 'authorizer') => {
-    const env = readPipelineEnv();
+  const make = (auth: 'keys' | 'authorizer', pipelineEnv: Record<string, string> = {}) => {
+    const env = readPipelineEnv({ ...process.env, ...pipelineEnv });
     return createApiFunctionApp(
       env,
       { ...readApiEnv(), auth },
@@ -509,5 +509,35 @@ describe('functions/api/handler.ts: createApiFunctionApp', () => {
     expect((await app.request(path, { headers: auth('wrong') })).status).toBe(401);
     const reads = ddb.commandCalls(GetCommand).map((c) => c.args[0].input);
     expect(reads.every((r) => r.TableName === 'verdicts' && r.ConsistentRead === true)).toBe(true);
+  });
+
+  it('with MEDIA_DECODING=none (no ffmpeg in the function), refuses audio with 415 MEDIA_NEEDS_UPLOAD', async () => {
+    const app = make('keys', { MEDIA_DECODING: 'none' });
+    // One second of 8 kHz 16-bit silence: sniffed as audio/wav, never decoded.
+    const pcm = Buffer.alloc(16_000);
+    const fmt = Buffer.alloc(16);
+    fmt.writeUInt16LE(1, 0);
+    fmt.writeUInt16LE(1, 2);
+    fmt.writeUInt32LE(8000, 4);
+    fmt.writeUInt32LE(16_000, 8);
+    fmt.writeUInt16LE(2, 12);
+    fmt.writeUInt16LE(16, 14);
+    const chunk = (id: string, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.write(id, 0, 'ascii');
+      head.writeUInt32LE(data.length, 4);
+      return Buffer.concat([head, data]);
+    };
+    const wav = chunk('RIFF', Buffer.concat([Buffer.from('WAVE'), chunk('fmt ', fmt), chunk('data', pcm)]));
+    const res = await app.request('/v1/moderate', {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/octet-stream' },
+      body: wav,
+    });
+    expect(res.status).toBe(415);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe('MEDIA_NEEDS_UPLOAD');
+    expect(body.error.message).toContain('uploads bucket');
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 });

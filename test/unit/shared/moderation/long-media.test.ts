@@ -206,7 +206,7 @@ describe('MEDIA_DECODING=forward: every upload that needs ffmpeg goes to the med
         .mediaDecoding,
     ).toBe('forward');
     expect(() => readPipelineEnv({ ...base, [ENV.mediaDecoding]: 'remote' })).toThrow(
-      'environment variable MEDIA_DECODING must be local or forward, got remote',
+      'environment variable MEDIA_DECODING must be local, forward or none, got remote',
     );
     expect(() => readPipelineEnv({ ...base, [ENV.mediaDecoding]: 'forward' })).toThrow(
       /MEDIA_DECODING=forward needs MEDIA_MODE=sync and LONG_MEDIA_QUEUE_URL/,
