@@ -1,5 +1,14 @@
-/** Tensors in memory and their wire encoding (the format itself: shared/contracts/tensor-wire.ts). */
-import type { DType, WireTensor } from '#shared/contracts/tensor-wire.ts';
+/** Tensors in memory and their wire encodings (the formats themselves: shared/contracts/tensor-wire.ts). */
+
+import { z } from 'zod';
+import {
+  DTYPE_BYTES,
+  type DType,
+  TENSOR_WIRE,
+  type TensorMessageHeader,
+  TensorMessageHeaderSchema,
+  type WireTensor,
+} from '#shared/contracts/tensor-wire.ts';
 
 export type {
   DType,
@@ -56,6 +65,19 @@ export function decodeTensor(w: WireTensor): Tensor {
   return { dtype: w.dtype, dims: [...w.dims], data };
 }
 
+/** Exact byte length of the JSON request body `{"inputs":<stringifyTensors(inputs)>}`, without encoding it. */
+export function jsonRequestBytes(inputs: Record<string, Tensor>): number {
+  let bytes = '{"inputs":{}}'.length;
+  let first = true;
+  for (const [name, t] of Object.entries(inputs)) {
+    if (!first) bytes += 1;
+    first = false;
+    const frame = `${JSON.stringify(name)}:{"dtype":${JSON.stringify(t.dtype)},"dims":${JSON.stringify(t.dims)},"data":""}`;
+    bytes += Buffer.byteLength(frame) + 4 * Math.ceil(t.data.byteLength / 3);
+  }
+  return bytes;
+}
+
 export function encodeTensors(ts: Record<string, Tensor>): Record<string, WireTensor> {
   return Object.fromEntries(Object.entries(ts).map(([k, v]) => [k, encodeTensor(v)]));
 }
@@ -82,4 +104,156 @@ export function decodeTensors(ws: Record<string, WireTensor>): Record<string, Te
 export function row(t: Tensor, i: number): number[] {
   const width = elementCount(t.dims.slice(1));
   return Array.from(t.data.subarray(i * width, (i + 1) * width), Number);
+}
+
+// ---- The binary tensor wire (TENSOR_CONTENT_TYPE) ------------------------------------------------
+
+const MAGIC = Buffer.from(TENSOR_WIRE.magic, 'latin1');
+const align = (n: number) => Math.ceil(n / TENSOR_WIRE.alignment) * TENSOR_WIRE.alignment;
+
+/** A decoded binary message: its tensors (views on the body where aligned) and, in a response, the model. */
+export interface TensorMessage {
+  model?: { name: string; version: string };
+  tensors: Record<string, Tensor>;
+}
+
+interface Layout {
+  header: Buffer;
+  dataStart: number;
+  offsets: number[];
+  total: number;
+}
+
+function layout(tensors: Record<string, Tensor>, model?: TensorMessage['model']): Layout {
+  const entries: TensorMessageHeader['tensors'] = Object.entries(tensors).map(([name, t]) => ({
+    name,
+    dtype: t.dtype,
+    dims: t.dims,
+  }));
+  const header = Buffer.from(JSON.stringify(model ? { model, tensors: entries } : { tensors: entries }));
+  if (header.byteLength > TENSOR_WIRE.maxHeaderBytes) {
+    throw new TensorFormatError(
+      `tensor message header of ${header.byteLength} bytes exceeds ${TENSOR_WIRE.maxHeaderBytes} bytes`,
+    );
+  }
+  const dataStart = align(TENSOR_WIRE.prefixBytes + header.byteLength);
+  const offsets: number[] = [];
+  let end = 0;
+  for (const t of Object.values(tensors)) {
+    const offset = offsets.length === 0 ? 0 : align(end);
+    offsets.push(offset);
+    end = offset + t.data.byteLength;
+  }
+  return { header, dataStart, offsets, total: dataStart + end };
+}
+
+/** Exact byte length of `encodeTensorMessage(tensors, model)`, without encoding it. */
+export function tensorMessageBytes(tensors: Record<string, Tensor>, model?: TensorMessage['model']): number {
+  return layout(tensors, model).total;
+}
+
+/** Encodes tensors (and a response's model) as one binary message; one copy of each tensor's bytes. */
+export function encodeTensorMessage(tensors: Record<string, Tensor>, model?: TensorMessage['model']): Buffer {
+  const { header, dataStart, offsets, total } = layout(tensors, model);
+  // Zero-filled: the reserved fields and the padding must be zero.
+  const body = Buffer.alloc(total);
+  MAGIC.copy(body, 0);
+  body.writeUInt8(TENSOR_WIRE.version, 4);
+  body.writeUInt32LE(header.byteLength, 8);
+  header.copy(body, TENSOR_WIRE.prefixBytes);
+  Object.values(tensors).forEach((t, i) => {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    body.set(bytes, dataStart + (offsets[i] as number));
+  });
+  return body;
+}
+
+/**
+ * Decodes a binary message, checking everything a hostile body could get wrong: magic, version,
+ * reserved bytes, header size and schema, every tensor's byte count against its dims and dtype, and
+ * the body's exact length. Tensors are views on `body` where their offset suits their element size
+ * (always, when the body starts on an 8-byte boundary, as Node's buffers do), copies otherwise.
+ */
+export function decodeTensorMessage(body: Uint8Array): TensorMessage {
+  const { prefixBytes, maxHeaderBytes, version } = TENSOR_WIRE;
+  if (body.byteLength < prefixBytes) {
+    throw new TensorFormatError(
+      `tensor message of ${body.byteLength} bytes is shorter than its ${prefixBytes}-byte prefix`,
+    );
+  }
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (!MAGIC.equals(body.subarray(0, 4))) {
+    throw new TensorFormatError(
+      `not a tensor message: bad magic (expected ${JSON.stringify(TENSOR_WIRE.magic)})`,
+    );
+  }
+  const got = view.getUint8(4);
+  if (got !== version)
+    throw new TensorFormatError(`tensor message version ${got} is not supported (only ${version})`);
+  if (view.getUint8(5) | view.getUint8(6) | view.getUint8(7) || view.getUint32(12, true) !== 0) {
+    throw new TensorFormatError('tensor message reserved bytes must be zero');
+  }
+  const headerBytes = view.getUint32(8, true);
+  if (headerBytes > maxHeaderBytes) {
+    throw new TensorFormatError(
+      `tensor message header of ${headerBytes} bytes exceeds ${maxHeaderBytes} bytes`,
+    );
+  }
+  if (prefixBytes + headerBytes > body.byteLength) {
+    throw new TensorFormatError(
+      `truncated tensor message: header of ${headerBytes} bytes but the body has ${body.byteLength - prefixBytes} after the prefix`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset + prefixBytes, headerBytes).toString('utf8'));
+  } catch (err) {
+    throw new TensorFormatError(`tensor message header is not JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const parsed = TensorMessageHeaderSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new TensorFormatError(`bad tensor message header: ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  const dataStart = align(prefixBytes + headerBytes);
+  const tensors: Record<string, Tensor> = {};
+  let end = 0;
+  for (const [i, spec] of parsed.data.tensors.entries()) {
+    const offset = i === 0 ? 0 : align(end);
+    const size = DTYPE_BYTES[spec.dtype];
+    const count = elementCount(spec.dims);
+    const byteLength = count * size;
+    const start = dataStart + offset;
+    if (!Number.isSafeInteger(byteLength) || start + byteLength > body.byteLength) {
+      throw new TensorFormatError(
+        `truncated tensor message: tensor ${spec.name} ${spec.dtype}[${spec.dims}] needs ${byteLength} bytes at offset ${start}, the body has ${body.byteLength}`,
+      );
+    }
+    const Ctor = CTORS[spec.dtype];
+    let data: TypedData;
+    if ((body.byteOffset + start) % size === 0) {
+      data = new Ctor(body.buffer as ArrayBuffer, body.byteOffset + start, count);
+    } else {
+      data = new Ctor(count);
+      new Uint8Array(data.buffer).set(body.subarray(start, start + byteLength));
+    }
+    // fromEntries-like own property: a tensor named "__proto__" stays just a name.
+    Object.defineProperty(tensors, spec.name, {
+      value: { dtype: spec.dtype, dims: spec.dims, data },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    end = offset + byteLength;
+  }
+  const expected = parsed.data.tensors.length === 0 ? dataStart : dataStart + end;
+  if (body.byteLength !== expected) {
+    throw new TensorFormatError(
+      `tensor message is ${body.byteLength} bytes but its header describes ${expected} (dims × dtype size must match the bytes)`,
+    );
+  }
+  return parsed.data.model ? { model: parsed.data.model, tensors } : { tensors };
 }
