@@ -80,23 +80,16 @@ export type InvocationContentType = (typeof INVOCATION_CONTENT_TYPES)[number];
 
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = { float32: 4, int64: 8, int32: 4, uint8: 1 };
 
-const TensorHeaderSchema = z.strictObject({
-  name: z.string().min(1),
-  dtype: z.enum(DTYPES),
-  dims: z.array(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)).max(TENSOR_WIRE.maxRank),
-});
-
-/** The binary message's JSON header: the tensors in body order, and for responses the model. */
-export const TensorMessageHeaderSchema = z.strictObject({
-  model: z.strictObject({ name: z.string(), version: z.string() }).optional(),
-  tensors: z
-    .array(TensorHeaderSchema)
-    .max(TENSOR_WIRE.maxTensors)
-    .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, {
-      message: 'tensor names must be unique',
-    }),
-});
-export type TensorMessageHeader = z.infer<typeof TensorMessageHeaderSchema>;
+/**
+ * The binary message's JSON header: the tensors in body order (unique non-empty names, a dtype of
+ * `DTYPES`, at most `maxRank` non-negative integer dims), and in a response the model that served
+ * it. No other keys. The codec checks it by hand: a schema library on every request and response
+ * costs more than the rest of the decode (docs/PERFORMANCE.md, "Binary tensor wire").
+ */
+export interface TensorMessageHeader {
+  model?: { name: string; version: string };
+  tensors: { name: string; dtype: DType; dims: number[] }[];
+}
 
 /**
  * Largest InvokeEndpoint request body per SageMaker hosting mode (the Runtime's documented payload

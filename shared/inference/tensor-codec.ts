@@ -1,12 +1,11 @@
 /** Tensors in memory and their wire encodings (the formats themselves: shared/contracts/tensor-wire.ts). */
 
-import { z } from 'zod';
 import {
   DTYPE_BYTES,
+  DTYPES,
   type DType,
   TENSOR_WIRE,
   type TensorMessageHeader,
-  TensorMessageHeaderSchema,
   type WireTensor,
 } from '#shared/contracts/tensor-wire.ts';
 
@@ -147,6 +146,56 @@ function layout(tensors: Record<string, Tensor>, model?: TensorMessage['model'])
   return { header, dataStart, offsets, total: dataStart + end };
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function onlyKeys(v: Record<string, unknown>, allowed: readonly string[], where: string): void {
+  const extra = Object.keys(v).filter((k) => !allowed.includes(k));
+  if (extra.length > 0)
+    throw new TensorFormatError(`bad tensor message header: ${where} has unknown keys [${extra}]`);
+}
+
+/** The header's shape (TensorMessageHeader), checked field by field with the path in the message. */
+function checkHeader(json: unknown): TensorMessageHeader {
+  const bad = (why: string) => new TensorFormatError(`bad tensor message header: ${why}`);
+  if (!isObject(json)) throw bad('must be a JSON object');
+  onlyKeys(json, ['model', 'tensors'], 'the header');
+  const { model, tensors } = json;
+  if (model !== undefined) {
+    if (!isObject(model) || typeof model.name !== 'string' || typeof model.version !== 'string') {
+      throw bad('model must be {"name": string, "version": string}');
+    }
+    onlyKeys(model, ['name', 'version'], 'model');
+  }
+  if (!Array.isArray(tensors)) throw bad('tensors must be an array');
+  if (tensors.length > TENSOR_WIRE.maxTensors) {
+    throw bad(`${tensors.length} tensors, at most ${TENSOR_WIRE.maxTensors}`);
+  }
+  const names = new Set<string>();
+  tensors.forEach((t: unknown, i) => {
+    const where = `tensors[${i}]`;
+    if (!isObject(t)) throw bad(`${where} must be an object`);
+    onlyKeys(t, ['name', 'dtype', 'dims'], where);
+    if (typeof t.name !== 'string' || t.name === '') throw bad(`${where}.name must be a non-empty string`);
+    if (names.has(t.name)) throw bad(`tensor name ${JSON.stringify(t.name)} appears twice`);
+    names.add(t.name);
+    if (!(DTYPES as readonly unknown[]).includes(t.dtype)) {
+      throw bad(`${where}.dtype must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(t.dtype)}`);
+    }
+    const { dims } = t;
+    if (
+      !Array.isArray(dims) ||
+      dims.length > TENSOR_WIRE.maxRank ||
+      !dims.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)
+    ) {
+      throw bad(
+        `${where}.dims must be at most ${TENSOR_WIRE.maxRank} non-negative integers, got ${JSON.stringify(dims)}`,
+      );
+    }
+  });
+  return json as unknown as TensorMessageHeader;
+}
+
 /** Exact byte length of `encodeTensorMessage(tensors, model)`, without encoding it. */
 export function tensorMessageBytes(tensors: Record<string, Tensor>, model?: TensorMessage['model']): number {
   return layout(tensors, model).total;
@@ -212,16 +261,11 @@ export function decodeTensorMessage(body: Uint8Array): TensorMessage {
       cause: err,
     });
   }
-  const parsed = TensorMessageHeaderSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new TensorFormatError(`bad tensor message header: ${z.prettifyError(parsed.error)}`, {
-      cause: parsed.error,
-    });
-  }
+  const header = checkHeader(json);
   const dataStart = align(prefixBytes + headerBytes);
   const tensors: Record<string, Tensor> = {};
   let end = 0;
-  for (const [i, spec] of parsed.data.tensors.entries()) {
+  for (const [i, spec] of header.tensors.entries()) {
     const offset = i === 0 ? 0 : align(end);
     const size = DTYPE_BYTES[spec.dtype];
     const count = elementCount(spec.dims);
@@ -249,11 +293,11 @@ export function decodeTensorMessage(body: Uint8Array): TensorMessage {
     });
     end = offset + byteLength;
   }
-  const expected = parsed.data.tensors.length === 0 ? dataStart : dataStart + end;
+  const expected = header.tensors.length === 0 ? dataStart : dataStart + end;
   if (body.byteLength !== expected) {
     throw new TensorFormatError(
       `tensor message is ${body.byteLength} bytes but its header describes ${expected} (dims × dtype size must match the bytes)`,
     );
   }
-  return parsed.data.model ? { model: parsed.data.model, tensors } : { tensors };
+  return header.model ? { model: header.model, tensors } : { tensors };
 }
