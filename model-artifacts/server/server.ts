@@ -254,21 +254,22 @@ export function responseContentType(
   requestType: InvocationContentType,
 ): InvocationContentType {
   if (!accept?.trim()) return requestType;
-  const quality = new Map<InvocationContentType, number>();
+  // Per type, the q of the most specific range that matches it (RFC 9110: exact, then type/*, then */*).
+  const quality = new Map<InvocationContentType, { specificity: number; q: number }>();
   for (const entry of accept.split(',')) {
     const [range = '', ...params] = entry.split(';').map((p) => p.trim().toLowerCase());
     const qParam = params.find((p) => p.startsWith('q='));
     const q = qParam ? Number(qParam.slice(2)) : 1;
     if (!Number.isFinite(q)) continue;
     for (const type of [TENSOR_CONTENT_TYPE, JSON_CONTENT_TYPE] as const) {
-      if (range === type || range === '*/*' || range === 'application/*') {
-        quality.set(type, Math.max(quality.get(type) ?? 0, q));
-      }
+      const specificity = range === type ? 3 : range === 'application/*' ? 2 : range === '*/*' ? 1 : 0;
+      const seen = quality.get(type);
+      if (specificity > 0 && (!seen || specificity > seen.specificity)) quality.set(type, { specificity, q });
     }
   }
   const other = requestType === JSON_CONTENT_TYPE ? TENSOR_CONTENT_TYPE : JSON_CONTENT_TYPE;
-  const mine = quality.get(requestType) ?? 0;
-  const theirs = quality.get(other) ?? 0;
+  const mine = quality.get(requestType)?.q ?? 0;
+  const theirs = quality.get(other)?.q ?? 0;
   if (mine <= 0 && theirs <= 0) return JSON_CONTENT_TYPE;
   return theirs > mine ? other : requestType;
 }
