@@ -108,6 +108,7 @@ export function row(t: Tensor, i: number): number[] {
 // ---- The binary tensor wire (TENSOR_CONTENT_TYPE) ------------------------------------------------
 
 const MAGIC = Buffer.from(TENSOR_WIRE.magic, 'latin1');
+const HEADER_DECODER = new TextDecoder('utf-8', { fatal: true });
 const align = (n: number) => Math.ceil(n / TENSOR_WIRE.alignment) * TENSOR_WIRE.alignment;
 
 /** A decoded binary message: its tensors (views on the body where aligned) and, in a response, the model. */
@@ -231,7 +232,8 @@ export function decodeTensorMessage(body: Uint8Array): TensorMessage {
     );
   }
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  if (!MAGIC.equals(body.subarray(0, 4))) {
+  // Byte compares, not subarray(): a subarray of the SDK's Uint8Array subclass costs a species lookup.
+  if (body[0] !== MAGIC[0] || body[1] !== MAGIC[1] || body[2] !== MAGIC[2] || body[3] !== MAGIC[3]) {
     throw new TensorFormatError(
       `not a tensor message: bad magic (expected ${JSON.stringify(TENSOR_WIRE.magic)})`,
     );
@@ -255,7 +257,9 @@ export function decodeTensorMessage(body: Uint8Array): TensorMessage {
   }
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset + prefixBytes, headerBytes).toString('utf8'));
+    json = JSON.parse(
+      HEADER_DECODER.decode(new Uint8Array(body.buffer, body.byteOffset + prefixBytes, headerBytes)),
+    );
   } catch (err) {
     throw new TensorFormatError(`tensor message header is not JSON: ${(err as Error).message}`, {
       cause: err,
@@ -263,7 +267,7 @@ export function decodeTensorMessage(body: Uint8Array): TensorMessage {
   }
   const header = checkHeader(json);
   const dataStart = align(prefixBytes + headerBytes);
-  const tensors: Record<string, Tensor> = {};
+  const entries: [string, Tensor][] = [];
   let end = 0;
   for (const [i, spec] of header.tensors.entries()) {
     const offset = i === 0 ? 0 : align(end);
@@ -282,15 +286,9 @@ export function decodeTensorMessage(body: Uint8Array): TensorMessage {
       data = new Ctor(body.buffer as ArrayBuffer, body.byteOffset + start, count);
     } else {
       data = new Ctor(count);
-      new Uint8Array(data.buffer).set(body.subarray(start, start + byteLength));
+      new Uint8Array(data.buffer).set(new Uint8Array(body.buffer, body.byteOffset + start, byteLength));
     }
-    // fromEntries-like own property: a tensor named "__proto__" stays just a name.
-    Object.defineProperty(tensors, spec.name, {
-      value: { dtype: spec.dtype, dims: spec.dims, data },
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    entries.push([spec.name, { dtype: spec.dtype, dims: spec.dims, data }]);
     end = offset + byteLength;
   }
   const expected = header.tensors.length === 0 ? dataStart : dataStart + end;
@@ -299,5 +297,7 @@ export function decodeTensorMessage(body: Uint8Array): TensorMessage {
       `tensor message is ${body.byteLength} bytes but its header describes ${expected} (dims × dtype size must match the bytes)`,
     );
   }
+  // fromEntries defines own properties, so a tensor named "__proto__" is just a name.
+  const tensors = Object.fromEntries(entries);
   return header.model ? { model: header.model, tensors } : { tensors };
 }
