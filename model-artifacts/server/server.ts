@@ -11,10 +11,17 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
 import { z } from 'zod';
-import { InvocationRequestSchema } from '#shared/contracts/tensor-wire.ts';
-import type { ModelManifest } from '#shared/inference/manifest.ts';
+import {
+  type InvocationContentType,
+  InvocationRequestSchema,
+  JSON_CONTENT_TYPE,
+  TENSOR_CONTENT_TYPE,
+} from '#shared/contracts/tensor-wire.ts';
+import { type ModelManifest, manifestContentTypes } from '#shared/inference/manifest.ts';
 import {
   decodeTensor,
+  decodeTensorMessage,
+  encodeTensorMessage,
   type InvocationResponse,
   stringifyTensors,
   type Tensor,
@@ -186,36 +193,105 @@ function sendText(
   res.end(payload);
 }
 
-/** Reads the body up to `limit` bytes; beyond it, discards the rest and throws 413. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  let size = 0;
-  let tooLarge = Number.isFinite(declared) && declared > limit;
-  const chunks: Buffer[] = [];
-  // Reading to the end (rather than closing the socket) lets the client see the 413 response.
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > limit) tooLarge = true;
-    if (!tooLarge) chunks.push(chunk);
-  }
-  if (tooLarge) {
-    throw new RequestValidationError(
-      `request body of ${Math.max(size, declared || 0)} bytes exceeds ${limit} bytes`,
-      {
-        status: 413,
-      },
-    );
-  }
-  return Buffer.concat(chunks, size);
+/**
+ * Reads the body up to `limit` bytes; beyond it, discards the rest and throws 413. Listeners rather
+ * than an async iterator, and a one-chunk body returned as it is: both showed in the per-request
+ * profile (docs/PERFORMANCE.md, "Binary tensor wire").
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    let size = 0;
+    let tooLarge = Number.isFinite(declared) && declared > limit;
+    const chunks: Buffer[] = [];
+    // Reading to the end (rather than closing the socket) lets the client see the 413 response.
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) tooLarge = true;
+      if (!tooLarge) chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (tooLarge) {
+        reject(
+          new RequestValidationError(
+            `request body of ${Math.max(size, declared || 0)} bytes exceeds ${limit} bytes`,
+            { status: 413 },
+          ),
+        );
+      } else if (chunks.length === 1) resolve(chunks[0] as Buffer);
+      else resolve(Buffer.concat(chunks, size));
+    });
+  });
 }
 
-function parseRequest(body: Buffer, contentType: string | undefined): Record<string, Tensor> {
-  const mime = contentType?.split(';')[0]?.trim().toLowerCase();
-  if (mime && mime !== 'application/json') {
-    throw new RequestValidationError(`content type must be application/json, got ${contentType}`, {
-      status: 415,
-    });
+const mimeOf = (contentType: string | undefined) => contentType?.split(';')[0]?.trim().toLowerCase();
+
+/** The request's wire: its Content-Type (JSON when absent), which the model's manifest must list. */
+export function requestContentType(
+  manifest: ModelManifest,
+  contentType: string | undefined,
+): InvocationContentType {
+  const accepted = manifestContentTypes(manifest);
+  const mime = mimeOf(contentType) || JSON_CONTENT_TYPE;
+  const known = accepted.find((t) => t === mime);
+  if (!known) {
+    throw new RequestValidationError(
+      `model ${manifest.name} takes content types ${accepted.join(', ')}; got ${contentType}`,
+      { status: 415 },
+    );
   }
+  return known;
+}
+
+/**
+ * The response's wire from the request's Accept header: the supported type with the highest q
+ * (the any-type and `application/` wildcards match both), ties and a missing header going to the
+ * request's own type. An Accept that admits neither gets JSON, as before the binary wire existed.
+ */
+export function responseContentType(
+  accept: string | undefined,
+  requestType: InvocationContentType,
+): InvocationContentType {
+  if (!accept?.trim()) return requestType;
+  // Per type, the q of the most specific range that matches it (RFC 9110: exact, then type/*, then */*).
+  const quality = new Map<InvocationContentType, { specificity: number; q: number }>();
+  for (const entry of accept.split(',')) {
+    const [range = '', ...params] = entry.split(';').map((p) => p.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (!Number.isFinite(q)) continue;
+    for (const type of [TENSOR_CONTENT_TYPE, JSON_CONTENT_TYPE] as const) {
+      const specificity = range === type ? 3 : range === 'application/*' ? 2 : range === '*/*' ? 1 : 0;
+      const seen = quality.get(type);
+      if (specificity > 0 && (!seen || specificity > seen.specificity)) quality.set(type, { specificity, q });
+    }
+  }
+  const other = requestType === JSON_CONTENT_TYPE ? TENSOR_CONTENT_TYPE : JSON_CONTENT_TYPE;
+  const mine = quality.get(requestType)?.q ?? 0;
+  const theirs = quality.get(other)?.q ?? 0;
+  if (mine <= 0 && theirs <= 0) return JSON_CONTENT_TYPE;
+  return theirs > mine ? other : requestType;
+}
+
+function parseBinaryRequest(body: Buffer): Record<string, Tensor> {
+  try {
+    const message = decodeTensorMessage(body);
+    if (message.model)
+      throw new RequestValidationError('a request must not name a model in its tensor header');
+    return message.tensors;
+  } catch (err) {
+    if (err instanceof TensorFormatError) {
+      throw new RequestValidationError(`request body (${TENSOR_CONTENT_TYPE}): ${err.message}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+function parseRequest(body: Buffer, wire: InvocationContentType): Record<string, Tensor> {
+  if (wire === TENSOR_CONTENT_TYPE) return parseBinaryRequest(body);
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -307,14 +383,25 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
 
   const invoke = async (req: IncomingMessage, res: ServerResponse, path: string, requestId: string) => {
     const { model, batcher } = resolveTarget(req, path);
+    const wire = requestContentType(model.manifest, req.headers['content-type']);
     const body = await readBody(req, maxBodyBytes);
-    const inputs = parseRequest(body, req.headers['content-type']);
+    const inputs = parseRequest(body, wire);
     validateInputs(model.manifest, inputs);
     const outputs = await batcher.submit(inputs);
     const served: InvocationResponse['model'] = {
       name: model.manifest.name,
       version: model.manifest.version,
     };
+    if (responseContentType(req.headers.accept, wire) === TENSOR_CONTENT_TYPE) {
+      const payload = encodeTensorMessage(outputs, served);
+      res.writeHead(200, {
+        'content-type': TENSOR_CONTENT_TYPE,
+        'content-length': payload.byteLength,
+        'x-amzn-requestid': requestId,
+      });
+      res.end(payload);
+      return;
+    }
     // An InvocationResponse, with the tensors' base64 spliced in rather than re-scanned (stringifyTensors).
     const payload = `{"model":${JSON.stringify(served)},"outputs":${stringifyTensors(outputs)}}`;
     sendText(res, 200, payload, { 'x-amzn-requestid': requestId });
@@ -363,6 +450,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
             name: manifest.name,
             version: manifest.version,
             modality: manifest.modality,
+            contentTypes: manifestContentTypes(manifest),
           })),
         });
       } else if (req.method === 'GET' && path === '/stats') {

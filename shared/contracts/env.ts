@@ -7,6 +7,7 @@
 import { LIMITS, type MediaMode } from '#shared/ingest/limits.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '#shared/retry/retry.ts';
 import { defaultEndpointName, MODEL_NAMES, type ModelName } from './models.ts';
+import { ENDPOINT_PAYLOAD_LIMITS, type EndpointHostingMode } from './tensor-wire.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -75,12 +76,33 @@ export const ENV = {
   reviewerKey: 'MODERATION_REVIEWER_KEY',
 } as const;
 
-/** Per model: the variables naming its endpoint and, on scale-to-zero endpoints, its inference component. */
-export const MODEL_ENV: Readonly<Record<ModelName, { endpoint: string; component: string }>> = {
-  'text-toxicity': { endpoint: 'TEXT_ENDPOINT_NAME', component: 'TEXT_INFERENCE_COMPONENT_NAME' },
-  'image-nsfw': { endpoint: 'IMAGE_ENDPOINT_NAME', component: 'IMAGE_INFERENCE_COMPONENT_NAME' },
-  fusion: { endpoint: 'FUSION_ENDPOINT_NAME', component: 'FUSION_INFERENCE_COMPONENT_NAME' },
+/**
+ * Per model: the variables naming its endpoint, on scale-to-zero endpoints its inference component,
+ * and its endpoint's hosting mode (`instance`, `inference-component` or `serverless`, the endpoint
+ * construct's `mode`), which sets the request size limit (ENDPOINT_PAYLOAD_LIMITS).
+ */
+export const MODEL_ENV: Readonly<
+  Record<ModelName, { endpoint: string; component: string; hosting: string }>
+> = {
+  'text-toxicity': {
+    endpoint: 'TEXT_ENDPOINT_NAME',
+    component: 'TEXT_INFERENCE_COMPONENT_NAME',
+    hosting: 'TEXT_ENDPOINT_HOSTING',
+  },
+  'image-nsfw': {
+    endpoint: 'IMAGE_ENDPOINT_NAME',
+    component: 'IMAGE_INFERENCE_COMPONENT_NAME',
+    hosting: 'IMAGE_ENDPOINT_HOSTING',
+  },
+  fusion: {
+    endpoint: 'FUSION_ENDPOINT_NAME',
+    component: 'FUSION_INFERENCE_COMPONENT_NAME',
+    hosting: 'FUSION_ENDPOINT_HOSTING',
+  },
 };
+
+/** The hosting mode assumed when a model's `*_ENDPOINT_HOSTING` is unset: the smallest request limit. */
+export const DEFAULT_ENDPOINT_HOSTING: EndpointHostingMode = 'serverless';
 
 /**
  * The inference server's container variables (model-artifacts/server/config.ts), set by
@@ -94,7 +116,7 @@ export const SERVER_ENV = {
 /** Every variable this contract knows: infra tests check that a function is given no other. */
 export const KNOWN_ENV_NAMES: ReadonlySet<string> = new Set([
   ...Object.values(ENV),
-  ...Object.values(MODEL_ENV).flatMap((m) => [m.endpoint, m.component]),
+  ...Object.values(MODEL_ENV).flatMap((m) => [m.endpoint, m.component, m.hosting]),
 ]);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -145,6 +167,8 @@ export interface PipelineEnv {
   endpointNames: Record<string, string>;
   /** Inference component per model, for endpoints that host the encoders as components (scale to zero). */
   inferenceComponentNames: Record<string, string>;
+  /** Per model, the largest InvokeEndpoint body its endpoint takes (from `*_ENDPOINT_HOSTING`). */
+  maxRequestBytes: Record<string, number>;
   /** Policy preset name (see shared/policy/policy.ts). @default 'balanced' */
   policyName: string;
   /** Optional verdict actions; empty string disables. */
@@ -176,6 +200,15 @@ export interface PipelineEnv {
 export interface MatchListsEnv {
   bucket: string;
   ttlSeconds: number;
+}
+
+function readHostingMode(env: Env, name: string): EndpointHostingMode {
+  const raw = stringFrom(env, name, DEFAULT_ENDPOINT_HOSTING);
+  if (!Object.hasOwn(ENDPOINT_PAYLOAD_LIMITS, raw)) {
+    const known = Object.keys(ENDPOINT_PAYLOAD_LIMITS).join(', ');
+    throw new ConfigError(`environment variable ${name} must be one of ${known}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as EndpointHostingMode;
 }
 
 /** MEDIA_MODE, validated. */
@@ -246,7 +279,9 @@ export function readPipelineEnv(env: Env = process.env): PipelineEnv {
   const prefix = stringFrom(env, ENV.endpointPrefix, '');
   const endpointNames: Record<string, string> = {};
   const inferenceComponentNames: Record<string, string> = {};
+  const maxRequestBytes: Record<string, number> = {};
   for (const model of MODEL_NAMES) {
+    maxRequestBytes[model] = ENDPOINT_PAYLOAD_LIMITS[readHostingMode(env, MODEL_ENV[model].hosting)];
     endpointNames[model] = stringFrom(env, MODEL_ENV[model].endpoint, defaultEndpointName(prefix, model));
     const component = stringFrom(env, MODEL_ENV[model].component, '');
     if (component !== '') inferenceComponentNames[model] = component;
@@ -255,6 +290,7 @@ export function readPipelineEnv(env: Env = process.env): PipelineEnv {
     tableName: stringFrom(env, ENV.tableName),
     endpointNames,
     inferenceComponentNames,
+    maxRequestBytes,
     policyName: stringFrom(env, ENV.policyName, 'balanced'),
     quarantineBucket: stringFrom(env, ENV.quarantineBucket, ''),
     eventBusName: stringFrom(env, ENV.eventBusName, ''),

@@ -4,8 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-
-const DTYPES = ['float32', 'int64', 'int32', 'uint8'] as const;
+import {
+  DTYPES,
+  INVOCATION_CONTENT_TYPES,
+  type InvocationContentType,
+} from '#shared/contracts/tensor-wire.ts';
 
 /** The symbolic name of the first dimension of every input and output. */
 export const BATCH_DIM = 'batch';
@@ -58,6 +61,15 @@ export const ModelManifestSchema = z.object({
   outputs: z.array(OutputSpecSchema).min(1).refine(uniqueNames, { message: 'output names must be unique' }),
   labels: z.array(z.string()),
   preprocess: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Request content types the model's server accepts, preferred first; the client sends the first
+   * it speaks, the server refuses others with 415. @default INVOCATION_CONTENT_TYPES (binary, then JSON)
+   */
+  contentTypes: z
+    .array(z.enum(INVOCATION_CONTENT_TYPES))
+    .min(1)
+    .refine((ts) => new Set(ts).size === ts.length, { message: 'content types must be unique' })
+    .optional(),
   source: z.string(),
   license: z.string(),
 });
@@ -96,4 +108,11 @@ export async function readManifest(path: string): Promise<ModelManifest> {
 /** Whether a dimension is variable per request (symbolic and not the batch). */
 export function isVariableDim(dim: Dim, index: number): dim is string {
   return index > 0 && typeof dim === 'string';
+}
+
+/** The request content types a model's server accepts, preferred first (the manifest's, or the default). */
+export function manifestContentTypes(
+  manifest: Pick<ModelManifest, 'contentTypes'>,
+): readonly InvocationContentType[] {
+  return manifest.contentTypes ?? INVOCATION_CONTENT_TYPES;
 }

@@ -6,14 +6,21 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { PipelineEnv } from '#shared/contracts/env.ts';
+import { DEFAULT_ENDPOINT_HOSTING, type PipelineEnv } from '#shared/contracts/env.ts';
+import { ENDPOINT_PAYLOAD_LIMITS } from '#shared/contracts/tensor-wire.ts';
 import { createInferenceClient } from '#shared/inference/client.ts';
 import { createCoalescingClient } from '#shared/inference/coalesce.ts';
+import { manifestContentTypes } from '#shared/inference/manifest.ts';
+import { withPayloadLimit } from '#shared/inference/payload-limit.ts';
 import { createS3MatchLists, type MatchListSource, NO_MATCH_LISTS } from '#shared/matching/store.ts';
 import { type BundledManifests, loadModelPack, padValueOf } from './model-pack.ts';
 import { createModelGateway, type ModelGateway } from './models.ts';
 
-/** The pack's three models on their endpoints: concurrent calls to one model go out as one padded batch. */
+/**
+ * The pack's three models on their endpoints: concurrent calls to one model go out as one padded
+ * batch, in the wire its manifest prefers (binary tensors by default), split so no request exceeds
+ * its endpoint's payload limit.
+ */
 export function modelsFromEnv(
   env: PipelineEnv,
   sagemaker: SageMakerRuntimeClient,
@@ -21,11 +28,22 @@ export function modelsFromEnv(
   options: { coalesceWindowMs?: number } = {},
 ): ModelGateway {
   const pack = loadModelPack(env.modelPack, bundled);
+  const manifests = new Map([pack.text, pack.image, pack.fusion].map((m) => [m.name, m]));
+  const endpointName = (model: string) => env.endpointNames[model] ?? model;
+  const client = createInferenceClient({
+    sagemaker,
+    endpointName,
+    inferenceComponentName: (model) => env.inferenceComponentNames[model],
+    contentTypes: (model) => {
+      const manifest = manifests.get(model);
+      return manifest && manifestContentTypes(manifest);
+    },
+  });
   const inference = createCoalescingClient(
-    createInferenceClient({
-      sagemaker,
-      endpointName: (model) => env.endpointNames[model] ?? model,
-      inferenceComponentName: (model) => env.inferenceComponentNames[model],
+    withPayloadLimit(client, {
+      endpointName,
+      maxRequestBytes: (model) =>
+        env.maxRequestBytes[model] ?? ENDPOINT_PAYLOAD_LIMITS[DEFAULT_ENDPOINT_HOSTING],
     }),
     {
       padValue: (model, input) => padValueOf(pack, model, input),

@@ -14,8 +14,14 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import sharp from 'sharp';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TENSOR_CONTENT_TYPE } from '#shared/contracts/tensor-wire.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
-import { decodeTensors, encodeTensor } from '#shared/inference/tensor-codec.ts';
+import {
+  decodeTensorMessage,
+  decodeTensors,
+  encodeTensor,
+  type Tensor,
+} from '#shared/inference/tensor-codec.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 
 const s3 = mockClient(S3Client);
@@ -53,9 +59,16 @@ function record(id: string, key: string): SQSRecord {
 
 const stream = (bytes: Uint8Array) => sdkStreamMixin(Readable.from([bytes]));
 
+/** The tensors of a request, in whichever wire it was sent. */
+function sentInputs(input: { Body?: unknown; ContentType?: string }): Record<string, Tensor> {
+  return input.ContentType === TENSOR_CONTENT_TYPE
+    ? decodeTensorMessage(input.Body as Uint8Array).tensors
+    : decodeTensors(JSON.parse(input.Body as string).inputs);
+}
+
 /** Canned endpoint outputs: the shape follows the request's batch, as a real endpoint's would. */
-function fakeEndpoint(endpoint: string, body: string) {
-  const inputs = decodeTensors(JSON.parse(body).inputs);
+function fakeEndpoint(endpoint: string, input: { Body?: unknown; ContentType?: string }) {
+  const inputs = sentInputs(input);
   const batch = Object.values(inputs)[0]!.dims[0]!;
   const canned: Record<string, { probs: number[]; name: string }> = {
     'text-toxicity': { probs: [0.91, 0.4, 0.97], name: 'text-toxicity' },
@@ -91,9 +104,7 @@ beforeEach(() => {
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
   ddb.on(GetCommand).resolves({});
   ddb.on(PutCommand).resolves({});
-  sagemaker
-    .on(InvokeEndpointCommand)
-    .callsFake((input) => fakeEndpoint(input.EndpointName, input.Body as string));
+  sagemaker.on(InvokeEndpointCommand).callsFake((input) => fakeEndpoint(input.EndpointName, input));
 });
 
 const written = () =>
@@ -146,7 +157,9 @@ describe('moderate handler', () => {
     const imageCall = sagemaker
       .commandCalls(InvokeEndpointCommand)
       .find((c) => c.args[0].input.EndpointName === 'image-nsfw')!;
-    const sent = decodeTensors(JSON.parse(imageCall.args[0].input.Body as string).inputs);
+    // The bundled manifests admit the binary wire, so the pipeline sends it.
+    expect(imageCall.args[0].input.ContentType).toBe(TENSOR_CONTENT_TYPE);
+    const sent = sentInputs(imageCall.args[0].input);
     expect(sent.image?.dtype).toBe('uint8');
     expect(sent.image?.dims).toEqual([1, 224, 224, 3]);
   });

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ENV, KNOWN_ENV_NAMES, MODEL_ENV, readPipelineEnv } from '#shared/contracts/env.ts';
 import { MODEL_NAMES } from '#shared/contracts/models.ts';
+import { ENDPOINT_PAYLOAD_LIMITS } from '#shared/contracts/tensor-wire.ts';
 
 describe('the environment contract', () => {
   it('names every model endpoint and component variable it reads', () => {
     for (const model of MODEL_NAMES) {
       expect(KNOWN_ENV_NAMES.has(MODEL_ENV[model].endpoint)).toBe(true);
       expect(KNOWN_ENV_NAMES.has(MODEL_ENV[model].component)).toBe(true);
+      expect(KNOWN_ENV_NAMES.has(MODEL_ENV[model].hosting)).toBe(true);
     }
     expect(new Set(Object.values(ENV)).size).toBe(Object.values(ENV).length);
   });
@@ -41,5 +43,22 @@ describe('the environment contract', () => {
       ConfigError,
     );
     expect(() => readPipelineEnv({ [ENV.tableName]: 't', [ENV.mediaMode]: 'batch' })).toThrow(/MEDIA_MODE/);
+  });
+
+  it('sets each model’s request size limit from its endpoint’s hosting mode, the smallest when unset', () => {
+    const env = readPipelineEnv({
+      [ENV.tableName]: 'verdicts',
+      [MODEL_ENV['image-nsfw'].hosting]: 'instance',
+      [MODEL_ENV['text-toxicity'].hosting]: 'inference-component',
+    });
+    expect(env.maxRequestBytes).toEqual({
+      'image-nsfw': ENDPOINT_PAYLOAD_LIMITS.instance,
+      'text-toxicity': ENDPOINT_PAYLOAD_LIMITS['inference-component'],
+      fusion: ENDPOINT_PAYLOAD_LIMITS.serverless,
+    });
+    expect(ENDPOINT_PAYLOAD_LIMITS.serverless).toBeLessThan(ENDPOINT_PAYLOAD_LIMITS.instance);
+    expect(() => readPipelineEnv({ [ENV.tableName]: 't', [MODEL_ENV.fusion.hosting]: 'async' })).toThrow(
+      /FUSION_ENDPOINT_HOSTING must be one of instance, inference-component, serverless, got "async"/,
+    );
   });
 });
