@@ -3,7 +3,8 @@
  * and a decision made from the keyboard. Preact + htm, served as plain modules: no build step.
  *
  * Keys: a allow · b block (each fills the reason, which stays editable) · Enter confirm · s skip ·
- * Esc cancel · ? help. An item is claimed when it is opened, so no one else decides it meanwhile.
+ * Esc cancel · ? help. An item is claimed when it is opened, so no one else decides it meanwhile;
+ * skipping gives the claim back.
  */
 import htm from 'htm';
 import { h, render } from 'preact';
@@ -524,7 +525,7 @@ function App({ config }) {
     if (list.length > 0)
       setNotice({
         tone: 'info',
-        text: 'No more items here. Skipped items return to the queue when their claims run out.',
+        text: 'No more items here. Skipped items were given back to the queue; Refresh to see them again.',
       });
   }
 
@@ -595,11 +596,21 @@ function App({ config }) {
     }
   }
 
+  /**
+   * Skip: the claim is given back (the item returns to the queue for the other reviewers at once) and
+   * the next item opens. The skipped item stays in this list, marked, until the queue is read again.
+   */
   function skip() {
-    if (!currentId) return;
-    const skip = new Set(skipped).add(currentId);
+    if (!currentId || !client) return;
+    const id = currentId;
+    const skip = new Set(skipped).add(id);
     setSkipped(skip);
-    openNext(items, currentId, skip);
+    if (held.current.delete(id))
+      client.release(id).catch((err) => {
+        // 409: the claim was already gone (run out, or a lead took it): nothing to give back.
+        if (!(err instanceof ApiError && err.status === 409)) failed(err, 'Releasing the claim');
+      });
+    openNext(items, id, skip);
   }
 
   const onKey = (/** @type {KeyboardEvent} */ e) => {

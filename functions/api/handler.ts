@@ -30,7 +30,7 @@ export interface ApiFunctionDeps {
   clients: AwsClients;
   engines: Engines;
   /**
-   * Checks presented keys (API_AUTH=keys) and holds the tenants' settings (webhooks).
+   * Checks presented keys (API_AUTH=keys). The tenants' webhooks are the webhook sender's.
    * @default the API_KEYS_SECRET_ARN secret's table
    */
   keyring: Keyring | (() => Promise<Keyring>);
@@ -125,7 +125,6 @@ export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partia
         events:
           deps.decisionEvents ??
           (env.eventBusName ? eventBridgeDecisions(eventBridge, env.eventBusName) : NO_DECISION_EVENTS),
-        tenant: async (name) => (await currentKeyring()).tenant(name),
         addToBank: (bank, kind, label, signals) =>
           addSignalsToBank(s3, env.matchLists.bucket, { bank, label, signals, createAs: kind }),
         onAfterDecisionError: (what, err) =>
