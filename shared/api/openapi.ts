@@ -225,7 +225,8 @@ export function openApiDocument(): unknown {
       },
       '/v1/review/items/{id}/release': {
         post: {
-          summary: 'Give a claim back, so the item returns to the queue at once (the lease holder, or a lead)',
+          summary:
+            'Give a claim back, so the item returns to the queue at once (the lease holder, or a lead)',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
             200: { description: '{ id, released: true }' },
