@@ -274,6 +274,8 @@ export interface ApiEnv {
   auditTableName: string;
   /** MODERATION_REVIEWER_KEY; '' = none (the local API then generates one). */
   localReviewerKey: string;
+  /** Reviewers' Cognito sign-in, checked by the app with API_AUTH=keys. @default none */
+  cognito?: CognitoEnv;
   fetch: { allowedHosts: string[]; maxBytes: number; timeoutMs: number };
 }
 
@@ -281,6 +283,7 @@ export function readApiEnv(env: Env = process.env): ApiEnv {
   const auth = env[ENV.apiAuth] || 'keys';
   if (auth !== 'keys' && auth !== 'authorizer')
     throw new ConfigError(`environment variable ${ENV.apiAuth} must be keys or authorizer, got ${auth}`);
+  const cognito = readCognitoEnv(env);
   return {
     auth,
     keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn, ''),
@@ -288,6 +291,7 @@ export function readApiEnv(env: Env = process.env): ApiEnv {
     rateLimitTableName: stringFrom(env, ENV.rateLimitTableName),
     auditTableName: stringFrom(env, ENV.auditTableName, ''),
     localReviewerKey: stringFrom(env, ENV.reviewerKey, ''),
+    ...(cognito && { cognito }),
     rateLimitPerMinute: positive(
       ENV.apiRateLimitPerMinute,
       numberFrom(env, ENV.apiRateLimitPerMinute, 600, 'non-negative-integer'),
