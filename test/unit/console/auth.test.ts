@@ -86,6 +86,7 @@ describe('console/auth.js', () => {
     expect(auth.current()).toBe('id-1');
     expect(auth.refreshAt()).toBeGreaterThan(Date.now() + 3000 * 1000);
     // The code leaves the address bar, and the verifier the storage.
+    const { history } = globalThis as unknown as { history: { replaceState: unknown } };
     expect(history.replaceState).toHaveBeenCalledWith(null, '', '/review/');
     expect(storage.getItem('moderation-console.cognito-pending')).toBeNull();
   });
