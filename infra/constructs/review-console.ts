@@ -10,7 +10,6 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { TENANT_ATTRIBUTE } from '#shared/api/cognito.ts';
 import {
   CONSOLE_PATH,
   CONSOLE_VENDOR_DIR,
@@ -18,6 +17,7 @@ import {
   consoleContentSecurityPolicy,
   vendoredModuleFile,
 } from '#shared/contracts/console.ts';
+import { TENANT_ATTRIBUTE } from '#shared/contracts/review.ts';
 import { arnPatternFinding, GRANT_ACTION_FINDINGS } from './private/nag.ts';
 import { keyedBucket } from './private/secure-bucket.ts';
 

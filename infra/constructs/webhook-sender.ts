@@ -10,7 +10,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/contracts/env.ts';
-import { DECISION_EVENT } from '#shared/review/events.ts';
+import { DECISION_EVENT } from '#shared/contracts/review.ts';
 import type { AuditTable } from './audit-table.ts';
 import { PipelineFunction } from './pipeline-function.ts';
 import { acknowledgeWildcards, GRANT_ACTION_FINDINGS } from './private/nag.ts';

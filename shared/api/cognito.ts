@@ -29,13 +29,12 @@ import {
   ParameterValidationError,
 } from 'aws-jwt-verify/error';
 import type { Jwks } from 'aws-jwt-verify/jwk';
+import { TENANT_ATTRIBUTE } from '#shared/contracts/review.ts';
 import type { Caller, Keyring } from './keys.ts';
 
 /** The pool's groups that are review roles; other groups grant nothing here. */
 export const REVIEWER_GROUPS = ['reviewer', 'lead'] as const;
 
-/** The custom attribute that holds a reviewer's tenant (`custom:` + the pool's attribute name). */
-export const TENANT_ATTRIBUTE = 'tenant';
 const TENANT_CLAIM = `custom:${TENANT_ATTRIBUTE}`;
 
 /** Three base64url parts, the first a JSON header (`eyJ` is `{"`): a JWT, not a key. */

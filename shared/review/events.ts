@@ -6,10 +6,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { VERDICT_EVENT } from '#shared/actions/verdict-actions.ts';
+import { DECISION_EVENT } from '#shared/contracts/review.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 
-export const DECISION_EVENT = { source: VERDICT_EVENT.source, detailType: 'Moderation Decision' } as const;
+export { DECISION_EVENT };
 
 /**
  * The event's detail: what the platform needs to take the content down or restore it. `tenant` is
