@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { VERDICT_EVENT } from '#shared/actions/verdict-actions.ts';
 import { createKeyring } from '#shared/api/keys.ts';
 import { DECISION_EVENT, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '#shared/review/events.ts';
 import type { AuditRecord } from '#shared/review/store.ts';
@@ -103,6 +104,12 @@ function sender(webhook: boolean = true) {
   });
   return { handle, audits };
 }
+
+describe('the decision event', () => {
+  it('comes from the same source as the verdict events (the contract names it once for infra)', () => {
+    expect(DECISION_EVENT).toEqual({ source: VERDICT_EVENT.source, detailType: 'Moderation Decision' });
+  });
+});
 
 describe('retryDelaySeconds', () => {
   it('doubles from the base per receive, up to the maximum', () => {
