@@ -76,6 +76,8 @@ export function createClient(config, token) {
     },
     /** A lease on the item: `{ id, reviewer, leaseUntil }`; 409 when someone else holds it. */
     claim: (/** @type {string} */ id) => call('POST', `${item(id)}/claim`),
+    /** Gives the claim back, so the item returns to the queue for everyone: `{ id, released }`. */
+    release: (/** @type {string} */ id) => call('POST', `${item(id)}/release`),
     /** `{ decision, reason, labels?, bank? }` → the updated verdict. */
     decide: (/** @type {string} */ id, /** @type {object} */ body) =>
       call('POST', `${item(id)}/decision`, body),

@@ -3,12 +3,14 @@
  * and a decision made from the keyboard. Preact + htm, served as plain modules: no build step.
  *
  * Keys: a allow · b block (each fills the reason, which stays editable) · Enter confirm · s skip ·
- * Esc cancel · ? help. An item is claimed when it is opened, so no one else decides it meanwhile.
+ * Esc cancel · ? help. An item is claimed when it is opened, so no one else decides it meanwhile;
+ * skipping gives the claim back.
  */
 import htm from 'htm';
 import { h, render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, createClient, loadConfig } from './api.js';
+import { createCognitoAuth } from './auth.js';
 import * as ev from './evidence.js';
 
 const html = htm.bind(h);
@@ -35,6 +37,23 @@ const isTyping = (/** @type {EventTarget | null} */ t) =>
   t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
 
 const when = (/** @type {string | undefined} */ iso) => (iso ? new Date(iso).toLocaleString() : '');
+
+/** On AWS: the user pool's hosted sign-in (password and TOTP), then back here with a code. */
+function HostedSignIn({ auth, error }) {
+  return html`<main class="sign-in">
+    <form
+      onSubmit=${(/** @type {Event} */ e) => {
+        e.preventDefault();
+        auth.signIn();
+      }}
+    >
+      <h1>Review console</h1>
+      <p>Sign in with your reviewer account. The session is kept in this tab only.</p>
+      <button type="submit" autofocus>Sign in</button>
+      ${error && html`<p class="notice error" role="alert">${error}</p>`}
+    </form>
+  </main>`;
+}
 
 function SignIn({ onSignIn, error }) {
   const [key, setKey] = useState('');
@@ -419,8 +438,10 @@ function QueueList({ items, currentId, skipped, onOpen, loading }) {
   </ol>`;
 }
 
-function App({ config }) {
-  const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY) ?? '');
+function App({ config, auth }) {
+  const [token, setToken] = useState(() =>
+    auth ? auth.current() : (sessionStorage.getItem(TOKEN_KEY) ?? ''),
+  );
   const client = useMemo(() => (token ? createClient(config, token) : undefined), [config, token]);
   const [signInError, setSignInError] = useState('');
   const [kind, setKind] = useState('review');
@@ -440,7 +461,9 @@ function App({ config }) {
 
   const current = items.find((v) => v.id === currentId);
 
-  const signOut = (/** @type {string} */ message = '') => {
+  const signOut = (/** @type {string} */ message = '', /** @type {boolean} */ everywhere = false) => {
+    // Signing out on purpose also ends the hosted UI's session (a redirect); a refused token does not.
+    if (auth && everywhere) return auth.signOut();
     sessionStorage.removeItem(TOKEN_KEY);
     held.current.clear();
     setItems([]);
@@ -449,8 +472,40 @@ function App({ config }) {
     setSignInError(message);
   };
 
+  // After the hosted UI's redirect: trade its code for tokens (once, when the page loads).
+  useEffect(() => {
+    if (!auth) return;
+    auth
+      .completeSignIn()
+      .then((signedIn) => signedIn && setToken(auth.current()))
+      .catch((/** @type {Error} */ err) => setSignInError(err.message));
+  }, []);
+
+  // Renew the ID token a minute before it expires, so a reviewer mid-item is never signed out.
+  useEffect(() => {
+    const at = token && auth?.refreshAt();
+    if (!at) return;
+    const timer = setTimeout(
+      () =>
+        auth
+          .refresh()
+          .then((next) => (next ? setToken(next) : signOut('Your session ended. Sign in again.'))),
+      Math.max(0, at - Date.now()),
+    );
+    return () => clearTimeout(timer);
+  }, [token]);
+
   /** Turns an API failure into what the reviewer needs to know; a bad key signs out. */
-  const failed = (/** @type {unknown} */ err, /** @type {string} */ what) => {
+  const failed = async (/** @type {unknown} */ err, /** @type {string} */ what) => {
+    if (err instanceof ApiError && err.status === 401 && auth) {
+      // An expired token (a laptop asleep past the timer): renew once, else sign in again.
+      const next = await auth.refresh();
+      if (next) {
+        setToken(next);
+        return setNotice({ tone: 'warn', text: `${what}: your session was renewed; try again.` });
+      }
+      return signOut(`Sign in again: ${err.message}`);
+    }
     if (err instanceof ApiError && err.status === 401) return signOut('That key was not accepted.');
     if (err instanceof ApiError && err.status === 403)
       return signOut(`That key may not review: ${err.message}`);
@@ -466,7 +521,7 @@ function App({ config }) {
         (v) => v.queue === kind && !fetched.some((f) => f.id === v.id),
       );
       const all = [...fetched, ...mine].sort((a, b) => String(a.queuedAt).localeCompare(String(b.queuedAt)));
-      sessionStorage.setItem(TOKEN_KEY, token);
+      if (!auth) sessionStorage.setItem(TOKEN_KEY, token);
       setItems(all);
       return all;
     } catch (err) {
@@ -524,7 +579,7 @@ function App({ config }) {
     if (list.length > 0)
       setNotice({
         tone: 'info',
-        text: 'No more items here. Skipped items return to the queue when their claims run out.',
+        text: 'No more items here. Skipped items were given back to the queue; Refresh to see them again.',
       });
   }
 
@@ -595,11 +650,21 @@ function App({ config }) {
     }
   }
 
+  /**
+   * Skip: the claim is given back (the item returns to the queue for the other reviewers at once) and
+   * the next item opens. The skipped item stays in this list, marked, until the queue is read again.
+   */
   function skip() {
-    if (!currentId) return;
-    const skip = new Set(skipped).add(currentId);
+    if (!currentId || !client) return;
+    const id = currentId;
+    const skip = new Set(skipped).add(id);
     setSkipped(skip);
-    openNext(items, currentId, skip);
+    if (held.current.delete(id))
+      client.release(id).catch((err) => {
+        // 409: the claim was already gone (run out, or a lead took it): nothing to give back.
+        if (!(err instanceof ApiError && err.status === 409)) failed(err, 'Releasing the claim');
+      });
+    openNext(items, id, skip);
   }
 
   const onKey = (/** @type {KeyboardEvent} */ e) => {
@@ -637,6 +702,7 @@ function App({ config }) {
     return () => document.removeEventListener('keydown', listener);
   }, []);
 
+  if (!client && auth) return html`<${HostedSignIn} auth=${auth} error=${signInError} />`;
   if (!client)
     return html`<${SignIn}
       error=${signInError}
@@ -683,7 +749,7 @@ function App({ config }) {
       </label>
       <button type="button" class="refresh" onClick=${load} disabled=${loading}>Refresh</button>
       <span class="count" aria-live="polite">${items.length} waiting</span>
-      <button type="button" class="sign-out" onClick=${() => signOut()}>Sign out</button>
+      <button type="button" class="sign-out" onClick=${() => signOut('', true)}>Sign out</button>
     </header>
     ${notice && html`<p class=${`notice ${notice.tone}`} role="status">${notice.text}</p>`}
     ${
@@ -723,5 +789,10 @@ function App({ config }) {
 const root = document.getElementById('app');
 if (root) {
   root.textContent = '';
-  loadConfig().then((config) => render(html`<${App} config=${config} />`, root));
+  loadConfig().then((config) => {
+    // config.json says how reviewers sign in: `cognito` on AWS (the hosted UI), `key` locally.
+    const auth =
+      config.auth === 'cognito' && config.cognito?.signInUrl ? createCognitoAuth(config.cognito) : undefined;
+    render(html`<${App} config=${config} auth=${auth} />`, root);
+  });
 }

@@ -11,6 +11,7 @@ import { readApiEnv, readPipelineEnv } from '#shared/contracts/env.ts';
 import { createConsoleApp, withConsole } from './console.ts';
 import { localEventLog } from './event-log.ts';
 import type { LocalStack } from './stack.ts';
+import { type LocalWebhookRetry, startLocalWebhookQueue } from './webhook-queue.ts';
 
 export interface LocalApiOptions {
   /** @default an ephemeral port */
@@ -31,6 +32,10 @@ export interface LocalApiOptions {
   extraKeys?: ApiKeyTable['keys'];
   /** How long a claim lasts. @default 5 minutes */
   reviewLeaseMs?: number;
+  /** The webhook queue's backoff and receives before its DLQ. @default LOCAL_WEBHOOK_RETRY */
+  webhookRetry?: LocalWebhookRetry;
+  /** A failure in the webhook sender's polling (not a failed delivery: those are retried). */
+  onError?: (err: unknown) => void;
 }
 
 export interface LocalApi {
@@ -61,6 +66,16 @@ export async function startLocalApi(stack: LocalStack, options: LocalApiOptions 
     options.webhook ? { webhook: options.webhook } : {},
     options.extraKeys,
   );
+  // Decision events: the data folder's event log (EventBridge on AWS), then the webhook queue and
+  // its sender, as the stack's rule → SQS → webhook-sender function on AWS.
+  const webhooks = await startLocalWebhookQueue({
+    sqs: stack.queues.sqs,
+    doc: stack.doc,
+    auditTableName: apiEnv.auditTableName,
+    tenant: (name) => keyring.tenant(name),
+    ...(options.webhookRetry && { retry: options.webhookRetry }),
+    ...(options.onError && { onError: options.onError }),
+  });
   const app = createApiFunctionApp(
     env,
     {
@@ -69,10 +84,9 @@ export async function startLocalApi(stack: LocalStack, options: LocalApiOptions 
       rateLimitPerMinute: options.ratePerMinute ?? apiEnv.rateLimitPerMinute,
       fetch: { ...apiEnv.fetch, allowedHosts: options.fetchAllowedHosts ?? apiEnv.fetch.allowedHosts },
     },
-    // Decision events go to the data folder's event log, where EventBridge would take them on AWS.
     {
       keyring,
-      decisionEvents: localEventLog(stack.dataDir),
+      decisionEvents: localEventLog(stack.dataDir, webhooks.send),
       ...(options.reviewLeaseMs !== undefined && { reviewLeaseMs: options.reviewLeaseMs }),
     },
   );
@@ -97,6 +111,9 @@ export async function startLocalApi(stack: LocalStack, options: LocalApiOptions 
     reviewerKey,
     generatedKey: options.key === undefined && !apiEnv.localKey,
     generatedReviewerKey: options.reviewerKey === undefined && !apiEnv.localReviewerKey,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await webhooks.stop();
+    },
   };
 }

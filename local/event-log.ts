@@ -1,6 +1,7 @@
 /**
  * The local stand-in for the event bus: each decision event appended as one JSON line to
- * `<data dir>/events.jsonl` (what EventBridge would deliver, `detail-type` and `detail`).
+ * `<data dir>/events.jsonl` (what EventBridge would deliver, `detail-type` and `detail`), and, as
+ * the stack's rule does on AWS, handed on to the webhook queue (`forward`).
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +16,11 @@ export interface LocalEvent {
 
 export const eventLogPath = (dataDir: string) => join(dataDir, 'events.jsonl');
 
-export function localEventLog(dataDir: string): DecisionEvents {
+export function localEventLog(
+  dataDir: string,
+  /** Where the rule sends each event (the webhook queue). @default nowhere */
+  forward?: (event: LocalEvent) => Promise<void>,
+): DecisionEvents {
   return {
     async publish(detail) {
       const event: LocalEvent = {
@@ -25,6 +30,7 @@ export function localEventLog(dataDir: string): DecisionEvents {
         detail,
       };
       await appendFile(eventLogPath(dataDir), `${JSON.stringify(event)}\n`);
+      await forward?.(event);
     },
   };
 }

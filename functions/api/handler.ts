@@ -2,12 +2,13 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'hono';
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
 import { DEFAULT_PACK_MANIFESTS } from '#model-artifacts/models/default-pack.ts';
-import { type ApiDeps, createApiApp } from '#shared/api/app.ts';
+import { type ApiDeps, type Authenticated, createApiApp } from '#shared/api/app.ts';
+import { authenticateBearer, type CognitoSettings, createCognitoAuthenticator } from '#shared/api/cognito.ts';
 import {
-  type Caller,
   callerFromAuthorizer,
   type Keyring,
   presentedKey,
+  refusalFromAuthorizer,
   secretKeyring,
 } from '#shared/api/keys.ts';
 import type { FetchPolicy } from '#shared/api/media.ts';
@@ -30,7 +31,7 @@ export interface ApiFunctionDeps {
   clients: AwsClients;
   engines: Engines;
   /**
-   * Checks presented keys (API_AUTH=keys) and holds the tenants' settings (webhooks).
+   * Checks presented keys (API_AUTH=keys). The tenants' webhooks are the webhook sender's.
    * @default the API_KEYS_SECRET_ARN secret's table
    */
   keyring: Keyring | (() => Promise<Keyring>);
@@ -39,16 +40,23 @@ export interface ApiFunctionDeps {
   decisionEvents: DecisionEvents;
   /** How long a reviewer's claim lasts. @default 5 minutes */
   reviewLeaseMs: number;
+  /**
+   * Reviewers' Cognito sign-in, with API_AUTH=keys (the authorizer verifies tokens otherwise).
+   * @default COGNITO_USER_POOL_ID / COGNITO_CLIENT_ID, or none (keys only)
+   */
+  cognito: CognitoSettings;
 }
 
 type Bindings = { event?: LambdaEvent };
 
 /** The caller API Gateway's authorizer identified (functions/api-authorizer), from the Lambda event. */
-function authorizerCaller(c: Context): Caller | undefined {
+function authorizerCaller(c: Context): Authenticated {
   const event = (c.env as Bindings | undefined)?.event as
     | { requestContext?: { authorizer?: { lambda?: unknown } } }
     | undefined;
-  return callerFromAuthorizer(event?.requestContext?.authorizer?.lambda);
+  const context = event?.requestContext?.authorizer?.lambda;
+  const refused = refusalFromAuthorizer(context);
+  return refused ? { refused } : callerFromAuthorizer(context);
 }
 
 /**
@@ -80,13 +88,16 @@ export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partia
   };
   const keyring = deps.keyring ?? secretKeyring(api.keysSecretArn);
   const currentKeyring = async () => (typeof keyring === 'function' ? keyring() : keyring);
+  const cognito = deps.cognito ?? api.cognito;
+  const verifyToken = cognito && createCognitoAuthenticator(cognito);
   const authenticate: ApiDeps['authenticate'] =
     api.auth === 'authorizer'
       ? authorizerCaller
-      : async (c) =>
-          (await currentKeyring()).authenticate(
-            presentedKey(c.req.header('authorization'), c.req.query('key')),
-          );
+      : async (c) => {
+          const presented = presentedKey(c.req.header('authorization'), c.req.query('key'));
+          const result = await authenticateBearer(presented, await currentKeyring(), verifyToken);
+          return result && 'caller' in result ? result.caller : result;
+        };
   const fetch: FetchPolicy = {
     allowedHosts: new Set(api.fetch.allowedHosts),
     maxBytes: api.fetch.maxBytes,
@@ -126,7 +137,6 @@ export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partia
         events:
           deps.decisionEvents ??
           (env.eventBusName ? eventBridgeDecisions(eventBridge, env.eventBusName) : NO_DECISION_EVENTS),
-        tenant: async (name) => (await currentKeyring()).tenant(name),
         addToBank: (bank, kind, label, signals) =>
           addSignalsToBank(s3, env.matchLists.bucket, { bank, label, signals, createAs: kind }),
         onAfterDecisionError: (what, err) =>

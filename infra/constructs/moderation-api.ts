@@ -5,6 +5,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -203,7 +204,8 @@ export class ModerationApi extends Construct {
     this.authorizer = new PipelineFunction(this, 'Authorizer', {
       entry: join(props.projectRoot, 'functions', 'api-authorizer', 'handler.ts'),
       projectRoot: props.projectRoot,
-      description: 'Checks API keys (bearer token or ?key=) against the key table for the HTTP API',
+      description:
+        "Checks API keys (bearer token or ?key=) against the key table, and reviewers' Cognito ID tokens, for the HTTP API",
       architecture: props.architecture,
       memorySize: 256,
       // API Gateway gives an authorizer 10 s.
@@ -264,6 +266,15 @@ export class ModerationApi extends Construct {
     const cfnAuthorizer = this.httpApi.node.findChild('KeyAuthorizer').node
       .defaultChild as apigwv2.CfnAuthorizer;
     cfnAuthorizer.addPropertyDeletionOverride('IdentitySource');
+  }
+
+  /**
+   * Reviewers signed in with this pool's app client (the review console) may call the API with
+   * their ID token: the authorizer verifies it (shared/api/cognito.ts) beside the key table.
+   */
+  acceptSignInTokens(userPool: cognito.IUserPool, client: cognito.IUserPoolClient): void {
+    this.authorizer.function.addEnvironment(ENV.cognitoUserPoolId, userPool.userPoolId);
+    this.authorizer.function.addEnvironment(ENV.cognitoClientId, client.userPoolClientId);
   }
 
   /** The stage's URL (`https://<id>.execute-api.<region>.amazonaws.com/`). */

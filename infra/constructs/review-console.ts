@@ -17,6 +17,7 @@ import {
   consoleContentSecurityPolicy,
   vendoredModuleFile,
 } from '#shared/contracts/console.ts';
+import { TENANT_ATTRIBUTE } from '#shared/contracts/review.ts';
 import { arnPatternFinding, GRANT_ACTION_FINDINGS } from './private/nag.ts';
 import { keyedBucket } from './private/secure-bucket.ts';
 
@@ -111,7 +112,11 @@ export class ReviewConsole extends Construct {
     // ---- Distribution -------------------------------------------------------------------------
     if (contentExists) {
       const index = join(dir, 'index.html');
-      const csp = consoleContentSecurityPolicy(existsSync(index) ? readFileSync(index, 'utf8') : '');
+      // The page trades the sign-in code for tokens at the hosted UI's /oauth2/token: its origin.
+      const csp = consoleContentSecurityPolicy(
+        existsSync(index) ? readFileSync(index, 'utf8') : '',
+        props.signInDomainPrefix ? [signInOrigin(this, props.signInDomainPrefix)] : [],
+      );
       // The managed SECURITY_HEADERS set (its values), plus the CSP the local server sends.
       this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'Headers', {
         comment: 'Review console: its Content-Security-Policy and the managed security headers',
@@ -215,6 +220,11 @@ export class ReviewConsole extends Construct {
       // reviewers' monthly active users cost cents.
       featurePlan: cognito.FeaturePlan.PLUS,
       standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      // The reviewer's tenant (shared/api/cognito.ts): set by the operator who invites them, fixed
+      // afterwards, and not writable through the console's app client (below).
+      customAttributes: {
+        [TENANT_ATTRIBUTE]: new cognito.StringAttribute({ minLen: 1, maxLen: 63, mutable: false }),
+      },
       deletionProtection: props.deletionProtection ?? false,
       removalPolicy,
     });
@@ -235,6 +245,11 @@ export class ReviewConsole extends Construct {
         logoutUrls: [consoleUrl],
       },
       supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      // The ID token carries the tenant; a reviewer may change their name, never their tenant.
+      readAttributes: new cognito.ClientAttributes()
+        .withStandardAttributes({ email: true, emailVerified: true, fullname: true })
+        .withCustomAttributes(TENANT_ATTRIBUTE),
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ fullname: true }),
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       idTokenValidity: Duration.hours(1),
@@ -263,13 +278,15 @@ export class ReviewConsole extends Construct {
           ...vendored,
           s3deploy.Source.jsonData(CONSOLE_CONFIG_FILE, {
             apiBaseUrl: '',
-            auth: 'key',
+            // The hosted sign-in when the pool has a domain; the reviewer-key form otherwise.
+            auth: this.signInDomain ? 'cognito' : 'key',
             cognito: {
               region: Stack.of(this).region,
               userPoolId: this.userPool.userPoolId,
               userPoolClientId: this.userPoolClient.userPoolClientId,
               signInUrl: this.signInDomain?.baseUrl() ?? null,
               redirectUrl: consoleUrl,
+              scopes: ['openid', 'email', 'profile'],
             },
           }),
         ],
@@ -348,6 +365,12 @@ export class ReviewConsole extends Construct {
       Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     }
   }
+}
+
+/** The hosted UI's origin (`https://<prefix>.auth.<region>.amazoncognito.com`), as `baseUrl()` builds it. */
+function signInOrigin(scope: Construct, prefix: string): string {
+  const stack = Stack.of(scope);
+  return `https://${prefix}.auth.${stack.region}.amazoncognito.com`;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
 import { QuarantineBucket } from '#infra/constructs/quarantine-bucket.ts';
 import { ReviewConsole } from '#infra/constructs/review-console.ts';
 import { VerdictTable } from '#infra/constructs/verdict-table.ts';
+import { WebhookSender } from '#infra/constructs/webhook-sender.ts';
 import { ENV, type MediaDecoding, MODEL_ENV } from '#shared/contracts/env.ts';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '#shared/contracts/metrics.ts';
 import { MODEL_NAMES, type ModelName } from '#shared/contracts/models.ts';
@@ -89,6 +90,8 @@ export class ModerationPipelineStack extends Stack {
   readonly audit: AuditTable;
   /** The review console's hosting and reviewer sign-in. */
   readonly reviewConsole: ReviewConsole;
+  /** Decision events to tenants' webhooks: rule → queue → sender function, DLQ → audit trail. */
+  readonly webhookSender: WebhookSender;
   readonly observability: Observability;
   /** The monthly cost budget, notifying the alarm topic. */
   readonly budget: MonthlyBudget;
@@ -340,6 +343,23 @@ export class ModerationPipelineStack extends Stack {
       api: this.api.httpApi,
       signInDomainPrefix: config.review.signInDomainPrefix,
       deletionProtection: config.deletionProtection,
+      removalPolicy: dataRemovalPolicy,
+    });
+
+    // Reviewers sign in with the console's user pool; the authorizer accepts their ID tokens.
+    this.api.acceptSignInTokens(this.reviewConsole.userPool, this.reviewConsole.userPoolClient);
+    // Decision events → the webhook queue → tenants' webhooks, off the reviewer's path.
+    this.webhookSender = new WebhookSender(this, 'WebhookSender', {
+      projectRoot,
+      eventBus: this.eventBus,
+      keys: this.api.keys,
+      audit: this.audit,
+      architecture,
+      logRetention,
+      environment: {
+        [ENV.serviceName]: SERVICE_NAMES.webhookSender,
+        [ENV.metricsNamespace]: METRICS_NAMESPACE,
+      },
       removalPolicy: dataRemovalPolicy,
     });
 

@@ -16,13 +16,13 @@
  * decisions as verdicts, for `npm run calibrate -- --decisions`).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '#model-artifacts/fusion/compose.ts';
 import { FUSION_LABELS, type FusionParams, fuse } from '#model-artifacts/fusion/model.ts';
 import { recalibrate, trainFusion } from '#model-artifacts/fusion/train.ts';
-import { loadCorpus } from '#model-artifacts/text-model/data.ts';
+import { loadCorpus, SOURCE_DIRS, SOURCES } from '#model-artifacts/text-model/data.ts';
 import type { Category } from '#shared/domain/taxonomy.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { applyPolicy, loadPolicy, type Policy } from '#shared/policy/policy.ts';
@@ -371,9 +371,17 @@ function writeSection(path: string, section: string, fallbackHead: string): void
   writeFileSync(path, next);
 }
 
-/** Base fusion training rows: the text model's validation texts, as single-text uploads. */
-async function baseTextRows(dataDir: string, score: (t: readonly string[]) => Promise<ScoredUpload[]>) {
-  const val = loadCorpus(dataDir).examples.filter((e) => e.split === 'validation');
+/**
+ * Base fusion training rows: the text model's validation texts, as single-text uploads, **without
+ * the held-out source's** (its texts are the platform: none may train the retrained fusion head).
+ */
+async function baseTextRows(
+  dataDir: string,
+  heldOutFolder: string,
+  score: (t: readonly string[]) => Promise<ScoredUpload[]>,
+) {
+  const sources = SOURCES.filter((s) => SOURCE_DIRS[s] !== heldOutFolder);
+  const val = loadCorpus(dataDir, sources).examples.filter((e) => e.split === 'validation');
   const scored = await score(val.map((e) => e.text));
   return val.map((e, i): DecisionRow => {
     const y = new Float32Array(FUSION_LABELS.length);
@@ -403,11 +411,13 @@ async function main(): Promise<void> {
   log(`${platform.length} texts from ${source.folder}; scoring`);
   const scored = await scorer.score(platform.map((p) => p.text));
   const items = platform.map((p, i) => ({ ...p, ...(scored[i] as ScoredUpload) }));
-  const baseRows = await baseTextRows(args.dataDir, (t) => scorer.score(t));
+  const baseRows = await baseTextRows(args.dataDir, source.folder, (t) => scorer.score(t));
   const clip = (scorer.fusionModel.manifest.preprocess as { clip: FusionParams['clip'] }).clip;
+  // The text model's version names its recipe; which files it trained on is its manifest's (checked
+  // above), so the report says where the model came from and that the platform was not among them.
   const versions = {
-    'text-toxicity': scorer.textModel.manifest.version,
-    fusion: scorer.fusionModel.manifest.version,
+    'text-toxicity': `${scorer.textModel.manifest.version} (${relative(REPO, args.textModel)}; its training files include none of ${source.folder})`,
+    fusion: `${scorer.fusionModel.manifest.version} (${relative(REPO, args.fusionModel)})`,
   };
   await scorer.release();
   log(`${baseRows.length} base text rows; training the control`);

@@ -42,8 +42,11 @@ export interface ApiDeps {
   /** The moderation dependencies under a policy preset (the caller's key names it). */
   moderatorFor(policy: string): ContentModeratorDeps;
   store: VerdictStore;
-  /** Who is calling: checked against the key table here, or taken from API Gateway's authorizer. */
-  authenticate(c: Context): Caller | undefined | Promise<Caller | undefined>;
+  /**
+   * Who is calling: checked against the key table (or the user pool) here, or taken from API
+   * Gateway's authorizer. `refused` says why a presented sign-in token was not accepted.
+   */
+  authenticate(c: Context): Authenticated | Promise<Authenticated>;
   rateLimiter: RateLimiter;
   fetch: FetchPolicy;
   /** What the OpenAI dialect's `model` field says. */
@@ -57,6 +60,9 @@ export interface ApiDeps {
 }
 
 type Env = { Variables: { caller: Caller } };
+
+/** A caller, a refused credential with its reason, or nothing (no credential, an unknown key). */
+export type Authenticated = Caller | { refused: string } | undefined;
 
 /** The verdict as the contract has it: the table key stays inside. */
 export function publicVerdict(item: Verdict | VerdictItem): Verdict {
@@ -100,15 +106,16 @@ export function createApiApp(deps: ApiDeps) {
 
   const authenticated = new Hono<Env>();
   authenticated.use(async (c, next) => {
-    const caller = await deps.authenticate(c);
-    if (!caller) {
+    const result = await deps.authenticate(c);
+    if (!result || 'refused' in result) {
       c.header('WWW-Authenticate', 'Bearer');
       throw new ApiError(
         401,
         'UNAUTHENTICATED',
-        'a valid API key is required: Authorization: Bearer <key>, or ?key=<key>',
+        result?.refused ?? 'a valid API key is required: Authorization: Bearer <key>, or ?key=<key>',
       );
     }
+    const caller = result;
     await deps.rateLimiter.consume(caller);
     c.set('caller', caller);
     await next();

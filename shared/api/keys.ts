@@ -109,15 +109,27 @@ export function ownedBy(caller: Caller, object: unknown): boolean {
   return object.startsWith(`api://${caller.tenant}/`) || (caller.uploads && object.startsWith('s3://'));
 }
 
-/** The identity the Lambda authorizer hands to the API function (HTTP API simple-response context). */
-export type AuthorizerContext = { authenticated: false } | ({ authenticated: true } & Caller);
+/**
+ * The identity the Lambda authorizer hands to the API function (HTTP API simple-response context):
+ * a caller, or why not (`refused`: a sign-in token that did not verify, said in the 401).
+ */
+export type AuthorizerContext =
+  | { authenticated: false; refused?: string }
+  | ({ authenticated: true } & Caller);
 
 /**
  * The authorizer lets every request through and says who it is from: an unknown key then gets this
  * API's 401 with a JSON body from the function, where API Gateway would answer a bare 403.
  */
-export function authorizerContext(caller: Caller | undefined): AuthorizerContext {
-  return caller ? { authenticated: true, ...caller } : { authenticated: false };
+export function authorizerContext(caller: Caller | undefined, refused?: string): AuthorizerContext {
+  if (caller) return { authenticated: true, ...caller };
+  return { authenticated: false, ...(refused && { refused }) };
+}
+
+/** Why the authorizer refused a credential, when it said (a sign-in token's reason). */
+export function refusalFromAuthorizer(context: unknown): string | undefined {
+  const c = context as { authenticated?: unknown; refused?: unknown } | undefined;
+  return c?.authenticated === false && typeof c.refused === 'string' ? c.refused : undefined;
 }
 
 /** The caller an authorizer context names, checked (the function trusts only well-formed identities). */

@@ -223,6 +223,20 @@ export function openApiDocument(): unknown {
           },
         },
       },
+      '/v1/review/items/{id}/release': {
+        post: {
+          summary:
+            'Give a claim back, so the item returns to the queue at once (the lease holder, or a lead)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: '{ id, released: true }' },
+            409: {
+              description: 'Not claimed, claimed by someone else, or already decided',
+              content: json(errorSchema),
+            },
+          },
+        },
+      },
       '/v1/review/items/{id}/decision': {
         post: {
           summary: 'A person’s decision: the verdict gains review, reviews and finalDecision',

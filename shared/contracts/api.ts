@@ -14,6 +14,7 @@ export const API_ROUTES: readonly { method: 'GET' | 'POST'; path: string; auth: 
   { method: 'GET', path: '/v1/verdicts/{id}', auth: 'key' },
   { method: 'GET', path: '/v1/review/queue', auth: 'key' },
   { method: 'POST', path: '/v1/review/items/{id}/claim', auth: 'key' },
+  { method: 'POST', path: '/v1/review/items/{id}/release', auth: 'key' },
   { method: 'POST', path: '/v1/review/items/{id}/decision', auth: 'key' },
   { method: 'POST', path: '/v1/appeals', auth: 'key' },
   { method: 'GET', path: '/health', auth: 'none' },

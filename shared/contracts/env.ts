@@ -56,6 +56,17 @@ export const ENV = {
   matchListsTtlSeconds: 'MATCH_LISTS_TTL_SECONDS',
   /** The synchronous API (docs/API.md): who checks keys, `keys` (the function itself) or `authorizer` (API Gateway's). */
   apiAuth: 'API_AUTH',
+  /** The webhook queue (docs/REVIEW.md): decision events the webhook sender delivers; its backoff changes their visibility. */
+  webhookQueueUrl: 'WEBHOOK_QUEUE_URL',
+  /** The webhook queue's DLQ: records from it are dead letters the sender writes to the audit trail. */
+  webhookDeadLetterQueueArn: 'WEBHOOK_DEAD_LETTER_QUEUE_ARN',
+  /** The first retry's delay (doubling per receive, up to WEBHOOK_RETRY_MAX_SECONDS). */
+  webhookRetryBaseSeconds: 'WEBHOOK_RETRY_BASE_SECONDS',
+  webhookRetryMaxSeconds: 'WEBHOOK_RETRY_MAX_SECONDS',
+  /** Cognito user pool whose ID tokens sign reviewers in (docs/REVIEW.md, "Keys and roles"); unset = keys only. */
+  cognitoUserPoolId: 'COGNITO_USER_POOL_ID',
+  /** The console's app client: the tokens' audience. */
+  cognitoClientId: 'COGNITO_CLIENT_ID',
   /** Secrets Manager secret holding the key table (`ApiKeyTable`, shared/api/keys.ts), read by whoever checks keys on AWS. */
   apiKeysSecretArn: 'API_KEYS_SECRET_ARN',
   /** One key for the local API (tenant `local`, policy POLICY_NAME); generated and printed when unset. */
@@ -332,6 +343,8 @@ export interface ApiEnv {
   auditTableName: string;
   /** MODERATION_REVIEWER_KEY; '' = none (the local API then generates one). */
   localReviewerKey: string;
+  /** Reviewers' Cognito sign-in, checked by the app with API_AUTH=keys. @default none */
+  cognito?: CognitoEnv;
   fetch: { allowedHosts: string[]; maxBytes: number; timeoutMs: number };
 }
 
@@ -339,6 +352,7 @@ export function readApiEnv(env: Env = process.env): ApiEnv {
   const auth = env[ENV.apiAuth] || 'keys';
   if (auth !== 'keys' && auth !== 'authorizer')
     throw new ConfigError(`environment variable ${ENV.apiAuth} must be keys or authorizer, got ${auth}`);
+  const cognito = readCognitoEnv(env);
   return {
     auth,
     keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn, ''),
@@ -346,6 +360,7 @@ export function readApiEnv(env: Env = process.env): ApiEnv {
     rateLimitTableName: stringFrom(env, ENV.rateLimitTableName),
     auditTableName: stringFrom(env, ENV.auditTableName, ''),
     localReviewerKey: stringFrom(env, ENV.reviewerKey, ''),
+    ...(cognito && { cognito }),
     rateLimitPerMinute: positive(
       ENV.apiRateLimitPerMinute,
       numberFrom(env, ENV.apiRateLimitPerMinute, 600, 'non-negative-integer'),
@@ -367,9 +382,55 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+/** Reviewer sign-in with Cognito: the pool and app client whose ID tokens are accepted. */
+export interface CognitoEnv {
+  userPoolId: string;
+  clientId: string;
+}
+
+/** COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID, both or neither. */
+function readCognitoEnv(env: Env): CognitoEnv | undefined {
+  const userPoolId = stringFrom(env, ENV.cognitoUserPoolId, '');
+  const clientId = stringFrom(env, ENV.cognitoClientId, '');
+  if (!userPoolId && !clientId) return undefined;
+  if (!userPoolId || !clientId)
+    throw new ConfigError(
+      `environment variables ${ENV.cognitoUserPoolId} and ${ENV.cognitoClientId} go together; only one is set`,
+    );
+  return { userPoolId, clientId };
+}
+
 /** What the API's Lambda authorizer reads. */
-export function readAuthorizerEnv(env: Env = process.env): { keysSecretArn: string } {
-  return { keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn) };
+export function readAuthorizerEnv(env: Env = process.env): {
+  keysSecretArn: string;
+  cognito?: CognitoEnv;
+} {
+  const cognito = readCognitoEnv(env);
+  return { keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn), ...(cognito && { cognito }) };
+}
+
+/** What the webhook sender reads (docs/REVIEW.md, "Events and webhooks"). */
+export interface WebhookSenderEnv {
+  keysSecretArn: string;
+  auditTableName: string;
+  queueUrl: string;
+  deadLetterQueueArn: string;
+  retry: { baseSeconds: number; maxSeconds: number };
+  awsEndpointOverrides: Record<string, string>;
+}
+
+export function readWebhookSenderEnv(env: Env = process.env): WebhookSenderEnv {
+  return {
+    keysSecretArn: stringFrom(env, ENV.apiKeysSecretArn),
+    auditTableName: stringFrom(env, ENV.auditTableName),
+    queueUrl: stringFrom(env, ENV.webhookQueueUrl),
+    deadLetterQueueArn: stringFrom(env, ENV.webhookDeadLetterQueueArn),
+    retry: {
+      baseSeconds: numberFrom(env, ENV.webhookRetryBaseSeconds, 30, 'non-negative-integer'),
+      maxSeconds: numberFrom(env, ENV.webhookRetryMaxSeconds, 900, 'non-negative-integer'),
+    },
+    awsEndpointOverrides: readAwsEndpointOverrides(env),
+  };
 }
 
 /** What the dead-letter function reads. */

@@ -12,6 +12,7 @@ export const SERVICE_NAMES = {
   moderate: 'moderation',
   deadLetter: 'moderation-dead-letter',
   api: 'moderation-api',
+  webhookSender: 'moderation-webhook-sender',
 } as const;
 
 export const METRIC = {

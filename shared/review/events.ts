@@ -1,21 +1,24 @@
 /**
  * What a final decision tells the platform (docs/REVIEW.md): a `Moderation Decision` event on the
- * event bus (locally, a line in the event log), and optionally a POST to the tenant's webhook,
- * signed with HMAC-SHA256 over `<timestamp>.<body>` so the platform can check it came from here
- * and is fresh. The webhook is retried with backoff; one that never answers 2xx leaves a
- * dead-letter record in the audit trail (action `webhook-failed`) with the event it missed.
+ * event bus (locally, a line in the event log). A rule copies it to the webhook queue, whose sender
+ * (webhook-sender.ts) POSTs it to the tenant's webhook, signed with HMAC-SHA256 over
+ * `<timestamp>.<body>` so the platform can check it came from here and is fresh.
  */
 import { createHmac } from 'node:crypto';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { VERDICT_EVENT } from '#shared/actions/verdict-actions.ts';
+import { DECISION_EVENT } from '#shared/contracts/review.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 
-export const DECISION_EVENT = { source: VERDICT_EVENT.source, detailType: 'Moderation Decision' } as const;
+export { DECISION_EVENT };
 
-/** The event's detail: what the platform needs to take the content down or restore it. */
-export function decisionDetail(verdict: Verdict) {
+/**
+ * The event's detail: what the platform needs to take the content down or restore it. `tenant` is
+ * whose content it is (whose webhook the sender calls).
+ */
+export function decisionDetail(verdict: Verdict, tenant: string) {
   return {
     verdictId: verdict.id,
+    tenant,
     object: verdict.object,
     objectVersion: verdict.objectVersion,
     decision: verdict.decision,
@@ -32,7 +35,7 @@ export interface DecisionEvents {
   publish(detail: DecisionDetail): Promise<void>;
 }
 
-/** No bus configured: decisions are still stored and audited, and webhooks still called. */
+/** No bus configured: decisions are still stored and audited (and no webhook is sent). */
 export const NO_DECISION_EVENTS: DecisionEvents = { publish: async () => undefined };
 
 export function eventBridgeDecisions(eventBridge: EventBridgeClient, eventBusName: string): DecisionEvents {

@@ -2,27 +2,25 @@
  * The review and appeal routes (docs/REVIEW.md), on the API's server and auth: reviewer keys (role
  * `reviewer` or `lead`) use /v1/review/*, API keys appeal their tenant's verdicts. Thin: parse,
  * check who may, one conditional write in the review store, then what a final decision causes
- * (bank the item's hashes, the decision event, the tenant's webhook).
+ * (bank the item's hashes, the decision event; the tenant's webhook follows from the event).
  */
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { parseJsonBody } from '#shared/api/body.ts';
 import { ApiError } from '#shared/api/errors.ts';
-import { type Caller, ownedBy, type TenantSettings } from '#shared/api/keys.ts';
+import { type Caller, ownedBy } from '#shared/api/keys.ts';
 import { verdictPkOf } from '#shared/contracts/verdict-table.ts';
 import { CATEGORIES } from '#shared/domain/taxonomy.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { BANK_NAME } from '#shared/matching/banks.ts';
 import type { VerdictItem, VerdictStore } from '#shared/verdict/store.ts';
-import { type DecisionEvents, decisionDetail, deliverWebhook, type WebhookOptions } from './events.ts';
+import { type DecisionEvents, decisionDetail } from './events.ts';
 import { type QueueKind, type ReviewStore, reviewView } from './store.ts';
 
 export interface ReviewDeps {
   store: ReviewStore;
   verdicts: VerdictStore;
   events: DecisionEvents;
-  /** A tenant's settings (its webhook). */
-  tenant(name: string): TenantSettings | Promise<TenantSettings>;
   /** Adds hashes to a bank (creating it as `kind`); resolves when the bank object is written. */
   addToBank(
     bank: string,
@@ -30,8 +28,7 @@ export interface ReviewDeps {
     label: string,
     signals: NonNullable<Verdict['signals']>,
   ): Promise<unknown>;
-  webhook?: WebhookOptions;
-  /** A failure after the decision was recorded (event, webhook): for the logs. */
+  /** A failure after the decision was recorded (the event): for the logs. */
   onAfterDecisionError?: (what: string, err: unknown) => void;
 }
 
@@ -101,6 +98,14 @@ export function mountReviewRoutes(app: Hono<Env>, deps: ReviewDeps): void {
     return c.json({ id: item.id, reviewer: item.lease?.reviewer, leaseUntil: item.lease?.until });
   });
 
+  // Gives the claim back (the console's skip): the item is in the queue again for everyone at once.
+  app.post('/v1/review/items/:id/release', async (c) => {
+    const caller = reviewer(c);
+    const { pk } = await owned(caller, c.req.param('id'));
+    const item = await deps.store.release(pk, caller);
+    return c.json({ id: item.id, released: true });
+  });
+
   app.post('/v1/review/items/:id/decision', async (c) => {
     const caller = reviewer(c);
     const body = parseJsonBody(await c.req.text(), decisionRequestSchema);
@@ -144,32 +149,20 @@ export function mountReviewRoutes(app: Hono<Env>, deps: ReviewDeps): void {
   });
 
   /**
-   * The decision stands once written; what follows is told, not undone: a failed event or webhook is
-   * recorded in the audit trail (a dead letter to replay), never turned into a failed decision.
+   * The decision stands once written; what follows is told, not undone: the event goes on the bus
+   * (and from there to the tenant's webhook, through the webhook queue and its sender); a failed
+   * publish is recorded in the audit trail (a dead letter to replay), never a failed decision.
    */
   async function afterDecision(verdict: Verdict, caller: Caller): Promise<void> {
-    const detail = decisionDetail(verdict);
-    const id = verdict.id ?? '';
+    const detail = decisionDetail(verdict, tenantOf(verdict, caller));
     await deps.events.publish(detail).catch(async (err: unknown) => {
       deps.onAfterDecisionError?.('decision event', err);
       await deps.store.audit({
-        verdictId: id,
+        verdictId: verdict.id ?? '',
         actor: caller.name,
         action: 'webhook-failed',
         after: { target: 'event-bus', error: String(err), detail },
       });
     });
-    const { webhook } = await deps.tenant(tenantOf(verdict, caller));
-    if (!webhook) return;
-    const result = await deliverWebhook(webhook, detail, deps.webhook);
-    if (!result.delivered) {
-      deps.onAfterDecisionError?.('webhook', new Error(result.lastError));
-      await deps.store.audit({
-        verdictId: id,
-        actor: caller.name,
-        action: 'webhook-failed',
-        after: { target: webhook.url, attempts: result.attempts, error: result.lastError, detail },
-      });
-    }
   }
 }

@@ -32,7 +32,7 @@ export interface AuditRecord {
   /** ISO time + `#` + a random suffix: unique and in time order within a verdict. */
   at: string;
   actor: string;
-  action: 'claim' | 'decision' | 'appeal' | 'bank' | 'webhook-failed';
+  action: 'claim' | 'release' | 'decision' | 'appeal' | 'bank' | 'webhook-failed';
   before?: Record<string, unknown>;
   after?: Record<string, unknown>;
 }
@@ -73,6 +73,24 @@ function conflict(item: VerdictItem | undefined, actor: Actor, nowIso: string, i
       `${actor.name} decided verdict ${id}; its appeal goes to another reviewer`,
     );
   return new ApiError(409, 'CONFLICT', `verdict ${id} changed while it was being decided; read it again`);
+}
+
+/** Appends one audit item (the review store's, and the webhook sender's dead letters). */
+export async function appendAudit(
+  doc: DynamoDBDocumentClient,
+  auditTableName: string,
+  record: Omit<AuditRecord, 'at'>,
+  at: Date = new Date(),
+): Promise<void> {
+  await doc.send(
+    new PutCommand({
+      TableName: auditTableName,
+      Item: { ...record, [AUDIT_TABLE.sortKey]: `${at.toISOString()}#${randomUUID().slice(0, 8)}` },
+      // Append-only: an audit item is written once and never replaced.
+      ConditionExpression: 'attribute_not_exists(#at)',
+      ExpressionAttributeNames: { '#at': AUDIT_TABLE.sortKey },
+    }),
+  );
 }
 
 export function createReviewStore(options: ReviewStoreOptions) {
@@ -136,17 +154,7 @@ export function createReviewStore(options: ReviewStoreOptions) {
     }
   }
 
-  async function audit(record: Omit<AuditRecord, 'at'>): Promise<void> {
-    await doc.send(
-      new PutCommand({
-        TableName: options.auditTableName,
-        Item: { ...record, [AUDIT_TABLE.sortKey]: `${now().toISOString()}#${randomUUID().slice(0, 8)}` },
-        // Append-only: an audit item is written once and never replaced.
-        ConditionExpression: 'attribute_not_exists(#at)',
-        ExpressionAttributeNames: { '#at': AUDIT_TABLE.sortKey },
-      }),
-    );
-  }
+  const audit = (record: Omit<AuditRecord, 'at'>) => appendAudit(doc, options.auditTableName, record, now());
 
   return {
     audit,
@@ -201,6 +209,61 @@ export function createReviewStore(options: ReviewStoreOptions) {
         after: { lease: item.lease },
       });
       return item;
+    },
+
+    /**
+     * Gives a claim back (a skipped item returns to the queue at once): by the reviewer who holds it,
+     * expired or not, or by a lead whoever holds it. No claim, or another reviewer's, is 409.
+     */
+    async release(pk: string, actor: Actor): Promise<VerdictItem> {
+      const lead = actor.role === 'lead';
+      const nowIso = now().toISOString();
+      let item: VerdictItem;
+      try {
+        item = await update(pk, actor, {
+          UpdateExpression: 'REMOVE #lease',
+          ConditionExpression: `attribute_exists(#queue) AND attribute_exists(#lease)${lead ? '' : ' AND #lease.#reviewer = :me'}`,
+          ExpressionAttributeNames: {
+            '#queue': 'queue',
+            '#lease': 'lease',
+            ...(!lead && { '#reviewer': 'reviewer' }),
+          },
+          ...(!lead && { ExpressionAttributeValues: { ':me': actor.name } }),
+          ReturnValues: 'ALL_OLD',
+        });
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 409) throw err;
+        // update() names the lease or the queue; what is left is "nothing to release".
+        const current = await doc.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: { [VERDICT_TABLE.partitionKey]: pk },
+            ConsistentRead: true,
+          }),
+        );
+        const held = current.Item as VerdictItem | undefined;
+        if (held?.queue && !held.lease)
+          throw new ApiError(
+            409,
+            'CONFLICT',
+            `verdict ${verdictId(pk)} is not claimed; there is nothing to release`,
+          );
+        if (held?.queue && held.lease && held.lease.reviewer !== actor.name && held.lease.until <= nowIso)
+          throw new ApiError(
+            409,
+            'CONFLICT',
+            `verdict ${verdictId(pk)} was claimed by ${held.lease.reviewer}, whose claim has run out; only they or a lead may release it`,
+          );
+        throw err;
+      }
+      const { lease, ...released } = item;
+      await audit({
+        verdictId: verdictId(pk),
+        actor: actor.name,
+        action: 'release',
+        before: { lease },
+      });
+      return released as VerdictItem;
     },
 
     /**

@@ -41,6 +41,7 @@ const KEYED_ROUTES = [
   'GET /v1/verdicts/{id}',
   'GET /v1/review/queue',
   'POST /v1/review/items/{id}/claim',
+  'POST /v1/review/items/{id}/release',
   'POST /v1/review/items/{id}/decision',
   'POST /v1/appeals',
 ];
@@ -205,11 +206,13 @@ describe('synchronous API', () => {
         expect(fn.Properties.ReservedConcurrentExecutions).toBe(p.config.api.reservedConcurrency);
       });
 
-      it('gives the authorizer only the key table secret', () => {
+      it("gives the authorizer only the key table secret and the reviewers' user pool and app client", () => {
         const fn = p.template.toJSON().Resources[logicalId(p, p.stack.api.authorizer.function)] as Resource;
         expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toEqual({
           NODE_OPTIONS: '--enable-source-maps',
           [ENV.apiKeysSecretArn]: ref(p, p.stack.api.keys),
+          [ENV.cognitoUserPoolId]: ref(p, p.stack.reviewConsole.userPool),
+          [ENV.cognitoClientId]: ref(p, p.stack.reviewConsole.userPoolClient),
         });
       });
 

@@ -340,6 +340,126 @@ describe('review: tables, grants, console hosting and sign-in', () => {
         expect(groups.sort()).toEqual(['lead', 'reviewer']);
       });
 
+      it('maps sign-in to review roles: a fixed tenant attribute the console client reads and cannot write; the authorizer knows the pool', () => {
+        const pool = resource(p, p.stack.reviewConsole.userPool).Properties as { Schema: unknown[] };
+        expect(pool.Schema).toContainEqual({
+          Name: 'tenant',
+          AttributeDataType: 'String',
+          Mutable: false,
+          StringAttributeConstraints: { MinLength: '1', MaxLength: '63' },
+        });
+        const client = resource(p, p.stack.reviewConsole.userPoolClient).Properties as {
+          ReadAttributes: string[];
+          WriteAttributes: string[];
+          SupportedIdentityProviders: string[];
+        };
+        expect(client.ReadAttributes).toContain('custom:tenant');
+        expect(client.WriteAttributes).not.toContain('custom:tenant');
+        expect(client.WriteAttributes).toEqual(['name']);
+        expect(client.SupportedIdentityProviders).toEqual(['COGNITO']);
+        const authorizer = resource(p, p.stack.api.authorizer.function).Properties as {
+          Environment: { Variables: Record<string, unknown> };
+        };
+        expect(authorizer.Environment.Variables).toMatchObject({
+          [ENV.apiKeysSecretArn]: { Ref: logicalId(p, p.stack.api.keys) },
+          [ENV.cognitoUserPoolId]: { Ref: logicalId(p, p.stack.reviewConsole.userPool) },
+          [ENV.cognitoClientId]: { Ref: logicalId(p, p.stack.reviewConsole.userPoolClient) },
+        });
+      });
+
+      it('sends webhooks from a queue: a rule on the bus, a KMS queue with a DLQ, a sender consuming both', () => {
+        const sender = p.stack.webhookSender;
+        const rule = resource(p, sender.rule).Properties as {
+          EventBusName: unknown;
+          EventPattern: unknown;
+          Targets: Record<string, unknown>[];
+        };
+        expect(rule.EventBusName).toEqual({ Ref: logicalId(p, p.stack.eventBus) });
+        expect(rule.EventPattern).toEqual({
+          source: ['moderation.pipeline'],
+          'detail-type': ['Moderation Decision'],
+        });
+        expect(rule.Targets).toHaveLength(1);
+        expect(rule.Targets[0]).toMatchObject({
+          Arn: arn(p, sender.queue),
+          DeadLetterConfig: { Arn: arn(p, sender.deadLetterQueue) },
+          RetryPolicy: { MaximumRetryAttempts: 10 },
+        });
+        const queue = resource(p, sender.queue).Properties;
+        expect(queue).toMatchObject({
+          KmsMasterKeyId: arn(p, sender.work.key),
+          RedrivePolicy: { deadLetterTargetArn: arn(p, sender.deadLetterQueue), maxReceiveCount: 5 },
+          VisibilityTimeout: 180,
+        });
+        expect(resource(p, sender.deadLetterQueue).Properties).toMatchObject({
+          KmsMasterKeyId: arn(p, sender.work.key),
+          MessageRetentionPeriod: 14 * 24 * 3600,
+        });
+        // TLS only, on both queues.
+        const queuePolicies = JSON.stringify(p.template.findResources('AWS::SQS::QueuePolicy'));
+        for (const q of [sender.queue, sender.deadLetterQueue])
+          expect(queuePolicies).toContain(logicalId(p, q));
+        expect(queuePolicies).toContain('aws:SecureTransport');
+        // The bus may use the key (the rule delivers to encrypted queues).
+        expect(JSON.stringify(resource(p, sender.work.key).Properties)).toContain('events.amazonaws.com');
+
+        const fnId = logicalId(p, sender.handler.function);
+        const mappings = (
+          Object.values(p.template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[]
+        ).filter((m) => JSON.stringify(m.Properties.FunctionName).includes(fnId));
+        expect(mappings.map((m) => m.Properties.EventSourceArn)).toEqual(
+          expect.arrayContaining([arn(p, sender.queue), arn(p, sender.deadLetterQueue)]),
+        );
+        for (const m of mappings)
+          expect(m.Properties).toMatchObject({
+            BatchSize: 10,
+            FunctionResponseTypes: ['ReportBatchItemFailures'],
+          });
+        const env = (
+          resource(p, sender.handler.function).Properties.Environment as {
+            Variables: Record<string, unknown>;
+          }
+        ).Variables;
+        expect(env).toMatchObject({
+          [ENV.apiKeysSecretArn]: { Ref: logicalId(p, p.stack.api.keys) },
+          [ENV.auditTableName]: { Ref: logicalId(p, p.stack.audit.table) },
+          [ENV.webhookQueueUrl]: { Ref: logicalId(p, sender.queue) },
+          [ENV.webhookDeadLetterQueueArn]: arn(p, sender.deadLetterQueue),
+          [ENV.webhookRetryBaseSeconds]: '30',
+          [ENV.webhookRetryMaxSeconds]: '900',
+        });
+      });
+
+      it('grants the webhook sender its queues, an append to the audit trail and a read of the key table, nothing more', () => {
+        const sender = p.stack.webhookSender;
+        const grants = permissions(p, sender.handler.role);
+        const on = (c: IConstruct) => JSON.stringify(arn(p, c));
+        for (const q of [sender.queue, sender.deadLetterQueue]) {
+          const actions = grants.filter((g) => g.resource === on(q)).map((g) => g.action);
+          expect(actions).toEqual(
+            expect.arrayContaining([
+              'sqs:ReceiveMessage',
+              'sqs:ChangeMessageVisibility',
+              'sqs:DeleteMessage',
+            ]),
+          );
+          expect(actions.filter((a) => a === 'sqs:SendMessage' || a.startsWith('sqs:Purge'))).toEqual([]);
+        }
+        const dynamo = grants.filter((g) => g.action.startsWith('dynamodb:'));
+        expect(dynamo).toEqual([{ action: 'dynamodb:PutItem', resource: on(p.stack.audit.table) }]);
+        expect(
+          grants
+            .filter((g) => g.action.startsWith('secretsmanager:'))
+            .map((g) => [g.action, g.resource])
+            .sort(),
+        ).toEqual([
+          ['secretsmanager:DescribeSecret', JSON.stringify({ Ref: logicalId(p, p.stack.api.keys) })],
+          ['secretsmanager:GetSecretValue', JSON.stringify({ Ref: logicalId(p, p.stack.api.keys) })],
+        ]);
+        // X-Ray's trace writes are the only actions on `*` (Powertools tracing, as every function).
+        expect(grants.filter((g) => g.resource === '"*"' && !g.action.startsWith('xray:'))).toEqual([]);
+      });
+
       it('alarms on throttled audit writes, to the alarm topic', () => {
         const alarm = Object.entries(p.template.findResources('AWS::CloudWatch::Alarm')).filter(([id]) =>
           id.startsWith('ObservabilityAuditWriteThrottles'),
@@ -404,9 +524,26 @@ describe('review console files', () => {
     expect(deployments[0]!.Properties.SourceObjectKeys).toHaveLength(
       2 + Object.keys(CONSOLE_VENDORED_MODULES).length,
     );
-    expect(JSON.stringify(deployments[0]!.Properties.SourceMarkers)).toContain(
-      logicalId(p, p.stack.reviewConsole.userPool),
-    );
+    const markers = JSON.stringify(deployments[0]!.Properties.SourceMarkers);
+    expect(markers).toContain(logicalId(p, p.stack.reviewConsole.userPool));
+    // config.json: the hosted sign-in (the pool has a domain), its client, the console as the callback.
+    const staged = (deployments[0]!.Properties.SourceObjectKeys as string[])
+      .map((key) => join(p.app.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'config.json'))
+      .filter((f) => existsSync(f));
+    expect(staged).toHaveLength(1);
+    const config = JSON.parse(readFileSync(staged[0]!, 'utf8')) as {
+      auth: string;
+      cognito: Record<string, unknown>;
+    };
+    const marker = (c: IConstruct) =>
+      Object.entries(deployments[0]!.Properties.SourceMarkers as Record<string, unknown>[])
+        .flatMap(([, m]) => Object.entries(m))
+        .find(([, v]) => JSON.stringify(v).includes(logicalId(p, c)))?.[0];
+    expect(config.auth).toBe('cognito');
+    expect(config.cognito.userPoolClientId).toBe(marker(p.stack.reviewConsole.userPoolClient));
+    expect(String(config.cognito.signInUrl)).toContain(marker(p.stack.reviewConsole.signInDomain!));
+    expect(String(config.cognito.redirectUrl)).toMatch(/^https:\/\/.*\/review\/$/);
+    expect(markers).toContain(logicalId(p, p.stack.reviewConsole.userPoolClient));
     // No CloudFront invalidation: its permission cannot be scoped to one distribution.
     const role = p.stack.reviewConsole.deployment!.handlerRole;
     expect(permissions(p, role).filter((g) => g.action.startsWith('cloudfront:'))).toEqual([]);
@@ -455,9 +592,16 @@ describe('review console files', () => {
       expect(page.headers.get('content-security-policy')).toBe(csp);
 
       const policy = p.stack.reviewConsole.responseHeadersPolicy!;
+      // Deployed, the page may also fetch from the hosted sign-in (its /oauth2/token).
+      const deployedCsp = p.stack.resolve(
+        consoleContentSecurityPolicy(readFileSync(join(PROJECT_ROOT, 'console', 'index.html'), 'utf8'), [
+          `https://${p.config.review.signInDomainPrefix}.auth.${p.stack.region}.amazoncognito.com`,
+        ]),
+      );
+      expect(JSON.stringify(deployedCsp)).toContain("connect-src 'self' https://moderation-review-dev.auth.");
       expect(resource(p, policy).Properties.ResponseHeadersPolicyConfig).toMatchObject({
         SecurityHeadersConfig: {
-          ContentSecurityPolicy: { ContentSecurityPolicy: csp, Override: true },
+          ContentSecurityPolicy: { ContentSecurityPolicy: deployedCsp, Override: true },
           ContentTypeOptions: { Override: true },
           FrameOptions: { FrameOption: 'SAMEORIGIN' },
           ReferrerPolicy: { ReferrerPolicy: 'strict-origin-when-cross-origin' },

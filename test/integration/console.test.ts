@@ -245,8 +245,12 @@ describe('the review console', { timeout: 120_000 }, () => {
     expect(await page.textContent('.channel-text')).toContain('chars 0–');
   });
 
-  it('s skips to the next item; a then an edited reason and Enter allows it', async () => {
+  it('s skips to the next item and gives the claim back; a then an edited reason and Enter allows it', async () => {
+    const released = page.waitForResponse((r) => r.url().endsWith(`/${items.first.id}/release`), WAIT);
     await page.keyboard.press('s');
+    expect((await released).status()).toBe(200);
+    // Released: back in the queue for every reviewer at once, not hidden until the lease runs out.
+    expect(await queueIds()).toContain(items.first.id);
     await page.waitForSelector(`.item-view[data-id="${items.second.id}"] .claim-held`, WAIT);
     expect(await page.getAttribute(`.queue-item[data-id="${items.first.id}"]`, 'class')).toContain('skipped');
     await page.keyboard.press('a');
@@ -279,8 +283,10 @@ describe('the review console', { timeout: 120_000 }, () => {
     const final = await verdict(items.second.id);
     expect(final.finalDecision).toBe('allow');
     expect(final.review?.reason).toBe('a choir, not a slur');
-    // The skipped item is still this reviewer's, undecided.
-    expect((await verdict(items.first.id)).finalDecision).toBeUndefined();
+    // The skipped item is undecided and unclaimed.
+    const skippedItem = await verdict(items.first.id);
+    expect(skippedItem.finalDecision).toBeUndefined();
+    expect(skippedItem.lease).toBeUndefined();
   });
 
   it('switches to appeals: shows the appeal’s reason and the decision appealed, and decides it', async () => {

@@ -26,7 +26,10 @@ let stack: LocalStack;
 let api: LocalApi;
 let hooks: Server;
 const received: { body: string; timestamp: string; signature: string }[] = [];
+/** Verdicts whose webhook the receiver refuses (500), to drive the retries into the DLQ. */
+const refusing = new Set<string>();
 const B = { name: 'reviewer-b', key: 'reviewer-b-key' };
+const WAIT = { timeout: 30_000, interval: 100 };
 const LEAD = { name: 'lead-c', key: 'lead-c-key' };
 
 beforeAll(async () => {
@@ -41,7 +44,8 @@ beforeAll(async () => {
         timestamp: String(req.headers[TIMESTAMP_HEADER]),
         signature: String(req.headers[SIGNATURE_HEADER]),
       });
-      res.writeHead(204).end();
+      const verdictId = (JSON.parse(body) as { detail: { verdictId: string } }).detail.verdictId;
+      res.writeHead(refusing.has(verdictId) ? 500 : 204).end();
     });
   });
   await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
@@ -55,6 +59,8 @@ beforeAll(async () => {
       { sha256: hashKey(LEAD.key), tenant: 'local', policy: 'balanced', role: 'lead', name: LEAD.name },
     ],
     reviewLeaseMs: 1500,
+    // Retried at once, three receives, then the DLQ: the dead letter within seconds.
+    webhookRetry: { baseSeconds: 0, maxSeconds: 0, maxReceiveCount: 3 },
   });
 }, 180_000);
 
@@ -78,6 +84,11 @@ async function moderate(text: string): Promise<Verdict> {
   return (await res.json()) as Verdict;
 }
 
+const auditOf = async (verdictId: string | undefined) =>
+  ((await stack.doc.send(new ScanCommand({ TableName: 'moderation-audit' }))).Items ?? [])
+    .filter((i) => i.verdictId === verdictId)
+    .sort((a, b) => (a.at < b.at ? -1 : 1));
+
 const queue = async (key: string, query = '') =>
   ((await (await call(key, 'GET', `/v1/review/queue${query}`)).json()) as { items: Verdict[] }).items;
 
@@ -85,12 +96,12 @@ describe('the review loop', () => {
   const items: Verdict[] = [];
 
   beforeAll(async () => {
-    for (const n of [1, 2, 3, 4])
+    for (const n of [1, 2, 3, 4, 5])
       items.push(await moderate(`We met the ${TERM} people on day ${n}, lovely folks.`));
   });
 
   it('queues every automatic review, oldest first, for reviewer keys only', async () => {
-    expect(items.map((v) => v.decision)).toEqual(['review', 'review', 'review', 'review']);
+    expect(items.map((v) => v.decision)).toEqual(['review', 'review', 'review', 'review', 'review']);
     const ids = (await queue(A())).map((v) => v.id);
     expect(ids).toEqual(items.map((v) => v.id));
     expect((await call(api.key, 'GET', '/v1/review/queue')).status).toBe(403);
@@ -120,6 +131,36 @@ describe('the review loop', () => {
     expect((await call(B.key, 'POST', `/v1/review/items/${first?.id}/claim`)).status).toBe(200);
     // A lead may take over an unexpired claim.
     expect((await call(LEAD.key, 'POST', `/v1/review/items/${first?.id}/claim`)).status).toBe(200);
+  });
+
+  it('the holder or a lead releases a claim, and the item is back in the queue at once; anyone else gets 409', async () => {
+    const fourth = items[3] as Verdict;
+    const release = (key: string) => call(key, 'POST', `/v1/review/items/${fourth.id}/release`);
+    const unclaimed = await release(A());
+    expect(unclaimed.status).toBe(409);
+    expect(((await unclaimed.json()) as { error: { message: string } }).error.message).toMatch(/not claimed/);
+    expect((await call(A(), 'POST', `/v1/review/items/${fourth.id}/claim`)).status).toBe(200);
+    expect((await queue(B.key)).map((v) => v.id)).not.toContain(fourth.id);
+    const notHers = await release(B.key);
+    expect(notHers.status).toBe(409);
+    expect(((await notHers.json()) as { error: { message: string } }).error.message).toMatch(
+      /claimed by local-reviewer/,
+    );
+    const released = await release(A());
+    expect(released.status).toBe(200);
+    expect(await released.json()).toEqual({ id: fourth.id, released: true });
+    expect((await queue(B.key)).map((v) => v.id)).toContain(fourth.id);
+    // A lead may release another reviewer's claim.
+    expect((await call(B.key, 'POST', `/v1/review/items/${fourth.id}/claim`)).status).toBe(200);
+    expect((await release(LEAD.key)).status).toBe(200);
+    expect((await call(api.key, 'POST', `/v1/review/items/${fourth.id}/release`)).status).toBe(403);
+    expect((await call(A(), 'POST', '/v1/review/items/bm9wZQ/release')).status).toBe(404);
+    expect((await auditOf(fourth.id)).map((i) => [i.action, i.actor])).toEqual([
+      ['claim', 'local-reviewer'],
+      ['release', 'local-reviewer'],
+      ['claim', B.name],
+      ['release', LEAD.name],
+    ]);
   });
 
   it('of two reviewers deciding at once, exactly one wins and the other gets 409', async () => {
@@ -167,7 +208,13 @@ describe('the review loop', () => {
     const event = events.find((e) => e.detail.verdictId === third.id);
     expect(event?.['detail-type']).toBe('Moderation Decision');
     expect(event?.detail.finalDecision).toBe('block');
+    // The webhook comes from the queue's sender, after the decision answered.
+    await expect.poll(() => received.some((r) => r.body.includes(String(third.id))), WAIT).toBe(true);
     const hook = received.find((r) => r.body.includes(String(third.id)));
+    expect(JSON.parse(hook?.body ?? '{}')).toMatchObject({
+      type: 'Moderation Decision',
+      detail: { verdictId: third.id, tenant: 'local', finalDecision: 'block' },
+    });
     expect(hook?.signature).toBe(signWebhook(SECRET, hook?.timestamp ?? '', hook?.body ?? ''));
     expect(hook?.signature).toBe(
       `sha256=${createHmac('sha256', SECRET).update(`${hook?.timestamp}.${hook?.body}`).digest('hex')}`,
@@ -227,10 +274,7 @@ describe('the review loop', () => {
 
   it('keeps an append-only audit record of every action', async () => {
     const third = items[2] as Verdict;
-    const out = await stack.doc.send(new ScanCommand({ TableName: 'moderation-audit' }));
-    const mine = (out.Items ?? [])
-      .filter((i) => i.verdictId === third.id)
-      .sort((a, b) => (a.at < b.at ? -1 : 1));
+    const mine = await auditOf(third.id);
     expect(mine.map((i) => [i.action, i.actor])).toEqual([
       ['decision', 'local-reviewer'],
       ['bank', 'local-reviewer'],
@@ -239,6 +283,29 @@ describe('the review loop', () => {
     ]);
     expect(mine[0]?.after?.finalDecision).toBe('block');
     expect(mine[3]?.before?.finalDecision).toBe('block');
+  });
+
+  it('a webhook the receiver keeps refusing is retried, then recorded as a dead letter in the audit trail', async () => {
+    const fifth = items[4] as Verdict;
+    refusing.add(String(fifth.id));
+    const res = await call(A(), 'POST', `/v1/review/items/${fifth.id}/decision`, {
+      decision: 'allow',
+      reason: 'fine',
+    });
+    // The decision does not wait for the webhook: it stands.
+    expect(res.status).toBe(200);
+    await expect
+      .poll(async () => (await auditOf(fifth.id)).some((i) => i.action === 'webhook-failed'), WAIT)
+      .toBe(true);
+    const attempts = received.filter((r) => r.body.includes(String(fifth.id)));
+    expect(attempts).toHaveLength(3);
+    for (const a of attempts) expect(a.signature).toBe(signWebhook(SECRET, a.timestamp, a.body));
+    const deadLetter = (await auditOf(fifth.id)).find((i) => i.action === 'webhook-failed');
+    expect(deadLetter?.actor).toBe('webhook-sender');
+    expect(deadLetter?.after?.target).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/moderation$/);
+    expect(deadLetter?.after?.detail).toMatchObject({ verdictId: fifth.id, finalDecision: 'allow' });
+    const final = (await (await call(api.key, 'GET', `/v1/verdicts/${fifth.id}`)).json()) as Verdict;
+    expect(final.finalDecision).toBe('allow');
   });
 
   it('answers bad decisions with the field named, unknown ids with 404', async () => {
