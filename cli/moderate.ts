@@ -119,32 +119,49 @@ function formatTable(rows: Verdict[]): string {
 const UPLOADS_IN_FLIGHT = 16;
 /** Uploads handed to one `waitForVerdicts`. */
 const WAIT_CHUNK = 500;
+/**
+ * Most uploads without a verdict yet: past it, uploading pauses. Reading and uploading are cheaper
+ * than moderating, so without a bound a large folder's uploads would run thousands ahead, the
+ * backlog (queued notifications, pending waits) growing in memory and taking CPU from the pipeline.
+ */
+const MAX_AHEAD = 1_000;
+
+interface UploadHooks {
+  keyOf: (file: string) => string;
+  /** Each upload done, with the count so far. */
+  onUpload: (uploaded: number) => void;
+  /** Uploads handed over for waiting, in chunks of `WAIT_CHUNK` (the last one smaller). */
+  onChunk: (chunk: { file: string; ref: ObjectRef }[]) => void;
+  /** Verdicts found so far. */
+  moderated: () => number;
+}
 
 /**
- * Reads and uploads the files, `UPLOADS_IN_FLIGHT` at a time (a window, not lock-step groups), and
- * hands the uploaded ones over in chunks of `WAIT_CHUNK` (the last one smaller) as they complete.
+ * Reads and uploads the files, `UPLOADS_IN_FLIGHT` at a time (a window, not lock-step groups), at
+ * most `MAX_AHEAD` ahead of the verdicts.
  */
-async function uploadAll(
-  files: readonly string[],
-  onUploaded: (chunk: { file: string; ref: ObjectRef }[]) => void,
-  keyOf: (file: string) => string,
-  stack: LocalStack,
-): Promise<void> {
+async function uploadAll(files: readonly string[], stack: LocalStack, hooks: UploadHooks): Promise<void> {
   let next = 0;
+  let uploaded = 0;
   let chunk: { file: string; ref: ObjectRef }[] = [];
   const worker = async () => {
     while (next < files.length) {
+      if (uploaded - hooks.moderated() >= MAX_AHEAD) {
+        await sleep(50);
+        continue;
+      }
       const file = files[next++] as string;
-      const ref = await stack.upload(keyOf(file), await readFile(file));
+      const ref = await stack.upload(hooks.keyOf(file), await readFile(file));
+      hooks.onUpload(++uploaded);
       chunk.push({ file, ref });
       if (chunk.length >= WAIT_CHUNK) {
-        onUploaded(chunk);
+        hooks.onChunk(chunk);
         chunk = [];
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(UPLOADS_IN_FLIGHT, files.length) }, worker));
-  if (chunk.length) onUploaded(chunk);
+  if (chunk.length) hooks.onChunk(chunk);
 }
 
 /**
@@ -237,13 +254,16 @@ async function main(): Promise<number> {
     let moderated = 0;
     const waits: Promise<unknown>[] = [];
     try {
-      await uploadAll(
-        toUpload,
-        async (chunk) => {
+      await uploadAll(toUpload, stack, {
+        keyOf: (file) => `${runId}/${relative(base, file).split(sep).join('/')}`,
+        onUpload: (count) => {
+          uploaded = count;
+          bar.update(moderated, uploaded);
+        },
+        moderated: () => moderated,
+        onChunk: (chunk) => {
           const fileOf = new Map<ObjectRef, string>();
           for (const { file, ref } of chunk) fileOf.set(ref, file);
-          uploaded += chunk.length;
-          bar.update(moderated, uploaded);
           // Each chunk is waited for from the moment it is uploaded, so verdicts (and the bar) come
           // while later files are still being read and uploaded.
           waits.push(
@@ -258,9 +278,7 @@ async function main(): Promise<number> {
             }),
           );
         },
-        (file) => `${runId}/${relative(base, file).split(sep).join('/')}`,
-        stack,
-      );
+      });
       await Promise.all(waits);
     } finally {
       stopBar();

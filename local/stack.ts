@@ -609,6 +609,8 @@ async function sendNotificationBatch(sqs: SQSClient, queueUrl: string, bodies: s
   }
 }
 
+const MODERATE_POLL_SECONDS = 20;
+
 /** The moderate function twice, as on AWS: the ingest queue's consumer and the long-media one. */
 async function startModerateFunctions(
   sqs: SQSClient,
@@ -626,6 +628,9 @@ async function startModerateFunctions(
     queueUrl: queues.ingest.queue.queueUrl,
     queueArn: queues.ingest.queue.queueArn,
     handler: handler as SqsHandler,
+    // SQS's longest wait, as Lambda's pollers use: these two stop only with the stack, and an idle
+    // queue (the long-media one, most of the time) then costs one receive per 20 s, not one a second.
+    waitTimeSeconds: MODERATE_POLL_SECONDS,
     onError,
   });
   stops.unshift(() => source.stop());
@@ -637,6 +642,7 @@ async function startModerateFunctions(
     queueArn: queues.longMedia.queue.queueArn,
     handler: longHandler as SqsHandler,
     batchSize: 1,
+    waitTimeSeconds: MODERATE_POLL_SECONDS,
     onError,
   });
   stops.unshift(() => longSource.stop());

@@ -7,7 +7,8 @@
  * Latency is measured one upload at a time (p50/p99 after warm-up); throughput with a burst of
  * uploads sent together (items per second from the first PutObject to the last verdict). Last,
  * `npm start -- --json <folder>` runs in a process of its own on a folder of generated texts
- * (10,000; 100 with --quick): wall time, every verdict accounted for, and that process's peak RSS.
+ * (10,000; 100 with --quick; BENCH_PIPELINE_FOLDER_FILES to choose): wall time, every verdict
+ * accounted for, and that process's peak RSS.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +30,8 @@ const PLAN = quick
   ? { warmup: 2, sequential: { text: 4, image: 3 }, burst: { text: 10, image: 4 }, folder: 100 }
   : { warmup: 6, sequential: { text: 40, image: 25 }, burst: { text: 100, image: 30 }, folder: 10_000 };
 const FOLDER_TARGET_S = 60;
+/** How many files the folder line uses instead (a slow machine, a quick look): the line's name says it. */
+const folderFiles = Number(process.env.BENCH_PIPELINE_FOLDER_FILES) || PLAN.folder;
 
 type Kind = 'text' | 'image';
 
@@ -201,4 +204,4 @@ async function folderRun(count: number): Promise<void> {
 }
 
 await main();
-await folderRun(PLAN.folder);
+await folderRun(folderFiles);
