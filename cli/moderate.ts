@@ -118,7 +118,7 @@ function formatTable(rows: Verdict[]): string {
 /** Files read and uploaded at once: enough to keep the emulators busy, few enough to hold in memory. */
 const UPLOADS_IN_FLIGHT = 16;
 /** Uploads handed to one `waitForVerdicts`. */
-const WAIT_CHUNK = 500;
+const WAIT_CHUNK = 100;
 /**
  * Most uploads without a verdict yet: past it, uploading pauses. Reading and uploading are cheaper
  * than moderating, so without a bound a large folder's uploads would run thousands ahead, the

@@ -7,7 +7,7 @@
  * Latency is measured one upload at a time (p50/p99 after warm-up); throughput with a burst of
  * uploads sent together (items per second from the first PutObject to the last verdict). Last,
  * `npm start -- --json <folder>` runs in a process of its own on a folder of generated texts
- * (10,000; 100 with --quick; BENCH_PIPELINE_FOLDER_FILES to choose): wall time, every verdict
+ * (10,000; 50 with --quick; BENCH_PIPELINE_FOLDER_FILES to choose): wall time, every verdict
  * accounted for, and that process's peak RSS.
  */
 import { execFile } from 'node:child_process';
@@ -25,9 +25,11 @@ import type { ObjectRef } from '#shared/events/s3-notification.ts';
 const { quick } = suiteArgs();
 /** Poll interval while timing one upload: 5 ms of resolution at one BatchGetItem per poll. */
 const POLL_MS = 5;
-const TARGET_P50_MS = { text: 50, image: 150 } as const;
+/** Issue 16's targets: one-at-a-time text p50, and burst throughput. */
+const TARGET_P50_MS = { text: 20, image: 150 } as const;
+const TARGET_BURST_PER_SEC = { text: 400, image: 60 } as const;
 const PLAN = quick
-  ? { warmup: 2, sequential: { text: 4, image: 3 }, burst: { text: 10, image: 4 }, folder: 100 }
+  ? { warmup: 2, sequential: { text: 4, image: 3 }, burst: { text: 10, image: 4 }, folder: 50 }
   : { warmup: 6, sequential: { text: 40, image: 25 }, burst: { text: 100, image: 30 }, folder: 10_000 };
 const FOLDER_TARGET_S = 60;
 /** How many files the folder line uses instead (a slow machine, a quick look): the line's name says it. */
@@ -131,6 +133,8 @@ async function main(): Promise<void> {
         p99Ms: round(quantile(b.latencies, 0.99)),
         samples: b.latencies.length,
         pollMs: POLL_MS,
+        target: `>= ${TARGET_BURST_PER_SEC[kind]} items/s`,
+        met: b.itemsPerSec >= TARGET_BURST_PER_SEC[kind],
       });
     }
     emit({
@@ -195,8 +199,8 @@ async function folderRun(count: number): Promise<void> {
       unit: 's',
       peakRssMiB: rss === undefined ? null : Number(rss),
       files: count,
-      target: `<= ${FOLDER_TARGET_S} s for 10,000 files`,
-      met: wallS <= (FOLDER_TARGET_S * count) / 10_000,
+      // The target is for 10,000 files; a smaller folder is mostly start-up and gets none.
+      ...(count === 10_000 && { target: `<= ${FOLDER_TARGET_S} s`, met: wallS <= FOLDER_TARGET_S }),
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
