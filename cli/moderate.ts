@@ -14,6 +14,7 @@ import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
 import { startHardDeadline } from './deadline.ts';
 import { MATCH_LIST_OPTIONS, MATCH_LIST_USAGE, matchListsOrReport } from './match-lists.ts';
+import { startRunProgress } from './progress.ts';
 
 // stdout carries verdicts and nothing else: everything else the process prints (SDK warnings,
 // emulator chatter, logs) is sent to stderr before any of it loads.
@@ -114,6 +115,61 @@ function formatTable(rows: Verdict[]): string {
   return [fmt(header), ...lines.map(fmt)].join('\n');
 }
 
+/** Files read and uploaded at once: enough to keep the emulators busy, few enough to hold in memory. */
+const UPLOADS_IN_FLIGHT = 16;
+/** Uploads handed to one `waitForVerdicts`. */
+const WAIT_CHUNK = 100;
+/**
+ * Most uploads without a verdict yet: past it, uploading pauses. Reading and uploading are cheaper
+ * than moderating, so without a bound a large folder's uploads would run thousands ahead, the
+ * backlog (queued notifications, pending waits) growing in memory and taking CPU from the pipeline.
+ */
+const MAX_AHEAD = 1_000;
+
+interface UploadHooks {
+  keyOf: (file: string) => string;
+  /** Each upload done, with the count so far. */
+  onUpload: (uploaded: number) => void;
+  /** Uploads handed over for waiting, in chunks of `WAIT_CHUNK` (the last one smaller). */
+  onChunk: (chunk: { file: string; ref: ObjectRef }[]) => void;
+  /** Verdicts found so far. */
+  moderated: () => number;
+}
+
+/**
+ * Reads and uploads the files, `UPLOADS_IN_FLIGHT` at a time (a window, not lock-step groups), at
+ * most `MAX_AHEAD` ahead of the verdicts.
+ */
+async function uploadAll(files: readonly string[], stack: LocalStack, hooks: UploadHooks): Promise<void> {
+  let next = 0;
+  let uploaded = 0;
+  let chunk: { file: string; ref: ObjectRef }[] = [];
+  const worker = async () => {
+    while (next < files.length) {
+      if (uploaded - hooks.moderated() >= MAX_AHEAD) {
+        await sleep(50);
+        continue;
+      }
+      const file = files[next++] as string;
+      const ref = await stack.upload(hooks.keyOf(file), await readFile(file));
+      hooks.onUpload(++uploaded);
+      chunk.push({ file, ref });
+      if (chunk.length >= WAIT_CHUNK) {
+        hooks.onChunk(chunk);
+        chunk = [];
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(UPLOADS_IN_FLIGHT, files.length) }, worker));
+  if (chunk.length) hooks.onChunk(chunk);
+}
+
+/**
+ * How often the watchdog's copy of the output is refreshed: twice a second for a small run, less
+ * often for a large one, where each copy is the whole rendered output (10,000 verdicts: ~10 MB).
+ */
+const refreshMs = (files: number) => Math.max(500, files);
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -167,15 +223,17 @@ async function main(): Promise<number> {
     output: output(),
     cleanup: ownDataDir ? [ownDataDir] : [],
   });
-  // The watchdog's copy of the output follows the verdicts, at most twice a second.
+  // The watchdog's copy of the output follows the verdicts (refreshMs).
   let changed = false;
   const refresh = setInterval(() => {
     if (changed) deadline.fallback(output());
     changed = false;
-  }, 500).unref();
+  }, refreshMs(files.length)).unref();
 
   let stack: LocalStack | undefined;
   let timedOut = false;
+  /** Stops the progress bar (once: cli-progress ignores a second stop). */
+  let stopBar = () => {};
   const started = performance.now();
   const work = (async () => {
     if (values.verbose) process.env[ENV.logLevel] = 'INFO';
@@ -190,39 +248,56 @@ async function main(): Promise<number> {
     // Upload under one run folder, keeping the inputs' relative layout so a post's media refs resolve.
     const base = toUpload.length ? commonDir(toUpload) : '';
     const runId = new Date().toISOString().replace(/[:.]/g, '-');
-    const fileOf = new Map<ObjectRef, string>();
-    for (let i = 0; i < toUpload.length; i += 8) {
-      await Promise.all(
-        toUpload.slice(i, i + 8).map(async (file) => {
-          const key = `${runId}/${relative(base, file).split(sep).join('/')}`;
-          fileOf.set(await (stack as LocalStack).upload(key, await readFile(file)), file);
-        }),
-      );
+    const bar = startRunProgress(toUpload.length);
+    stopBar = () => bar.stop();
+    let uploaded = 0;
+    let moderated = 0;
+    const waits: Promise<unknown>[] = [];
+    try {
+      await uploadAll(toUpload, stack, {
+        keyOf: (file) => `${runId}/${relative(base, file).split(sep).join('/')}`,
+        onUpload: (count) => {
+          uploaded = count;
+          bar.update(moderated, uploaded);
+        },
+        moderated: () => moderated,
+        onChunk: (chunk) => {
+          const fileOf = new Map<ObjectRef, string>();
+          for (const { file, ref } of chunk) fileOf.set(ref, file);
+          // Each chunk is waited for from the moment it is uploaded, so verdicts (and the bar) come
+          // while later files are still being read and uploaded.
+          waits.push(
+            (stack as LocalStack).waitForVerdicts([...fileOf.keys()], {
+              timeoutMs: deadline.remaining(),
+              onVerdict: (ref, verdict) => {
+                const file = fileOf.get(ref);
+                if (file) results.set(file, { ...verdict, object: displayName(file) });
+                changed = true;
+                bar.update(++moderated, uploaded);
+              },
+            }),
+          );
+        },
+      });
+      await Promise.all(waits);
+    } finally {
+      stopBar();
     }
-    let lastReport = 0;
-    await stack.waitForVerdicts([...fileOf.keys()], {
-      timeoutMs: deadline.remaining(),
-      onVerdict: (ref, verdict) => {
-        const file = fileOf.get(ref);
-        if (file) results.set(file, { ...verdict, object: displayName(file) });
-        changed = true;
-      },
-      onProgress: (done, total) => {
-        if (Date.now() - lastReport < 2000 || done === total) return;
-        progress(`moderated ${done}/${total}…`);
-        lastReport = Date.now();
-      },
-    });
   })();
   try {
     // Whatever the pipeline is doing (a decode that will not stop, a poll that never returns), the
     // deadline ends the wait: print what there is, give the stack a moment to stop, and go.
     timedOut = await Promise.race([work.then(() => false), deadline.reached.then(() => true)]);
     if (timedOut) work.catch(() => undefined);
+    stopBar();
     const verdicts = withTimeouts(files, results, timeoutS);
     const missing = verdicts.filter((v) => v.error?.code === 'TIMEOUT').length;
+    const seconds = (performance.now() - started) / 1000;
+    // ru_maxrss is in kilobytes on Linux: the whole local pipeline's high-water mark (it runs in this process).
+    const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
     progress(
-      `moderated ${files.length - missing} of ${files.length} file(s) in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+      `moderated ${files.length - missing} of ${files.length} file(s) in ${seconds.toFixed(1)} s ` +
+        `(${((files.length - missing) / seconds).toFixed(1)}/s, peak RSS ${peakRssMiB} MiB)` +
         (missing ? `; ${missing} had no verdict by the ${timeoutS} s deadline` : ''),
     );
     if (deadline.claimOutput()) writeStdout(render(verdicts, values.json));

@@ -15,6 +15,13 @@ export interface EventSourceOptions {
   handler: SqsHandler;
   /** @default 10 (the SQS maximum per receive) */
   batchSize?: number;
+  /**
+   * How long one receive waits for a message; a message that arrives ends the wait at once. Long
+   * waits make an idle queue cheap (one request per wait) but `stop` then aborts the receive in
+   * flight, and the emulator may already have taken a message for it, which stays invisible until
+   * its visibility timeout: use them only for sources that stop with the stack. @default 1
+   */
+  waitTimeSeconds?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -62,6 +69,9 @@ function localContext(): Context {
  */
 export function startEventSource(opts: EventSourceOptions): { stop(): Promise<void> } {
   let running = true;
+  const waitTimeSeconds = opts.waitTimeSeconds ?? 1;
+  // Only a long wait is aborted at stop (see waitTimeSeconds); a 1 s one is let finish.
+  const stopping = new AbortController();
   const loop = (async () => {
     while (running) {
       try {
@@ -69,9 +79,10 @@ export function startEventSource(opts: EventSourceOptions): { stop(): Promise<vo
           new ReceiveMessageCommand({
             QueueUrl: opts.queueUrl,
             MaxNumberOfMessages: opts.batchSize ?? 10,
-            WaitTimeSeconds: 1,
+            WaitTimeSeconds: waitTimeSeconds,
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
           }),
+          { abortSignal: stopping.signal },
         );
         if (!running || Messages.length === 0) continue;
         const event: SQSEvent = { Records: Messages.map((m) => toRecord(m, opts.queueArn)) };
@@ -95,6 +106,7 @@ export function startEventSource(opts: EventSourceOptions): { stop(): Promise<vo
   return {
     async stop() {
       running = false;
+      if (waitTimeSeconds > 1) stopping.abort();
       await loop;
     },
   };

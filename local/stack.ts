@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
@@ -28,6 +28,8 @@ import type { TermList } from '#shared/matching/terms.ts';
 import type { RetryPolicy } from '#shared/retry/retry.ts';
 import { type SqsHandler, startEventSource } from './event-source.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
+import { cacheBucketSubresources } from './s3rver-cache.ts';
+import { type TableWrites, watchTableWrites } from './table-writes.ts';
 
 export const LOCAL_BUCKET = 'moderation-uploads';
 /** Banks and term lists (shared/contracts/match-lists.ts), kept with the rest under the data folder. */
@@ -136,7 +138,10 @@ export interface LocalStack {
 export interface WaitOptions {
   /** @default 120000 */
   timeoutMs?: number;
-  /** Pause between two reads of the table; one BatchGetItem per 100 missing verdicts. @default 10 */
+  /**
+   * Least pause between two reads of the table. After a first read of every key, a read asks only
+   * for the keys just written (one BatchGetItem per 100), so a long wait costs no reads. @default 10
+   */
   pollMs?: number;
   onProgress?: (done: number, total: number) => void;
   /** Called once per verdict, as soon as the poll that found it returns. */
@@ -194,7 +199,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const s3Emulator = await startS3Emulator(data.dir, stops);
     const queues = await startQueues(options, stops);
-    const dynamoUrl = await startDynamoDb(stops, options.dataDir && localDynamoDbPath(data.dir));
+    const dynamo = await startDynamoDb(stops, options.dataDir && localDynamoDbPath(data.dir));
+    const dynamoUrl = dynamo.url;
     const inference = await startRestartableInferenceServer(options.modelsDir ?? DEFAULT_MODELS_DIR, stops);
     // Fault injection: proxies in front of DynamoDB and the inference server (tests only).
     const proxies = options.faultProxies
@@ -213,10 +219,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
     // From here on, every client and handler is built from the environment just written.
-    const { s3, sqs, dynamo, doc } = createStackClients(dynamoUrl);
-    await createVerdictTable(dynamo, TABLE).catch(tableExists);
-    await createRateLimitTable(dynamo, RATE_LIMIT_TABLE_NAME).catch(tableExists);
-    await createAuditTable(dynamo, AUDIT_TABLE_NAME).catch(tableExists);
+    const { s3, sqs, dynamoClient, doc } = createStackClients(dynamoUrl);
+    await createVerdictTable(dynamoClient, TABLE).catch(tableExists);
+    await createRateLimitTable(dynamoClient, RATE_LIMIT_TABLE_NAME).catch(tableExists);
+    await createAuditTable(dynamoClient, AUDIT_TABLE_NAME).catch(tableExists);
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     forwardUploadEvents(s3Emulator.s3rver, sqs, queues.ingest.queue.queueUrl, pending, onError);
@@ -235,7 +241,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       control: { inference: inference.control, deadLetterConsumer, proxies },
       notify: (refs) => sendObjectCreatedNotifications(sqs, queues.ingest.queue.queueUrl, refs),
       upload: (key, body) => uploadUnderPrefix(s3, key, body),
-      waitForVerdicts: (refs, waitOptions) => pollForVerdicts(doc, TABLE, refs, waitOptions),
+      waitForVerdicts: (refs, waitOptions) =>
+        waitForVerdictWrites(doc, TABLE, dynamo.writes, refs, waitOptions),
       async stop() {
         await Promise.allSettled(pending);
         for (const stop of stops) await stop().catch(() => undefined);
@@ -274,6 +281,7 @@ async function startS3Emulator(dataDir: string, stops: Stops): Promise<{ s3rver:
     allowMismatchedSignatures: true,
     configureBuckets: [{ name: LOCAL_BUCKET }, { name: MATCH_LISTS_BUCKET }],
   });
+  cacheBucketSubresources(s3rver);
   const { port } = await s3rver.run();
   stops.push(() => s3rver.close());
   return { s3rver, url: `http://127.0.0.1:${port}` };
@@ -324,14 +332,16 @@ export async function assertLocalDynamoDbFree(path: string): Promise<void> {
 
 /**
  * DynamoDB: dynalite, with table operations that complete at once; in memory, or in LevelDB under
- * `path` so a data folder keeps its verdicts between runs. Resolves to its URL.
+ * `path` so a data folder keeps its verdicts between runs. Resolves to its URL and a watch on the
+ * items it writes (for `waitForVerdicts`).
  */
-async function startDynamoDb(stops: Stops, path?: string): Promise<string> {
+async function startDynamoDb(stops: Stops, path?: string): Promise<{ url: string; writes: TableWrites }> {
   if (path) await assertLocalDynamoDbFree(path);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path && { path }) });
+  const writes = watchTableWrites(server, VERDICT_TABLE.partitionKey);
   const port = await listen(server);
   stops.push(() => new Promise((r) => server.close(r)));
-  return `http://127.0.0.1:${port}`;
+  return { url: `http://127.0.0.1:${port}`, writes };
 }
 
 /** A table kept in the data folder by an earlier run already exists, with the same definition. */
@@ -524,13 +534,21 @@ function createStackClients(dynamoUrl: string) {
   // fauxqs names queues by sqs.<region>.localhost URLs; send to its endpoint, not the URL's host.
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
   // Straight to dynalite, past any fault proxy: the stack's own reads must work while it misbehaves.
-  const dynamo = new DynamoDBClient({ endpoint: dynamoUrl });
-  return { s3, sqs, dynamo, doc: DynamoDBDocumentClient.from(dynamo) };
+  const dynamoClient = new DynamoDBClient({ endpoint: dynamoUrl });
+  return { s3, sqs, dynamoClient, doc: DynamoDBDocumentClient.from(dynamoClient) };
 }
 
 type EventRecord = { eventName: string; s3: { object: { key: string; sequencer?: unknown } } };
 
-/** Bucket notification: ObjectCreated under uploads/ → the ingest queue. */
+/** SendMessageBatch's limits: 10 messages, 256 KiB in all. */
+const SEND_BATCH = { messages: 10, bytes: 256 * 1024 } as const;
+
+/**
+ * Bucket notification: ObjectCreated under uploads/ → the ingest queue, one message per event as S3
+ * sends them. Events of the same event-loop turn (a burst of uploads) go out in SendMessageBatch
+ * requests of up to 10 instead of one request each: S3 delivers its notifications by itself on
+ * AWS, so locally the round trip per object is the emulator's cost, not the pipeline's.
+ */
 function forwardUploadEvents(
   s3rver: S3rver,
   sqs: SQSClient,
@@ -538,6 +556,16 @@ function forwardUploadEvents(
   pending: Set<Promise<unknown>>,
   onError: OnError,
 ): void {
+  let bodies: string[] = [];
+  const track = (sent: Promise<unknown>) => {
+    const tracked = sent.catch((err) => onError?.(err)).finally(() => pending.delete(tracked));
+    pending.add(tracked);
+  };
+  const flush = () => {
+    const batch = bodies;
+    bodies = [];
+    for (const chunk of sendBatches(batch)) track(sendNotificationBatch(sqs, queueUrl, chunk));
+  };
   s3rver.on('event', (event: { Records: EventRecord[] }) => {
     const records = event.Records.filter(
       (r) => r.eventName.startsWith('ObjectCreated') && r.s3.object.key.startsWith(UPLOAD_PREFIX),
@@ -547,13 +575,50 @@ function forwardUploadEvents(
       r.s3.object.key = encodeKeyLikeS3(r.s3.object.key);
       r.s3.object.sequencer = nextSequencer();
     }
-    const sent = sqs
-      .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ Records: records }) }))
-      .catch((err) => onError?.(err))
-      .finally(() => pending.delete(sent));
-    pending.add(sent);
+    if (!bodies.length) setImmediate(flush);
+    bodies.push(JSON.stringify({ Records: records }));
   });
 }
+
+/** Message bodies in groups SendMessageBatch accepts, in order. */
+export function sendBatches(bodies: readonly string[]): string[][] {
+  const batches: string[][] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const body of bodies) {
+    const size = Buffer.byteLength(body);
+    if (current.length && (current.length === SEND_BATCH.messages || bytes + size > SEND_BATCH.bytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(body);
+    bytes += size;
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
+
+/** One SendMessageBatch; an entry the queue refused is an error for `onError`, like a failed send. */
+async function sendNotificationBatch(sqs: SQSClient, queueUrl: string, bodies: string[]): Promise<void> {
+  if (bodies.length === 1) {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: bodies[0] }));
+    return;
+  }
+  const { Failed = [] } = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
+    }),
+  );
+  if (Failed.length) {
+    throw new Error(
+      `the ingest queue refused ${Failed.length} of ${bodies.length} notifications: ${Failed.map((f) => f.Message ?? f.Code).join('; ')}`,
+    );
+  }
+}
+
+const MODERATE_POLL_SECONDS = 20;
 
 /** The moderate function twice, as on AWS: the ingest queue's consumer and the long-media one. */
 async function startModerateFunctions(
@@ -572,6 +637,9 @@ async function startModerateFunctions(
     queueUrl: queues.ingest.queue.queueUrl,
     queueArn: queues.ingest.queue.queueArn,
     handler: handler as SqsHandler,
+    // SQS's longest wait, as Lambda's pollers use: these two stop only with the stack, and an idle
+    // queue (the long-media one, most of the time) then costs one receive per 20 s, not one a second.
+    waitTimeSeconds: MODERATE_POLL_SECONDS,
     onError,
   });
   stops.unshift(() => source.stop());
@@ -588,6 +656,7 @@ async function startModerateFunctions(
     queueArn: queues.longMedia.queue.queueArn,
     handler: longHandler as SqsHandler,
     batchSize: 1,
+    waitTimeSeconds: MODERATE_POLL_SECONDS,
     onError,
   });
   stops.unshift(() => longSource.stop());
@@ -668,59 +737,113 @@ async function uploadUnderPrefix(s3: S3Client, key: string, body: Uint8Array): P
   };
 }
 
-/** `LocalStack.waitForVerdicts`: reads the table until every ref has its verdict or the time is up. */
-async function pollForVerdicts(
+/**
+ * With nothing written, how often `waitForVerdicts` still reads every missing key: writes it did not
+ * see (none are expected: every write goes through the watched emulator) are found within this.
+ */
+const FULL_READ_MS = 5_000;
+/** BatchGetItem's limit, and how many of them one round sends at a time. */
+const BATCH_GET_KEYS = 100;
+const BATCH_GETS_IN_FLIGHT = 8;
+
+/**
+ * `LocalStack.waitForVerdicts`: reads every key once (verdicts may exist already: a data folder, a
+ * notification sent again), then only the keys the table has just written (table-writes.ts), at
+ * most one read per `pollMs`, until every ref has its verdict or the time is up.
+ */
+async function waitForVerdictWrites(
   doc: DynamoDBDocumentClient,
   tableName: string,
+  writes: TableWrites,
   refs: ObjectRef[],
   { timeoutMs = 120_000, pollMs = 10, onProgress, onVerdict }: WaitOptions = {},
 ): Promise<Map<ObjectRef, Verdict>> {
   const found = new Map<ObjectRef, Verdict>();
   const deadline = Date.now() + timeoutMs;
-  while (found.size < refs.length && Date.now() < deadline) {
-    await readMissingVerdicts(doc, tableName, refs, found, onVerdict);
-    onProgress?.(found.size, refs.length);
-    if (found.size < refs.length) await new Promise((r) => setTimeout(r, pollMs));
+  const missing = new Map<string, ObjectRef[]>();
+  for (const ref of refs) {
+    const pk = verdictKey(ref);
+    const same = missing.get(pk);
+    if (same) same.push(ref);
+    else missing.set(pk, [ref]);
+  }
+  const written = new Set<string>();
+  let wake: (() => void) | undefined;
+  const stopWatching = writes.onWrite((table, pk) => {
+    if (table !== tableName || !missing.has(pk)) return;
+    written.add(pk);
+    wake?.();
+  });
+  try {
+    let keys = [...missing.keys()];
+    let lastFullRead = Date.now();
+    while (missing.size && Date.now() < deadline) {
+      for (const pk of await readVerdicts(doc, tableName, keys, missing, found, onVerdict)) written.add(pk);
+      onProgress?.(found.size, refs.length);
+      if (!missing.size) break;
+      await sleep(pollMs);
+      if (!written.size) {
+        const waitMs = Math.max(0, Math.min(lastFullRead + FULL_READ_MS, deadline) - Date.now());
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+      if (Date.now() - lastFullRead >= FULL_READ_MS) {
+        keys = [...missing.keys()];
+        lastFullRead = Date.now();
+      } else keys = [...written].filter((pk) => missing.has(pk));
+      written.clear();
+    }
+  } finally {
+    stopWatching();
   }
   return found;
 }
 
-/** One poll: adds to `found` the verdicts that now exist for the refs it lacks. */
-async function readMissingVerdicts(
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One round: BatchGetItem for these keys (100 a request, a few requests at a time), moving what it
+ * finds from `missing` to `found`. Resolves to the keys DynamoDB left unprocessed, to ask again.
+ */
+async function readVerdicts(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  refs: ObjectRef[],
+  pks: string[],
+  missing: Map<string, ObjectRef[]>,
   found: Map<ObjectRef, Verdict>,
   onVerdict: WaitOptions['onVerdict'],
-): Promise<void> {
-  // One BatchGetItem per 100 missing verdicts (the API's limit), not one GetItem each: a
-  // poll of a large upload stays one or two requests, so it can run often without slowing
-  // the pipeline it waits for. Keys left unprocessed are simply asked for again next round.
+): Promise<string[]> {
   const { partitionKey } = VERDICT_TABLE;
-  const missing = new Map<string, ObjectRef[]>();
-  for (const ref of refs) {
-    if (found.has(ref)) continue;
-    const pk = verdictKey(ref);
-    missing.set(pk, [...(missing.get(pk) ?? []), ref]);
-  }
-  const pks = [...missing.keys()];
-  const chunks = Array.from({ length: Math.ceil(pks.length / 100) }, (_, i) =>
-    pks.slice(i * 100, i * 100 + 100),
+  const unprocessed: string[] = [];
+  const chunks = Array.from({ length: Math.ceil(pks.length / BATCH_GET_KEYS) }, (_, i) =>
+    pks.slice(i * BATCH_GET_KEYS, (i + 1) * BATCH_GET_KEYS),
   );
-  await Promise.all(
-    chunks.map(async (chunk) => {
-      const { Responses } = await doc.send(
-        new BatchGetCommand({
-          RequestItems: { [tableName]: { Keys: chunk.map((pk) => ({ [partitionKey]: pk })) } },
-        }),
-      );
-      for (const item of Responses?.[tableName] ?? []) {
-        const { [partitionKey]: pk, ...verdict } = item as Verdict & { [partitionKey]: string };
-        for (const ref of missing.get(pk) ?? []) {
-          found.set(ref, verdict);
-          onVerdict?.(ref, verdict);
+  for (let i = 0; i < chunks.length; i += BATCH_GETS_IN_FLIGHT) {
+    await Promise.all(
+      chunks.slice(i, i + BATCH_GETS_IN_FLIGHT).map(async (chunk) => {
+        const { Responses, UnprocessedKeys } = await doc.send(
+          new BatchGetCommand({
+            RequestItems: { [tableName]: { Keys: chunk.map((pk) => ({ [partitionKey]: pk })) } },
+          }),
+        );
+        for (const item of Responses?.[tableName] ?? []) {
+          const { [partitionKey]: pk, ...verdict } = item as Verdict & { [partitionKey]: string };
+          for (const ref of missing.get(pk) ?? []) {
+            found.set(ref, verdict);
+            onVerdict?.(ref, verdict);
+          }
+          missing.delete(pk);
         }
-      }
-    }),
-  );
+        for (const key of UnprocessedKeys?.[tableName]?.Keys ?? [])
+          unprocessed.push(String(key[partitionKey]));
+      }),
+    );
+  }
+  return unprocessed;
 }

@@ -10,6 +10,7 @@ import type { MatchListSource } from '#shared/matching/store.ts';
 import { createRecordHandler } from '#shared/moderation/record-handler.ts';
 import { matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
+import { withBatchedGets } from '#shared/verdict/batched-gets.ts';
 import { createVerdictStore } from '#shared/verdict/store.ts';
 
 /** What the function talks to; each defaults to the one its environment configures. */
@@ -38,7 +39,8 @@ export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}
   const forwards = env.mediaMode === 'sync' && env.longMediaQueueUrl !== '';
   const recordHandler = createRecordHandler({
     s3,
-    store: createVerdictStore(doc, env.tableName),
+    // One BatchGetItem for the batch's "is there a verdict already?" reads (batched-gets.ts).
+    store: withBatchedGets(createVerdictStore(doc, env.tableName), doc, env.tableName),
     models: modelsFromEnv(env, sagemaker, DEFAULT_PACK_MANIFESTS),
     policy: loadPolicy(env.policyName),
     engines,

@@ -62,6 +62,14 @@ const REDRIVABLE: ErrorCode = 'PROCESSING_FAILED';
  */
 export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promise<ModerationResult> {
   const pk = verdictKey(ref);
+  const started = performance.now();
+  // The object is read while the table is asked for an existing verdict: a first delivery (nearly
+  // every one) needs both, so the two round trips overlap instead of adding up. A redelivery reads
+  // the object for nothing; its result (or error) is then dropped.
+  const tooLarge = (ref.size ?? 0) > LIMITS.maxObjectBytes;
+  const reading = tooLarge
+    ? undefined
+    : settled(readObject(deps.s3, { ...ref, maxBytes: LIMITS.maxObjectBytes }));
   const existing = await deps.store.get(pk);
   // A redelivery or duplicate notification: the verdict exists, so spend no GPU time on it again.
   // (Still advance the pointer: the delivery that wrote the verdict may have died before doing so.)
@@ -69,7 +77,6 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
     return { verdict: existing, outcome: 'already-moderated', latest: await deps.store.advanceLatest(ref) };
   }
 
-  const started = performance.now();
   const timings: Record<string, number> = {};
   const base = {
     object: s3Uri(ref),
@@ -78,17 +85,17 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
   };
   let verdict: Verdict;
   try {
-    if ((ref.size ?? 0) > LIMITS.maxObjectBytes) {
+    if (!reading) {
       throw new ModerationError(
         'TOO_LARGE',
         `object is ${ref.size} bytes; the limit is ${LIMITS.maxObjectBytes}`,
       );
     }
-    const t = performance.now();
-    const bytes = await readObject(deps.s3, { ...ref, maxBytes: LIMITS.maxObjectBytes });
-    timings.fetchMs = elapsed(t);
+    const read = await reading;
+    if ('error' in read) throw read.error;
+    timings.fetchMs = read.ms;
     verdict = await judge(
-      bytes,
+      read.value,
       { objects: s3Objects(deps.s3, ref.bucket), key: ref.key },
       base,
       timings,
@@ -114,6 +121,15 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
   // Only after the verdict exists, so a reader following the pointer always finds one.
   const latest = await deps.store.advanceLatest(ref);
   return { verdict, outcome, latest };
+}
+
+/** A promise that never rejects (so one left unawaited is no unhandled rejection), with its duration. */
+function settled<T>(promise: Promise<T>): Promise<{ value: T; ms: number } | { error: unknown }> {
+  const t = performance.now();
+  return promise.then(
+    (value) => ({ value, ms: elapsed(t) }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 export { errorVerdict };

@@ -8,7 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -103,6 +103,8 @@ beforeEach(() => {
   s3.on(CopyObjectCommand).resolves({});
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
   ddb.on(GetCommand).resolves({});
+  // The records of a batch ask for existing verdicts in one read (shared/verdict/batched-gets.ts).
+  ddb.on(BatchGetCommand).resolves({});
   ddb.on(PutCommand).resolves({});
   sagemaker.on(InvokeEndpointCommand).callsFake((input) => fakeEndpoint(input.EndpointName, input));
 });

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { cacheBucketSubresources } from '#local/s3rver-cache.ts';
+
+/** A stand-in for s3rver's FilesystemStore: counts the reads that would touch the disk. */
+function fakeS3rver() {
+  const files = new Map<string, string>();
+  const reads: string[] = [];
+  const path = (bucket: string, key: string | undefined, type: string) => `${bucket}/${key ?? ''}/${type}`;
+  const store = {
+    async getSubresource(bucket: string, key: string | undefined, type: string) {
+      reads.push(path(bucket, key, type));
+      return files.get(path(bucket, key, type)) ?? null;
+    },
+    async putSubresource(bucket: string, key: string | undefined, resource: { type: string; body: string }) {
+      files.set(path(bucket, key, resource.type), resource.body);
+    },
+    async deleteSubresource(bucket: string, key: string | undefined, type: string) {
+      files.delete(path(bucket, key, type));
+    },
+    async deleteBucket(bucket: string) {
+      for (const k of files.keys()) if (k.startsWith(`${bucket}/`)) files.delete(k);
+    },
+    reset() {
+      files.clear();
+    },
+  };
+  return { s3rver: { store } as never, store, reads };
+}
+
+describe('cacheBucketSubresources', () => {
+  it('reads a bucket configuration from disk once, and again after the store writes or deletes it', async () => {
+    // Arrange
+    const { s3rver, store, reads } = fakeS3rver();
+    cacheBucketSubresources(s3rver);
+
+    // Act
+    const first = await store.getSubresource('b', undefined, 'cors');
+    const second = await store.getSubresource('b', undefined, 'cors');
+    await store.putSubresource('b', undefined, { type: 'cors', body: '<CORS/>' });
+    const afterPut = await store.getSubresource('b', undefined, 'cors');
+    await store.deleteSubresource('b', undefined, 'cors');
+    const afterDelete = await store.getSubresource('b', undefined, 'cors');
+
+    // Assert
+    expect([first, second, afterPut, afterDelete]).toEqual([null, null, '<CORS/>', null]);
+    expect(reads).toEqual(['b//cors', 'b//cors', 'b//cors']);
+  });
+
+  it('never caches an object-level subresource (tags change with every verdict)', async () => {
+    // Arrange
+    const { s3rver, store, reads } = fakeS3rver();
+    cacheBucketSubresources(s3rver);
+
+    // Act
+    await store.getSubresource('b', 'k', 'tagging');
+    await store.putSubresource('b', 'k', { type: 'tagging', body: '<Tagging/>' });
+    const tags = await store.getSubresource('b', 'k', 'tagging');
+
+    // Assert
+    expect(tags).toBe('<Tagging/>');
+    expect(reads).toEqual(['b/k/tagging', 'b/k/tagging']);
+  });
+
+  it('forgets a bucket deleted or a store reset', async () => {
+    // Arrange
+    const { s3rver, store, reads } = fakeS3rver();
+    cacheBucketSubresources(s3rver);
+    await store.getSubresource('b', undefined, 'website');
+
+    // Act
+    await store.deleteBucket('b');
+    await store.getSubresource('b', undefined, 'website');
+    store.reset();
+    await store.getSubresource('b', undefined, 'website');
+
+    // Assert
+    expect(reads).toHaveLength(3);
+  });
+});
