@@ -14,7 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { API_ROUTES, RATE_LIMIT_TABLE } from '#shared/contracts/api.ts';
-import { ENV } from '#shared/contracts/env.ts';
+import { ENV, type MediaDecoding } from '#shared/contracts/env.ts';
 import { LIMITS, type MediaMode } from '#shared/ingest/limits.ts';
 import { PipelineFunction } from './pipeline-function.ts';
 
@@ -187,6 +187,8 @@ export class ModerationApi extends Construct {
         ...props.environment,
         // No long-media queue: media over the synchronous limits is a TOO_LONG_FOR_SYNC answer.
         [ENV.mediaMode]: 'sync' satisfies MediaMode,
+        // No ffmpeg in the zip and no queue to forward to: audio and video answer 415 MEDIA_NEEDS_UPLOAD.
+        [ENV.mediaDecoding]: 'none' satisfies MediaDecoding,
         [ENV.apiAuth]: 'authorizer',
         [ENV.rateLimitTableName]: this.rateLimits.tableName,
         [ENV.apiRateLimitPerMinute]: String(props.rateLimitPerMinute ?? 600),

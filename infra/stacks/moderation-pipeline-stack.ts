@@ -180,6 +180,8 @@ export class ModerationPipelineStack extends Stack {
     for (const name of MODEL_NAMES) {
       const endpoint = endpoints[name];
       environment[MODEL_ENV[name].endpoint] = endpoint.endpointName;
+      // The client splits requests under this hosting mode's payload limit (6 MB real-time, 4 MB serverless).
+      environment[MODEL_ENV[name].hosting] = endpoint.mode;
       // Scale-to-zero endpoints host the model as an inference component, which InvokeEndpoint must name.
       if (endpoint.inferenceComponentName)
         environment[MODEL_ENV[name].component] = endpoint.inferenceComponentName;

@@ -180,6 +180,8 @@ describe('synchronous API', () => {
           [ENV.policyName]: p.config.policyName,
           [ENV.matchListsBucket]: ref(p, p.stack.matchLists.bucket),
           [ENV.mediaMode]: 'sync',
+          // No ffmpeg in its zip: audio and video answer 415 MEDIA_NEEDS_UPLOAD.
+          [ENV.mediaDecoding]: 'none',
           [ENV.apiAuth]: 'authorizer',
           [ENV.rateLimitTableName]: ref(p, p.stack.api.rateLimits),
           [ENV.apiRateLimitPerMinute]: String(p.config.api.rateLimitPerMinute),
@@ -191,7 +193,11 @@ describe('synchronous API', () => {
           [ENV.eventBusName]: ref(p, p.stack.eventBus),
           [ENV.apiKeysSecretArn]: ref(p, p.stack.api.keys),
         });
-        for (const name of MODEL_NAMES) expect(env, name).toHaveProperty(MODEL_ENV[name].endpoint);
+        for (const name of MODEL_NAMES) {
+          expect(env, name).toHaveProperty(MODEL_ENV[name].endpoint);
+          // The payload limit the client splits requests under follows the endpoint's hosting mode.
+          expect(env[MODEL_ENV[name].hosting], name).toBe(p.stack.endpoints[name].mode);
+        }
         // No long-media forwarding and no quarantine (an API request has no upload to copy).
         for (const name of [ENV.longMediaQueueUrl, ENV.quarantineBucket]) {
           expect(env, name).not.toHaveProperty(name);

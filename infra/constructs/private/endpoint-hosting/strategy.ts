@@ -12,9 +12,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
+import type { EndpointHostingMode } from '#shared/contracts/tensor-wire.ts';
 
-/** How the endpoint hosts its model, which decides its metrics' dimensions and its scaling. */
-export type EndpointMode = 'instance' | 'inference-component' | 'serverless';
+/**
+ * How the endpoint hosts its model, which decides its metrics' dimensions, its scaling and (in the
+ * functions' `*_ENDPOINT_HOSTING`) the payload limit the client splits requests under.
+ */
+export type EndpointMode = EndpointHostingMode;
 
 export const VARIANT_NAME = 'AllTraffic';
 
