@@ -6,6 +6,11 @@
  * model → fusion → the policy presets) twice: with the spotted phrases and without.
  *
  *   npx tsx model-artifacts/speech/measure-keywords.ts [--show] [--voices slt,kal,...]
+ *   npx tsx model-artifacts/speech/measure-keywords.ts --sweep [--voices ...]
+ *
+ * `--sweep` runs only the spotter, with every threshold of the list multiplied by each of `--scales`,
+ * and prints per phrase and scale its detections in clips that say the phrase and its false alarms
+ * in clips that do not (phrases are searched independently, so one sweep serves every phrase).
  *
  * Needs `flite` (and `espeak-ng` for its voice) from apt. Transcripts (the slow part) are cached by
  * clip under .local/eval-cache/keywords/, so a change of phrase thresholds re-runs only the
@@ -27,6 +32,8 @@ import { addTranscript } from '#shared/modalities/audio.ts';
 import { emptyCollected } from '#shared/modalities/types.ts';
 import { score } from '#shared/moderation/score.ts';
 import { applyPolicy, loadPolicy } from '#shared/policy/policy.ts';
+import { KEYPHRASES } from '#shared/speech/keyphrases.ts';
+import { pocketsphinxKeywordSpotter } from '#shared/speech/keywords.ts';
 import type { TranscriptSegment } from '#shared/speech/recognizer.ts';
 import type { Transcript } from '#shared/speech/transcribe.ts';
 import { detectSpeech, loadSileroVad } from '#shared/speech/vad.ts';
@@ -86,7 +93,12 @@ async function synthesise(voice: string, text: string): Promise<Buffer> {
 }
 
 const { values } = parseArgs({
-  options: { show: { type: 'boolean' }, voices: { type: 'string', default: Object.keys(VOICES).join(',') } },
+  options: {
+    show: { type: 'boolean' },
+    sweep: { type: 'boolean' },
+    scales: { type: 'string', default: '1e-5,1,1e5,1e10' },
+    voices: { type: 'string', default: Object.keys(VOICES).join(',') },
+  },
 });
 const voices = (values.voices ?? '').split(',').filter((v) => v in VOICES);
 const config = readEngineConfig();
@@ -98,6 +110,61 @@ const [vad, recognizer, spotter, gateway] = await Promise.all([
 ]);
 if (!recognizer || !spotter) throw new Error('needs SPEECH_ENGINE=pocketsphinx');
 const policies = ['lenient', 'balanced', 'strict'].map(loadPolicy);
+
+/** Threshold multipliers tried by --sweep (`--scales`): above 1 is stricter. */
+const SCALES = (values.scales ?? '1').split(',').map(Number);
+
+/** Whether the sentence says the phrase (as words). */
+const says = (text: string, phrase: string) =>
+  ` ${text
+    .toLowerCase()
+    .replace(/[^a-z ]/g, ' ')
+    .replace(/\s+/g, ' ')} `.includes(` ${phrase} `);
+
+async function sweep(): Promise<void> {
+  const spotters = SCALES.map((scale) =>
+    pocketsphinxKeywordSpotter(
+      { ...config.pocketsphinx, timeoutMs: 60_000 },
+      KEYPHRASES.map((p) => ({ ...p, threshold: Math.min(1, p.threshold * scale) })),
+    ),
+  );
+  // phrase → scale → [hits where said, clips saying it, false alarms by voice]
+  const table = new Map<string, { hit: number; said: number; false: Record<string, number> }[]>();
+  for (const p of KEYPHRASES)
+    table.set(
+      p.phrase,
+      SCALES.map(() => ({ hit: 0, said: 0, false: {} })),
+    );
+  for (const voice of voices) {
+    for (const clip of CLIPS) {
+      const audio = await decodeAudio(await synthesise(voice, clip.text), 'audio/wav');
+      const speech = await detectSpeech(audio.samples, vad);
+      for (const [i, s] of spotters.entries()) {
+        const heard = new Set((await s.spot(audio.samples, speech)).map((h) => h.phrase));
+        for (const p of KEYPHRASES) {
+          const cell = table.get(p.phrase)![i]!;
+          if (says(clip.text, p.phrase)) {
+            cell.said++;
+            if (heard.has(p.phrase)) cell.hit++;
+          } else if (heard.has(p.phrase)) cell.false[voice] = (cell.false[voice] ?? 0) + 1;
+        }
+      }
+    }
+  }
+  for (const [phrase, cells] of table)
+    console.log(
+      JSON.stringify({
+        phrase,
+        bySCALE: Object.fromEntries(
+          cells.map((c, i) => [SCALES[i], `${c.hit}/${c.said} false ${JSON.stringify(c.false)}`]),
+        ),
+      }),
+    );
+}
+if (values.sweep) {
+  await sweep();
+  process.exit(0);
+}
 const cacheDir = join(CACHE_DIR, 'keywords');
 mkdirSync(cacheDir, { recursive: true });
 
