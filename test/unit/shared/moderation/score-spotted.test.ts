@@ -40,7 +40,7 @@ const spottedKill: Evidence = {
   excerpt: 'i will call you',
   timestampMs: 600,
   timeRangeMs: [600, 1000],
-  scores: { violence: 0.3 },
+  scores: { violence: 0.17 },
 };
 
 function clip(withTranscript: boolean, spotted: Evidence[] = [spottedKill]): Collected {
@@ -59,11 +59,11 @@ describe('spotted phrases in scoring', () => {
   it('raise the speech channel by max and floor the fused category, keeping the evidence', async () => {
     const { models, calls } = gateway(low, { ...low, violence: 0.1 });
     const result = await score(clip(true), models);
-    expect(result.modalities.speech?.scores.violence).toBe(0.3);
+    expect(result.modalities.speech?.scores.violence).toBe(0.17);
     expect(result.modalities.speech?.scores.harassment).toBe(0.05);
     // Fusion sees the raised channel, and may not dilute it below the spotted score.
-    expect(calls.fuse[0]?.speech?.violence).toBe(0.3);
-    expect(result.categories.violence).toBe(0.3);
+    expect(calls.fuse[0]?.speech?.violence).toBe(0.17);
+    expect(result.categories.violence).toBe(0.17);
     expect(result.categories.harassment).toBe(0.05);
     const evidence = result.modalities.speech?.evidence ?? [];
     expect(evidence.map((e) => e.keyphrase ?? 'window')).toEqual(['window', 'kill you']);
@@ -77,11 +77,11 @@ describe('spotted phrases in scoring', () => {
   });
 
   it('make the speech channel present when the transcript has no words, without a text-model call', async () => {
-    const { models, calls } = gateway(low, { ...low, violence: 0.2 });
+    const { models, calls } = gateway(low, { ...low, violence: 0.08 });
     const result = await score(clip(false), models);
     expect(calls.texts).toEqual([]);
-    expect(result.modalities.speech).toEqual({ scores: { violence: 0.3 }, evidence: [spottedKill] });
-    expect(result.categories.violence).toBe(0.3);
+    expect(result.modalities.speech).toEqual({ scores: { violence: 0.17 }, evidence: [spottedKill] });
+    expect(result.categories.violence).toBe(0.17);
     expect(result.unscoredCategories).toEqual([]);
   });
 
