@@ -7,16 +7,21 @@
  * transcript turns "kill you" into "call you" and the text model, rightly, scores the wrong words.
  * - Every word is in the CMU dictionary the en-us model ships (`cmudict-en-us.dict`); words it lacks
  *   (most newer slurs) cannot be spotted and are left to the transcript and the text model.
- * - Threats are second-person phrases ("kill you", not "kill"), so "the comedian killed it" and
- *   "killing time" are not threats; a slur is listed alone only where it is long and has no everyday
- *   sense (three or more phonemes, not a homophone); ambiguous ones ("fag", "coon", "dyke", "spic")
- *   only with a word that makes them abuse, or not at all.
- * - Thresholds (the `/1e-N/` of a PocketSphinx keyphrase file: how much better the phrase must fit
- *   than any phone sequence) were tuned on generated speech — threats, slurs and near misses
- *   ("I will call you", "skill you", "the comedian killed it") in four flite voices at two speeds
- *   (`npx tsx model-artifacts/speech/measure-keywords.ts`) — to the strictest value that still
- *   heard the phrase in the clear voices. Longer phrases take smaller thresholds: more phonemes to
- *   match make a chance fit rarer.
+ * - Threats are second-person phrases of at least two words ("shoot you", not "shoot"), so "the
+ *   comedian killed it" is not one. A bare "kill you" was tried and dropped: PocketSphinx heard it
+ *   inside "skill you", "killing", "killed it" and "kill the lights when you…" (12 of 40 near-miss
+ *   clips; a threshold 10⁵ times stricter still left 9 of its 10 false alarms in the flite
+ *   voices); the longer "i will kill
+ *   you", "i'll kill you" and "going to kill you" carry the threat instead.
+ * - A slur is listed alone only where it is long and has no everyday sense; ambiguous ones ("fag",
+ *   "coon", "dyke", "spic") only with a word that makes them abuse, or not at all.
+ * - Thresholds (the `/1e-N/` of a PocketSphinx keyphrase file: how far the phrase must out-score
+ *   the phone loop; nearer 1 detects less) started at 1e-30 for three or more words, 1e-20 for two
+ *   and 1e-15 for one (longer phrases add up larger score gaps), and were moved where generated
+ *   speech — threats, slurs and near misses in three flite voices, one slowed, and espeak-ng
+ *   (`npx tsx model-artifacts/speech/measure-keywords.ts [--sweep]`) — showed false alarms that a
+ *   stricter value removed. That is tuning on the measurement set itself, on synthetic voices: the
+ *   figures in docs/MEDIA.md are optimistic for real recordings.
  */
 import type { Category } from '#shared/domain/taxonomy.ts';
 
