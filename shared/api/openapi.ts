@@ -17,6 +17,7 @@ const evidence = z.object({
   range: z.tuple([z.number(), z.number()]).optional(),
   timestampMs: z.number().optional(),
   timeRangeMs: z.tuple([z.number(), z.number()]).optional(),
+  keyphrase: z.string().optional(),
   scores,
 });
 

@@ -38,6 +38,8 @@ export const ENV = {
   inferenceRetryReserveMs: 'INFERENCE_RETRY_RESERVE_MS',
   ocrEngine: 'OCR_ENGINE',
   speechEngine: 'SPEECH_ENGINE',
+  /** Keyword spotting of threat and slur phrases in speech (docs/MEDIA.md): `pocketsphinx` or `none`. */
+  speechKeywords: 'SPEECH_KEYWORDS',
   whisperModelDir: 'WHISPER_MODEL_DIR',
   pocketsphinxPath: 'POCKETSPHINX_PATH',
   pocketsphinxModelDir: 'POCKETSPHINX_MODEL_DIR',
@@ -160,6 +162,8 @@ export interface EngineConfig {
   ocr: string;
   /** SPEECH_ENGINE: `pocketsphinx`, `whisper` or `none`. @default 'pocketsphinx' */
   speech: string;
+  /** SPEECH_KEYWORDS: `pocketsphinx` (the POCKETSPHINX_* binary and model) or `none`. @default 'pocketsphinx' */
+  keywords: string;
   /** WHISPER_MODEL_DIR: encoder + decoder ONNX graphs and vocabulary, for SPEECH_ENGINE=whisper. */
   whisperModelDir?: string;
   /** POCKETSPHINX_PATH and POCKETSPHINX_MODEL_DIR. */
@@ -273,6 +277,7 @@ export function readEngineConfig(env: Env = process.env): EngineConfig {
   return {
     ocr: stringFrom(env, ENV.ocrEngine, 'tesseract'),
     speech: stringFrom(env, ENV.speechEngine, 'pocketsphinx'),
+    keywords: stringFrom(env, ENV.speechKeywords, 'pocketsphinx'),
     ...(whisperModelDir && { whisperModelDir }),
     pocketsphinx: {
       bin: stringFrom(env, ENV.pocketsphinxPath, 'pocketsphinx_continuous'),

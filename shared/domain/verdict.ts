@@ -15,6 +15,8 @@ export interface Evidence {
   timestampMs?: number;
   /** Media time range in ms [start, end], for speech and for text seen across several frames. */
   timeRangeMs?: [number, number];
+  /** Speech keyword spotting: the listed phrase heard (docs/MEDIA.md); `excerpt` is then what the transcript says there. */
+  keyphrase?: string;
   /** The channel's scores for this piece alone. */
   scores: Record<string, number>;
 }

@@ -9,6 +9,7 @@ import type { EngineConfig } from '#shared/contracts/env.ts';
 import { type OcrEngine, tesseractEngine } from '#shared/extract/ocr.ts';
 import { type MediaLimits, type MediaMode, mediaLimits } from '#shared/ingest/limits.ts';
 import type { MediaTools } from '#shared/media/ffmpeg.ts';
+import type { KeywordSpotter } from '#shared/speech/keywords.ts';
 import type { SpeechRecognizer } from '#shared/speech/recognizer.ts';
 import type { SpeechDeps } from '#shared/speech/transcribe.ts';
 import { loadSileroVad } from '#shared/speech/vad.ts';
@@ -54,8 +55,22 @@ const SPEECH_ENGINES: Record<string, RecognizerFactory> = {
   },
 };
 
+type SpotterFactory = (config: EngineConfig, limits: MediaLimits) => Promise<KeywordSpotter | undefined>;
+
+const KEYWORD_SPOTTERS: Record<string, SpotterFactory> = {
+  async pocketsphinx(config, limits) {
+    const { pocketsphinxKeywordSpotter } = await import('#shared/speech/keywords.ts');
+    // Bounded like the recogniser: the same binary, model and time limit.
+    return pocketsphinxKeywordSpotter({ ...config.pocketsphinx, timeoutMs: limits.audio.decodeTimeoutMs });
+  },
+  async none() {
+    return undefined;
+  },
+};
+
 export const OCR_ENGINE_NAMES = Object.keys(OCR_ENGINES);
 export const SPEECH_ENGINE_NAMES = Object.keys(SPEECH_ENGINES);
+export const KEYWORD_SPOTTER_NAMES = Object.keys(KEYWORD_SPOTTERS);
 
 function pick<T>(registry: Record<string, T>, variable: string, name: string): T {
   const found = registry[name];
@@ -80,16 +95,25 @@ export function createRecognizer(
   return pick(SPEECH_ENGINES, 'SPEECH_ENGINE', config.speech)(config, limits);
 }
 
-/** Voice activity and recogniser together, as transcription needs them. */
+/** The keyword spotter of `config.keywords` (pocketsphinx, none); undefined for none. */
+export function createKeywordSpotter(
+  config: EngineConfig,
+  limits: MediaLimits = mediaLimits('sync'),
+): Promise<KeywordSpotter | undefined> {
+  return pick(KEYWORD_SPOTTERS, 'SPEECH_KEYWORDS', config.keywords)(config, limits);
+}
+
+/** Voice activity, recogniser and keyword spotter together, as transcription needs them. */
 export async function createSpeechDeps(
   config: EngineConfig,
   limits: MediaLimits = mediaLimits('sync'),
 ): Promise<SpeechDeps> {
-  const [vad, recognizer] = await Promise.all([
+  const [vad, recognizer, spotter] = await Promise.all([
     loadSileroVad(config.vadModelPath),
     createRecognizer(config, limits),
+    createKeywordSpotter(config, limits),
   ]);
-  return recognizer ? { vad, recognizer } : { vad };
+  return { vad, ...(recognizer && { recognizer }), ...(spotter && { spotter }) };
 }
 
 /**
@@ -99,6 +123,7 @@ export async function createSpeechDeps(
 export function createEngines(config: EngineConfig, mode: MediaMode = 'sync'): Engines {
   const makeOcr = pick(OCR_ENGINES, 'OCR_ENGINE', config.ocr);
   pick(SPEECH_ENGINES, 'SPEECH_ENGINE', config.speech);
+  pick(KEYWORD_SPOTTERS, 'SPEECH_KEYWORDS', config.keywords);
   if (config.speech === 'whisper' && !config.whisperModelDir)
     throw new UnknownEngineError('SPEECH_ENGINE=whisper needs WHISPER_MODEL_DIR');
   const limits = mediaLimits(mode);

@@ -65,6 +65,12 @@ export interface Collected {
   partial: boolean;
   /** Why part went unscored, when it was not a size limit (they become verdict reasons). */
   notes?: string[];
+  /**
+   * Evidence found without the channel's model (speech keyword spotting, shared/speech/keywords.ts),
+   * by channel name: its scores are on the verdict's calibrated scale, so they enter the channel's
+   * scores by max and floor the fused categories (shared/moderation/score.ts, docs/MEDIA.md).
+   */
+  spotted?: Record<string, Evidence[]>;
   /** Engines that ran in the function (OCR, VAD, speech-to-text) → version, for modelVersions. */
   engines?: Record<string, string>;
   /** Hashes of the upload for bank matching (shared/matching/signals.ts): of its bytes, image, frames; a post's include its media's. */
@@ -116,9 +122,16 @@ export function mergeCollected(target: Collected, extra: Collected): Collected {
   }
   if (extra.partial) target.partial = true;
   if (extra.notes?.length) target.notes = [...(target.notes ?? []), ...extra.notes];
+  for (const [name, found] of Object.entries(extra.spotted ?? {})) addSpotted(target, name, found);
   if (extra.engines) target.engines = { ...target.engines, ...extra.engines };
   if (extra.signals?.length) target.signals = [...(target.signals ?? []), ...extra.signals];
   return target;
+}
+
+/** Adds evidence a channel's model did not produce (keyword spotting) to that channel. */
+export function addSpotted(target: Collected, channel: string, found: readonly Evidence[]): void {
+  if (found.length > 0)
+    target.spotted = { ...target.spotted, [channel]: [...(target.spotted?.[channel] ?? []), ...found] };
 }
 
 /** Records that part of the upload went unscored, and why (it becomes a verdict reason). */

@@ -1,6 +1,6 @@
 import { CATEGORIES, type Category } from '#shared/domain/taxonomy.ts';
 import type { Evidence, ModalityResult } from '#shared/domain/verdict.ts';
-import { CHANNEL_SPECS } from '#shared/modalities/registry.ts';
+import { CHANNEL_SPECS, CHANNELS } from '#shared/modalities/registry.ts';
 import type { ChannelSpec, Collected, ImageItem, TextItem } from '#shared/modalities/types.ts';
 import type { ModelGateway, Scored } from './models.ts';
 
@@ -55,6 +55,15 @@ function channelResult(spec: ChannelSpec, items: (TextItem | ImageItem)[], score
   return { scores: maxScores(perItem.map((p) => p.channel)), evidence: topEvidence(evidence) };
 }
 
+/**
+ * A channel's result with the evidence its model did not produce (speech keyword spotting): scores
+ * by max, and its best spotted items kept beside the model's best items rather than competing with them.
+ */
+function withSpotted(result: ModalityResult | undefined, spotted: Evidence[]): ModalityResult {
+  const scores = maxScores([result?.scores ?? {}, ...spotted.map((e) => e.scores)]);
+  return { scores, evidence: [...(result?.evidence ?? []), ...topEvidence(spotted)] };
+}
+
 /** Runs each channel's model, fuses the channels, and keeps the evidence that explains the score. */
 export async function score(collected: Collected, models: ModelGateway): Promise<Scoring> {
   const modalities: Record<string, ModalityResult> = {};
@@ -70,6 +79,11 @@ export async function score(collected: Collected, models: ModelGateway): Promise
     modelVersions[pack[spec.model].name] = result.version;
     modalities[spec.name] = channelResult(spec, collected.channels[spec.name] ?? [], result);
   });
+  // A spotted phrase counts even where the transcript has no words to score.
+  const spotted = Object.entries(collected.spotted ?? {}).filter(
+    ([c, found]) => found.length > 0 && CHANNELS.includes(c),
+  );
+  for (const [channel, found] of spotted) modalities[channel] = withSpotted(modalities[channel], found);
   Object.assign(modelVersions, collected.engines);
 
   const channelScores = Object.fromEntries(Object.entries(modalities).map(([c, m]) => [c, m.scores]));
@@ -78,9 +92,15 @@ export async function score(collected: Collected, models: ModelGateway): Promise
   // A fused value for a category that no present channel scores is only the model's prior: report
   // the category as unscored (a text-only upload says nothing about nudity) instead of inventing it.
   const covered = new Set(Object.keys(modalities).flatMap((c) => pack.fusion.channelCategories[c] ?? []));
-  const categories = Object.fromEntries(
+  const categories: Record<string, number> = Object.fromEntries(
     Object.entries(fused.scores[0] ?? {}).filter(([c]) => covered.has(c)),
   );
+  // Spotted scores are already on the fused scale: like fusion's strong-channel floor, fusion may
+  // raise them but not dilute them (docs/MEDIA.md, "Keyword spotting").
+  for (const [category, floor] of Object.entries(
+    maxScores(spotted.flatMap(([, f]) => f.map((e) => e.scores))),
+  ))
+    if (covered.has(category)) categories[category] = Math.max(categories[category] ?? 0, floor);
   return {
     categories,
     unscoredCategories: CATEGORIES.filter((c) => !(c in categories)),

@@ -35,7 +35,8 @@ export function parsePocketsphinxWords(stdout: string): { word: string; startMs:
   return words;
 }
 
-function toPcm16(samples: Float32Array): Buffer {
+/** Float samples as the 16-bit little-endian PCM `pocketsphinx_continuous -infile` reads (no header). */
+export function toPcm16(samples: Float32Array): Buffer {
   const out = Buffer.alloc(samples.length * 2);
   for (let i = 0; i < samples.length; i++) {
     const s = Math.max(-1, Math.min(1, samples[i] ?? 0));

@@ -90,6 +90,7 @@ describe('media through the local pipeline', () => {
     expect(evidence?.excerpt).toMatch(/kill|worthless|idiot|hates/);
     expect(evidence?.timeRangeMs?.[1]).toBeGreaterThan(evidence?.timeRangeMs?.[0] ?? Infinity);
     expect(hateful.modelVersions['speech-to-text']).toMatch(/^pocketsphinx@/);
+    expect(hateful.modelVersions['keyword-spotting']).toMatch(/^pocketsphinx-kws@/);
   });
 
   it('scores an image of hateful text above an image of benign text, with the OCR text as evidence', () => {

@@ -10,6 +10,9 @@ describe('engines', () => {
     );
     expect(() => createEngines(readEngineConfig({ SPEECH_ENGINE: 'kaldi' }))).toThrow(UnknownEngineError);
     expect(() => createEngines(readEngineConfig({ SPEECH_ENGINE: 'whisper' }))).toThrow(/WHISPER_MODEL_DIR/);
+    expect(() => createEngines(readEngineConfig({ SPEECH_KEYWORDS: 'vosk' }))).toThrow(
+      /unknown SPEECH_KEYWORDS "vosk"; known: pocketsphinx, none/,
+    );
   });
 
   it('create each engine once and reuse it', async () => {

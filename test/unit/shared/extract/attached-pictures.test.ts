@@ -65,7 +65,10 @@ describe('attached pictures', () => {
 
   it('puts each cover into the image channel, and says when there were more than it reads', async () => {
     const song = await songWithCover(5);
-    const engines = createEngines(readEngineConfig({ OCR_ENGINE: 'none', SPEECH_ENGINE: 'none' }), 'sync');
+    const engines = createEngines(
+      readEngineConfig({ OCR_ENGINE: 'none', SPEECH_ENGINE: 'none', SPEECH_KEYWORDS: 'none' }),
+      'sync',
+    );
     const ctx = { source: 's3://b/song.flac', imageSize: 64, engines } as CollectContext;
     const out = await audioModality.collect(song, await sniff(song), ctx);
     const images = out.channels[IMAGE_CHANNEL.name] ?? [];

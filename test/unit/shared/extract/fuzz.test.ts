@@ -277,9 +277,12 @@ function fuzz(families: Family[], numRuns: number, parallel = 1) {
 
 beforeAll(async () => {
   await makeSeeds();
-  // OCR and speech-to-text read decoded pixels and PCM, not the upload's bytes: off here, so the
+  // OCR, speech-to-text and keyword spotting read decoded pixels and PCM, not the upload's bytes: off here, so the
   // run spends its time in the parsers. Voice activity detection stays on.
-  const base = createEngines(readEngineConfig({ OCR_ENGINE: 'none', SPEECH_ENGINE: 'none' }), 'sync');
+  const base = createEngines(
+    readEngineConfig({ OCR_ENGINE: 'none', SPEECH_ENGINE: 'none', SPEECH_KEYWORDS: 'none' }),
+    'sync',
+  );
   const limits = mediaLimits('sync');
   engines = {
     ...base,
