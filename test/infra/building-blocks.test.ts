@@ -192,7 +192,7 @@ describe('in the stack', () => {
     dev = buildPipeline('dev');
   });
 
-  it('builds every bucket from SecureBucket and both work queues from WorkQueue', () => {
+  it('builds every bucket from SecureBucket and every work queue from WorkQueue', () => {
     const buckets = [
       dev.stack.ingest.bucket,
       dev.stack.ingest.accessLogsBucket,
@@ -204,7 +204,9 @@ describe('in the stack', () => {
     dev.template.resourceCountIs('AWS::S3::Bucket', buckets.length);
     expect(dev.stack.ingest.work).toBeInstanceOf(WorkQueue);
     expect(dev.stack.longMedia.work).toBeInstanceOf(WorkQueue);
-    dev.template.resourceCountIs('AWS::SQS::Queue', 4);
+    expect(dev.stack.webhookSender.work).toBeInstanceOf(WorkQueue);
+    // Each work queue and its dead-letter queue.
+    dev.template.resourceCountIs('AWS::SQS::Queue', 6);
   });
 
   it('keeps the logical ids the queues, keys and buckets had before the building blocks', () => {

@@ -79,8 +79,8 @@ describe('functions', () => {
   it('gives no function a variable the runtime does not read (every name is in shared/contracts/env.ts)', () => {
     for (const p of [dev, prod]) {
       const functions = Object.values(p.template.findResources('AWS::Lambda::Function')) as Fn[];
-      // moderate, long-media, dead-letter, and the API's function and authorizer.
-      expect(functions).toHaveLength(5);
+      // moderate, media, dead-letter, the webhook sender, and the API's function and authorizer.
+      expect(functions).toHaveLength(6);
       for (const fn of functions) {
         const names = Object.keys(fn.Properties.Environment.Variables);
         const unknown = names.filter((name) => !KNOWN_ENV_NAMES.has(name) && !RUNTIME_ENV.test(name));
