@@ -21,6 +21,17 @@ import { startRunProgress } from './progress.ts';
 const writeStdout = process.stdout.write.bind(process.stdout);
 process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 
+/**
+ * Resolves once `text` has been handed to the OS. stdout to a pipe is asynchronous in Node: a
+ * `process.exit` right after a large write keeps only what the pipe took at once (64 KiB), which cut
+ * the verdicts of a 10,000-file run piped into another program.
+ */
+function writeVerdicts(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    writeStdout(text, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
 const USAGE = `usage: npm start -- [options] [file|dir ...]
 
 Moderates local files (text, images, audio, video, post manifests) through the full pipeline on embedded
@@ -300,7 +311,7 @@ async function main(): Promise<number> {
         `(${((files.length - missing) / seconds).toFixed(1)}/s, peak RSS ${peakRssMiB} MiB)` +
         (missing ? `; ${missing} had no verdict by the ${timeoutS} s deadline` : ''),
     );
-    if (deadline.claimOutput()) writeStdout(render(verdicts, values.json));
+    if (deadline.claimOutput()) await writeVerdicts(render(verdicts, values.json));
     // Whatever is still in flight belongs to an input that already has its TIMEOUT verdict.
     timedOut ||= missing > 0;
     return missing ? 1 : 0;

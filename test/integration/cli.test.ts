@@ -40,6 +40,38 @@ describe('cli', () => {
     expect(stderr).toContain('moderated');
   });
 
+  it('prints every verdict to a pipe that is read slowly, not only the 64 KiB the pipe takes at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-pipe-'));
+    try {
+      const count = 80;
+      for (let i = 0; i < count; i++) {
+        const text = `Thank you for the lovely dinner last night, the soup was delicious (${i}). `.repeat(8);
+        await writeFile(join(dir, `${String(i).padStart(3, '0')}.txt`), text);
+      }
+      // The reader starts 8 s late, long after the command has summed up and stopped its stack: a
+      // process.exit right after the write would leave only what the pipe's buffer took (64 KiB).
+      const { stdout } = await run(
+        'sh',
+        [
+          '-c',
+          '"$0" --import tsx cli/moderate.ts --json "$1" 2>/dev/null | (sleep 8; cat)',
+          process.execPath,
+          dir,
+        ],
+        { cwd: root, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+      );
+      expect(stdout.length).toBeGreaterThan(64 * 1024);
+      const verdicts = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Verdict);
+      expect(verdicts).toHaveLength(count);
+      expect(new Set(verdicts.map((v) => v.object)).size).toBe(count);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it('prints a readable table by default', async () => {
     const { stdout } = await run(
       process.execPath,
