@@ -70,11 +70,13 @@ export function markdown(lines: readonly BenchLine[], machine: Machine, command:
       ? `p99 ${l.p99Ms} ms`
       : l.ratio !== undefined
         ? `ratio ${l.ratio}${l.overheadPct !== undefined ? ` (overhead ${l.overheadPct}%)` : ''}`
-        : l.p50Ms !== undefined && l.unit !== 'ms'
-          ? `p50 ${l.p50Ms} ms`
-          : l.unit === 'bytes'
-            ? mib(l.value)
-            : `${l.value} ${l.unit ?? ''}`;
+        : l.target?.includes('items/s') && typeof l.itemsPerSec === 'number'
+          ? `${l.itemsPerSec} items/s`
+          : l.p50Ms !== undefined && l.unit !== 'ms'
+            ? `p50 ${l.p50Ms} ms`
+            : l.unit === 'bytes'
+              ? mib(l.value)
+              : `${l.value} ${l.unit ?? ''}`;
     out.push(`| ${l.target} | \`${l.name}\` | ${measured} | ${l.met ? 'met' : '**missed**'} |`);
   }
   out.push('');
