@@ -29,28 +29,8 @@ export function thresholdForPrecision(
   target: number,
   options: { prevalence?: number; minPredicted?: number } = {},
 ): ThresholdChoice {
-  const minPredicted = options.minPredicted ?? 10;
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort(
-    (a, b) => (scores[b] ?? 0) - (scores[a] ?? 0),
-  );
-  let pos = 0;
-  for (let i = 0; i < labels.length; i++) if ((labels[i] ?? 0) > 0.5) pos++;
-  const neg = labels.length - pos;
-  let tp = 0;
   let best: number | undefined;
-  for (let i = 0; i < idx.length; i++) {
-    if ((labels[idx[i] ?? 0] ?? 0) > 0.5) tp++;
-    const s = scores[idx[i] ?? 0] ?? 0;
-    if (i + 1 < idx.length && scores[idx[i + 1] ?? 0] === s) continue;
-    const fp = i + 1 - tp;
-    let precision = tp / (i + 1);
-    if (options.prevalence !== undefined && pos > 0 && neg > 0) {
-      const tpr = tp / pos;
-      const fpr = fp / neg;
-      precision = (options.prevalence * tpr) / (options.prevalence * tpr + (1 - options.prevalence) * fpr);
-    }
-    if (i + 1 >= minPredicted && precision >= target) best = s;
-  }
+  for (const cut of cutPoints(scores, labels, options)) if (cut.precision >= target) best = cut.score;
   if (best === undefined)
     return { threshold: NEVER, chosenOn: atThreshold(scores, labels, NEVER), reached: false };
   const threshold = Math.floor(best * 1000) / 1000;
@@ -68,6 +48,25 @@ export function bestPrecisionThreshold(
   labels: ArrayLike<number>,
   options: { prevalence?: number; minPredicted?: number } = {},
 ): number {
+  let best = { precision: -1, threshold: NEVER };
+  for (const cut of cutPoints(scores, labels, options)) {
+    // Ties keep the lower threshold (more recall at the same precision).
+    if (cut.precision >= best.precision) best = { precision: cut.precision, threshold: cut.score };
+  }
+  return best.threshold >= NEVER ? NEVER : Math.floor(best.threshold * 1000) / 1000;
+}
+
+/**
+ * Every cut point `score ≥ s` (one per distinct score, highest first) with at least `minPredicted`
+ * items predicted positive, and its precision: at `prevalence` when given (recall and false-positive
+ * rate re-weighted to that share of positives), else at the data's own mix. Both threshold choices
+ * above walk this one sequence.
+ */
+function* cutPoints(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  options: { prevalence?: number; minPredicted?: number },
+): Generator<{ score: number; precision: number }> {
   const minPredicted = options.minPredicted ?? 10;
   const idx = Array.from({ length: scores.length }, (_, i) => i).sort(
     (a, b) => (scores[b] ?? 0) - (scores[a] ?? 0),
@@ -76,7 +75,6 @@ export function bestPrecisionThreshold(
   for (let i = 0; i < labels.length; i++) if ((labels[i] ?? 0) > 0.5) pos++;
   const neg = labels.length - pos;
   let tp = 0;
-  let best = { precision: -1, threshold: NEVER };
   for (let i = 0; i < idx.length; i++) {
     if ((labels[idx[i] ?? 0] ?? 0) > 0.5) tp++;
     const s = scores[idx[i] ?? 0] ?? 0;
@@ -89,10 +87,8 @@ export function bestPrecisionThreshold(
       const fpr = fp / neg;
       precision = (options.prevalence * tpr) / (options.prevalence * tpr + (1 - options.prevalence) * fpr);
     }
-    // Ties keep the lower threshold (more recall at the same precision).
-    if (precision >= best.precision) best = { precision, threshold: s };
+    yield { score: s, precision };
   }
-  return best.threshold >= NEVER ? NEVER : Math.floor(best.threshold * 1000) / 1000;
 }
 
 /**
