@@ -39,7 +39,13 @@ export interface CardMetrics {
   >;
   losoEpochs: number;
   losoSample: number;
-  previous?: { testBySource: Partial<Record<Source, SourceFigures>>; identity: IdentityFigures };
+  previous?: {
+    version: string;
+    testBySource: Partial<Record<Source, SourceFigures>>;
+    identity: IdentityFigures;
+    losoBySource?: Partial<Record<Source, SourceFigures>>;
+    losoMeanAuroc?: number;
+  };
   onnx: { parityMaxAbs: number; paddingMaxAbs: number; msPerText: number };
   timing: { hardware: string; featurizeSeconds: number; mainTrainingSeconds: number; totalSeconds: number };
 }
@@ -55,12 +61,14 @@ const COLUMNS: readonly (TextLabel | 'any')[] = [...TEXT_LABELS, 'any'];
 
 /** One row per source and label: n/positives, previous model, new model in source, both architectures LOSO. */
 const archNames = (m: TextMetrics) => Object.keys(m.architectures);
+/** The previous model's name in table headers. */
+const prevName = (m: TextMetrics) => `previous ${m.previous?.version ?? ''}`.trim();
 
 function sourceTable(m: TextMetrics): string {
   const archs = archNames(m);
   const lines = [
-    `| source | label | test n (pos) | previous 1.x AUROC | new, in source AUROC | new F1 | ${archs.map((a) => `LOSO ${a} AUROC`).join(' | ')} |`,
-    `|---|---|---:|---:|---:|---:|${archs.map(() => '---:').join('|')}|`,
+    `| source | label | test n (pos) | ${prevName(m)} AUROC | ${prevName(m)} LOSO AUROC | new, in source AUROC | new F1 | ${archs.map((a) => `LOSO ${a} AUROC`).join(' | ')} |`,
+    `|---|---|---:|---:|---:|---:|---:|${archs.map(() => '---:').join('|')}|`,
   ];
   for (const s of SOURCES) {
     const now = m.testBySource[s];
@@ -71,7 +79,7 @@ function sourceTable(m: TextMetrics): string {
       const prev = m.previous?.testBySource[s]?.labels[l];
       const loso = archs.map((a) => fmt(m.architectures[a]?.loso?.[s]?.labels[l]?.auroc));
       lines.push(
-        `| ${s} | ${l} | ${f.n} (${f.positives}) | ${fmt(prev?.auroc)} | ${fmt(f.auroc)} | ${fmt(f.f1)} | ${loso.join(' | ')} |`,
+        `| ${s} | ${l} | ${f.n} (${f.positives}) | ${fmt(prev?.auroc)} | ${fmt(m.previous?.losoBySource?.[s]?.labels[l]?.auroc)} | ${fmt(f.auroc)} | ${fmt(f.f1)} | ${loso.join(' | ')} |`,
       );
     }
   }
@@ -82,15 +90,15 @@ function sourceTable(m: TextMetrics): string {
 function benignTable(m: TextMetrics): string {
   const archs = archNames(m);
   const lines = [
-    `| benign source | test n | previous 1.x flagged | new, in source flagged | ${archs.map((a) => `LOSO ${a} flagged`).join(' | ')} |`,
-    `|---|---:|---:|---:|${archs.map(() => '---:').join('|')}|`,
+    `| benign source | test n | ${prevName(m)} flagged | ${prevName(m)} LOSO flagged | new, in source flagged | ${archs.map((a) => `LOSO ${a} flagged`).join(' | ')} |`,
+    `|---|---:|---:|---:|---:|${archs.map(() => '---:').join('|')}|`,
   ];
   for (const s of BENIGN_SOURCES) {
     const now = m.testBySource[s];
     if (now === undefined) continue;
     const loso = archs.map((a) => pct(m.architectures[a]?.loso?.[s]?.flagged));
     lines.push(
-      `| ${s} | ${now.n} | ${pct(m.previous?.testBySource[s]?.flagged)} | ${pct(now.flagged)} | ${loso.join(' | ')} |`,
+      `| ${s} | ${now.n} | ${pct(m.previous?.testBySource[s]?.flagged)} | ${pct(m.previous?.losoBySource?.[s]?.flagged)} | ${pct(now.flagged)} | ${loso.join(' | ')} |`,
     );
   }
   return lines.join('\n');
@@ -122,7 +130,7 @@ function identityTable(m: TextMetrics): string {
     prev: { n: number; hateFlagged: number } | undefined,
   ) => `| ${name} | ${now?.n ?? '–'} | ${pct(prev?.hateFlagged)} | ${pct(now?.hateFlagged)} |`;
   return [
-    '| test texts | n | previous 1.x flagged as hate | new flagged as hate |',
+    `| test texts | n | ${prevName(m)} flagged as hate | new flagged as hate |`,
     '|---|---:|---:|---:|',
     row(
       'ToxiGen neutral statements about a group',
@@ -272,10 +280,9 @@ A small convolutional or transformer encoder from scratch was not trained: see L
 
 ## Test figures per source, previous model beside the new one
 
-"previous 1.x" is text-toxicity 1.0.0 (Davidson + OLID only) scored on the same test splits with its own
-featurizer and thresholds: for every source but Davidson and OLID it was already out of source. Its
-Davidson and OLID figures are optimistic: 1.0.0 split by a different key, so most of these test rows
-were in its training set. "new, in
+"${prevName(m)}" is the model this one replaces, scored on the same test splits with its own featurizer
+and thresholds; its LOSO column is what its own training run measured leaving each source out (same
+sources and splits, its kept architecture${m.previous?.losoMeanAuroc !== undefined ? `, LOSO mean AUROC ${fmt(m.previous.losoMeanAuroc)}` : ''}). "new, in
 source" is this model (trained on the other splits of that source). LOSO columns never saw the source.
 \`any\` = the highest output relative to its threshold, against the source's harmful/harmless label.
 

@@ -4,6 +4,11 @@
  * threats from EDOS), violent idioms that are not threats ("this commute is killing me"), and
  * statements about identity groups in three forms: the stereotype asserted (hate), the same
  * stereotype denied or rejected (counter-speech, negation: not hate) and a neutral mention.
+ * Since 2.1 also: implicit hate without a stereotype word (exclusion, conspiracy, dehumanising
+ * comparisons), counter-speech that quotes a slur to condemn it, insults with no threat in them (so
+ * an insult is harassment, not violence), everyday uses of "hate" and of violent verbs with objects
+ * ("kill the lights", "shoot me a text"), and short harmless fragments ("a", "ok", "the"): a text
+ * window of one or two common words must score as what it is, nothing.
  *
  * Every row records its template and the verb or group filled in; the split is drawn by that pair,
  * so validation and test hold template and group (or verb) combinations that training never saw. Group and stereotype pairs used by the project's hand-written
@@ -31,6 +36,10 @@ const THREAT_YOU = { y: [0, 1, 0, 1, 0] as Labels5, mask: [1, 1, 0, 1, 1] as Lab
 const THREAT_THEM = { y: [0, 0, 0, 1, 0] as Labels5, mask: [0, 0, 0, 1, 1] as Labels5 };
 const HATE = { y: [1, 0, 0, 0, 0] as Labels5, mask: [1, 0, 0, 0, 0] as Labels5 };
 const HARMLESS = { y: [0, 0, 0, 0, 0] as Labels5, mask: ALL_KNOWN };
+/** An insult aimed at the reader with no threat in it: harassment, and explicitly not violence. */
+const INSULT = { y: [0, 1, 0, 0, 0] as Labels5, mask: [1, 1, 0, 1, 1] as Labels5 };
+/** A slur quoted to condemn it: no hate, no harassment, no threat; whether quoting it is offensive is left open. */
+const QUOTED = { y: [0, 0, 0, 0, 0] as Labels5, mask: [1, 1, 0, 1, 1] as Labels5 };
 
 const THREAT_VERBS = [
   'kill',
@@ -213,6 +222,198 @@ const NEUTRAL = [
   'the council met with {g} to discuss the new community centre',
 ];
 
+/** Insults without a threat: "you are a worthless idiot" is harassment, never violence on its own. */
+const INSULT_TEMPLATES = [
+  'you are a {a} {n}',
+  'you {a} {n}',
+  'shut up, you {a} {n}',
+  'what a {a} {n} you are',
+  'nobody cares what you think, you {n}',
+  'you are the most {a} {n} on this site',
+  'get lost, {n}',
+  'are you really this {a}? what a {n}',
+];
+const INSULT_ADJECTIVES = ['worthless', 'pathetic', 'stupid', 'useless', 'ugly', 'brainless', 'clueless'];
+const INSULT_NOUNS = ['idiot', 'loser', 'moron', 'clown', 'waste of space', 'joke', 'fool', 'imbecile'];
+
+/** Everyday objects of violent verbs and of "hate": not a threat, not hate, not abuse. */
+const EVERYDAY_TEMPLATES = [
+  'can you {v} the {o} please',
+  'remember to {v} the {o} before you go',
+  "don't forget to {v} the {o}",
+  'I had to {v} the {o} twice today',
+];
+const EVERYDAY_VERB_OBJECTS: [string, string[]][] = [
+  ['kill', ['engine', 'music', 'power', 'app', 'task', 'noise']],
+  ['shoot', ['photos', 'scene', 'trailer']],
+  ['beat', ['traffic', 'deadline', 'batter', 'high score']],
+  ['smash', ['garlic', 'biscuits']],
+];
+const SHOOT_MESSAGE = [
+  'shoot me a {m} when you land',
+  'just shoot us a {m} if plans change',
+  'I will shoot you a {m} tonight with the details',
+];
+const MESSAGES = ['text', 'message', 'line', 'quick note', 'reply'];
+const HATE_EVERYDAY = [
+  'I hate {x}',
+  'honestly I hate {x} so much',
+  'ugh, I really hate {x}',
+  'does anyone else hate {x}?',
+];
+const EVERYDAY_DISLIKES = [
+  'mondays',
+  'waiting in line',
+  'this weather',
+  'traffic jams',
+  'cold coffee',
+  'losing my keys',
+  'spoilers',
+  'when the wifi drops',
+  'doing the dishes',
+  'early meetings',
+];
+
+/**
+ * Implicit hate: no stereotype word, the attack is in the claim (exclusion, conspiracy,
+ * dehumanising comparison). The issue's own two examples (a group refused as workers, a group said
+ * to control banks and media) are not generated for the groups they name.
+ */
+const IMPLICIT = [
+  '{g} should go back to where they came from',
+  'I would never let one of those {g} into my house',
+  '{g} are ruining this country and nobody does anything',
+  'keep {g} out of our neighbourhood',
+  '{g} do not belong here and never will',
+  'we need to stop {g} from breeding',
+  'you can always tell when {g} have moved into an area, it goes downhill',
+  '{g} are vermin',
+  'I would not trust any of those {g} with my money',
+  'our schools were fine before the {g} showed up',
+];
+const CONSPIRACY = [
+  '{g} secretly run the {i}',
+  'wake up, {g} control the {i}',
+  'it is always {g} behind the {i}, open your eyes',
+];
+const INSTITUTIONS = ['government', 'media', 'banks', 'schools', 'courts'];
+const HELD_OUT_IMPLICIT = new Set(['jews|conspiracy']);
+
+/** Quoting abuse to reject it (counter-speech): the slur is named, the speaker condemns it. */
+const QUOTING = [
+  'calling someone a {w} is disgusting and you should be ashamed',
+  'he called me a {w} and I reported him',
+  'if you use the word {w} in this chat you will be banned',
+  'stop saying {w}, it is a slur',
+  'my teacher explained why {w} is a hateful word',
+  'being called a {w} at school still hurts years later',
+];
+const QUOTED_SLURS = ['faggot', 'retard', 'tranny', 'chink', 'spic', 'kike', 'dyke', 'wetback'];
+
+/** Positive or neutral first-person identity statements (the Wikipedia identity comments' other half). */
+const IDENTITY_SELF = [
+  'I am proud to be {g1}',
+  'as {g1} I think this policy is a good idea',
+  'being {g1} has never stopped me from doing what I love',
+  'my best friend is {g1} and we have known each other since school',
+];
+const IDENTITY_SINGULAR = [
+  'a gay man',
+  'a lesbian',
+  'a muslim',
+  'a jew',
+  'a black woman',
+  'an immigrant',
+  'a trans woman',
+  'a deaf person',
+  'a mexican american',
+  'an older woman',
+];
+
+/** Threats by deed rather than verb: coming to where the reader lives. */
+const THREAT_DEEDS = [
+  'I know where you live',
+  'I am going to find where you live',
+  'I will come to your house tonight and {d}',
+  'I know where you live and I will {d}',
+  'we found your address, we will {d}',
+];
+const DEEDS = ['burn it down', 'make you pay', 'hurt your kids', 'end you', 'break your legs'];
+
+/**
+ * Short harmless fragments: a window of one to three common words. Scored alone, an embedding bag
+ * gives such a fragment the whole weight of a word that is common in abuse ("a", "you", "are").
+ */
+const FRAGMENT_WORDS = [
+  'a',
+  'the',
+  'you',
+  'are',
+  'is',
+  'it',
+  'ok',
+  'okay',
+  'yes',
+  'no',
+  'hi',
+  'hey',
+  'lol',
+  'thanks',
+  'what',
+  'why',
+  'so',
+  'and',
+  'but',
+  'me',
+  'my',
+  'your',
+  'this',
+  'that',
+  'oh',
+  'wow',
+  'sure',
+  'i',
+  'we',
+  'they',
+  'he',
+  'she',
+  'here',
+  'there',
+  'now',
+  'then',
+  'maybe',
+  'please',
+  'sorry',
+];
+const FRAGMENT_PAIRS = [
+  'you are',
+  'are you',
+  'i am',
+  'it is',
+  'is it',
+  'thank you',
+  'see you',
+  'you too',
+  'me too',
+  'oh no',
+  'of course',
+  'not yet',
+  'a lot',
+  'the end',
+  'for you',
+  'to you',
+  'you guys',
+  'hey you',
+  'good one',
+  'you know',
+  'a bit',
+  'so true',
+  'same here',
+  'what is',
+  'who are you',
+  'you are right',
+];
+
 const fill = (t: string, g: string, s = ''): string => t.replace('{g}', g).replace('{s}', s);
 
 /** The generated rows, deterministic. */
@@ -262,5 +463,71 @@ export function generatedRows(): GeneratedRow[] {
       });
     }
   }
+  extendedRows(rows);
   return rows;
+}
+
+/** The rows added in 2.1 (see the module comment). */
+function extendedRows(rows: GeneratedRow[]): void {
+  INSULT_TEMPLATES.forEach((t, i) => {
+    INSULT_NOUNS.forEach((n, j) => {
+      for (const offset of [0, 3]) {
+        const a = INSULT_ADJECTIVES[(i + j + offset) % INSULT_ADJECTIVES.length] ?? '';
+        rows.push({ text: t.replace('{a}', a).replace('{n}', n), template: `insult-${i}|${n}`, ...INSULT });
+      }
+    });
+  });
+  EVERYDAY_TEMPLATES.forEach((t, i) => {
+    for (const [v, objects] of EVERYDAY_VERB_OBJECTS)
+      for (const o of objects)
+        rows.push({
+          text: t.replace('{v}', v).replace('{o}', o),
+          template: `everyday-${i}|${v}`,
+          ...HARMLESS,
+          weight: IDIOM_WEIGHT,
+        });
+  });
+  SHOOT_MESSAGE.forEach((t, i) => {
+    for (const m of MESSAGES)
+      rows.push({
+        text: t.replace('{m}', m),
+        template: `message-${i}|${m}`,
+        ...HARMLESS,
+        weight: IDIOM_WEIGHT,
+      });
+  });
+  HATE_EVERYDAY.forEach((t, i) => {
+    for (const x of EVERYDAY_DISLIKES)
+      rows.push({
+        text: t.replace('{x}', x),
+        template: `dislike-${i}|${x}`,
+        ...HARMLESS,
+        weight: IDIOM_WEIGHT,
+      });
+  });
+  for (const g of GROUPS) {
+    IMPLICIT.forEach((t, i) => {
+      rows.push({ text: fill(t, g), template: `implicit-${i}|${g}`, ...HATE });
+    });
+    if (!HELD_OUT_IMPLICIT.has(`${g}|conspiracy`))
+      CONSPIRACY.forEach((t, i) => {
+        for (const inst of INSTITUTIONS)
+          rows.push({ text: fill(t, g).replace('{i}', inst), template: `conspiracy-${i}|${g}`, ...HATE });
+      });
+  }
+  QUOTING.forEach((t, i) => {
+    for (const w of QUOTED_SLURS)
+      rows.push({ text: t.replace('{w}', w), template: `quoting-${i}|${w}`, ...QUOTED });
+  });
+  IDENTITY_SELF.forEach((t, i) => {
+    for (const g1 of IDENTITY_SINGULAR)
+      rows.push({ text: t.replace('{g1}', g1), template: `self-${i}|${g1}`, ...HARMLESS });
+  });
+  THREAT_DEEDS.forEach((t, i) => {
+    const deeds = t.includes('{d}') ? DEEDS : [''];
+    for (const d of deeds)
+      rows.push({ text: t.replace('{d}', d), template: `deed-${i}|${d}`, ...THREAT_YOU });
+  });
+  for (const w of [...FRAGMENT_WORDS, ...FRAGMENT_PAIRS])
+    rows.push({ text: w, template: `fragment|${w}`, ...HARMLESS, weight: IDIOM_WEIGHT });
 }

@@ -49,7 +49,7 @@ import { fitPlatt, type TrainOptions, trainTextModel } from './trainer.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-export const MODEL_VERSION = '2.0.0';
+export const MODEL_VERSION = '2.1.0';
 export const SEED = 20_240_601;
 
 /** The production base rate the probabilities and thresholds are calibrated for: 5% of texts harmful. */
@@ -267,11 +267,16 @@ function crossDatasetTransfer(rows: Row[], arch: Architecture) {
   });
 }
 
-/** The previous committed model (1.x), scored on the new splits with its own featurizer and thresholds. */
+/**
+ * The committed model this run replaces, scored on the new splits with its own featurizer and
+ * thresholds, with the leave-one-source-out figures its own run measured (the same sources and splits).
+ */
 interface Previous {
   version: string;
   testBySource: Report;
   identity: IdentityFigures;
+  losoBySource?: Report;
+  losoMeanAuroc?: number;
 }
 
 function previousModel(outDir: string, corpus: Corpus): Previous | undefined {
@@ -284,13 +289,13 @@ function previousModel(outDir: string, corpus: Corpus): Previous | undefined {
     preprocess: unknown;
   };
   const metrics = existsSync(metricsPath)
-    ? (JSON.parse(readFileSync(metricsPath, 'utf8')) as {
-        previous?: Previous;
-        thresholds?: Record<string, number>;
-      })
+    ? (JSON.parse(readFileSync(metricsPath, 'utf8')) as Partial<
+        Pick<TextMetrics, 'previous' | 'thresholds' | 'architecture' | 'architectures'>
+      >)
     : {};
-  // A retrain of this version compares with what the first 2.x run measured for 1.x.
-  if (!manifest.version.startsWith('1.')) return metrics.previous;
+  // A retrain of this version compares with what its first run measured for the one before.
+  if (manifest.version === MODEL_VERSION) return metrics.previous;
+  const kept = metrics.architecture ? metrics.architectures?.[metrics.architecture] : undefined;
   const config = parseFeaturizerConfig(manifest.preprocess);
   const params = paramsFromOnnx(readFileSync(join(outDir, 'model.onnx')));
   const thresholds = manifest.labels.map((l) => metrics.thresholds?.[l] ?? 0.5);
@@ -304,6 +309,7 @@ function previousModel(outDir: string, corpus: Corpus): Previous | undefined {
     version: manifest.version,
     testBySource: perSource(scorer, rows, 'test'),
     identity: identityFigures(scorer, rows),
+    ...(kept?.loso && { losoBySource: kept.loso, losoMeanAuroc: kept.losoMeanAuroc }),
   };
 }
 
