@@ -6,7 +6,7 @@
  * ops/replay-models.ts; how to run it on AWS and what it costs: docs/REPLAY.md.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -79,8 +79,19 @@ const positiveInteger = (name: string, value: string | undefined): number | unde
   return n;
 };
 
+/** parseArgs, with its complaints (an unknown option, a missing value) as usage errors. */
+function parseArguments<const T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs<T>(config);
+  } catch (err) {
+    if (String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError((err as Error).message);
+    throw err;
+  }
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseArguments({
     options: {
       policy: { type: 'string' },
       since: { type: 'string' },
