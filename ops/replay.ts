@@ -609,7 +609,12 @@ function formatModels(m: ModelsReplaySummary): string[] {
     `no kept inputs: ${m.noInputs}` +
       (m.noInputs ? ' (made while KEEP_INPUTS kept nothing, or their put failed): not replayed' : ''),
     `not re-scorable: ${sum(Object.values(m.notRescorable))}` +
-      (Object.keys(m.notRescorable).length ? ` (${counted(m.notRescorable)}): not replayed` : ''),
+      (Object.keys(m.notRescorable).length
+        ? ` — ${Object.entries(m.notRescorable)
+            .sort((a, b) => b[1] - a[1])
+            .map(([why, n]) => `${why}: ${n}`)
+            .join('; ')} — not replayed`
+        : ''),
     `models before: ${counted(m.versions.before)}`,
     `models after:  ${counted(m.versions.after)}`,
   ];

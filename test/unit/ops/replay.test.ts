@@ -349,7 +349,7 @@ describe('the tally with re-scored inputs (--models)', () => {
     expect(text).toMatch(/1 verdict replayed, 5 not \(see below\)/);
     expect(text).toMatch(/re-scored 1 verdict from their kept inputs \(2\.5 MB read\) with text-bert 1/);
     expect(text).toMatch(/no kept inputs: 4 \(made while KEEP_INPUTS kept nothing/);
-    expect(text).toMatch(/not re-scorable: 1 \(image pixels not kept \(KEEP_INPUTS=text\) \(1\)\)/);
+    expect(text).toMatch(/not re-scorable: 1 — image pixels not kept \(KEEP_INPUTS=text\): 1 — not replayed/);
     expect(text).toMatch(/models before: text-toxicity 2\.0\.0 \(1\)\nmodels after: {2}text-bert 1 \(1\)/);
     expect(text).toMatch(/harassment\s+1\s+0\.1000\s+0\.1000\s+2\.0e-8\s+2\.0e-8/);
   });
