@@ -77,7 +77,11 @@ function owners(profile: {
   return [...shares].map(([k, v]) => [k, v / total] as [string, number]).sort((a, b) => b[1] - a[1]);
 }
 
-const stack = await startLocalStack({ onError: (err) => process.stderr.write(`pipeline error: ${err}\n`) });
+// As deployed by default (KEEP_INPUTS=none on AWS), like the pipeline benchmark.
+const stack = await startLocalStack({
+  keepInputs: 'none',
+  onError: (err) => process.stderr.write(`pipeline error: ${err}\n`),
+});
 try {
   const jpegs = await Promise.all([1, 2, 3, 4].map(makeJpeg));
   let n = 0;

@@ -42,6 +42,8 @@ options:
   --json             one JSON verdict per line on stdout, nothing else there
   --policy <name>    policy preset: balanced (default), strict, lenient
   --data-dir <dir>   keep emulator data here (default: a temporary folder, removed afterwards)
+                     (with the model inputs of each scored verdict, for npm run replay -- --models;
+                     KEEP_INPUTS=text keeps only texts, KEEP_INPUTS=none nothing)
   --timeout <s>      hard deadline, counted from the start (default 300): then the verdicts so far are
                      printed, each missing one as a TIMEOUT error verdict, and the command exits (status 1)
 ${MATCH_LIST_USAGE}

@@ -3,6 +3,7 @@
  * `moderation:environments`; `-c env=<name>` picks one (default `dev`). Read once and loudly: a
  * missing or malformed value fails synth with its path, never deploys a half-configured pipeline.
  */
+import { KEEP_INPUTS_MODES, KEPT_INPUTS, type KeepInputsMode } from '#shared/contracts/kept-inputs.ts';
 import { MODEL_NAMES, type ModelName } from '#shared/contracts/models.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 
@@ -85,6 +86,14 @@ export interface BudgetConfig {
   readonly filterByEnvironmentTag: boolean;
 }
 
+/** Kept model inputs for replay with another model pack (docs/REPLAY.md, "Kept inputs"). */
+export interface KeepInputsConfig {
+  /** KEEP_INPUTS of the functions that moderate: `none`, `text` or `all`. @default 'none' */
+  readonly mode: KeepInputsMode;
+  /** Days until a kept document is deleted (the lifecycle rule is there whatever the mode). @default 30 */
+  readonly expirationDays: number;
+}
+
 export interface PipelineConfig {
   /** The environment's name (`dev`, `prod`): part of the stack name and tags. */
   readonly envName: string;
@@ -115,6 +124,8 @@ export interface PipelineConfig {
     readonly noncurrentVersionExpirationDays: number;
     readonly accessLogsExpirationDays: number;
   };
+  /** @default nothing kept, kept documents expire after 30 days */
+  readonly keepInputs: KeepInputsConfig;
   readonly models: Readonly<Record<ModelName, HostingConfig>>;
   /** Put instance-hosted models behind inference components whose copies (and instances) scale to zero. */
   readonly scaleToZero: boolean;
@@ -369,6 +380,19 @@ function readWebhookUrl(r: Reader): string | undefined {
   return url;
 }
 
+function readKeepInputs(r: Reader | undefined): KeepInputsConfig {
+  const mode = r?.optionalString('mode') ?? 'none';
+  if (!(KEEP_INPUTS_MODES as readonly string[]).includes(mode)) {
+    throw new Error(
+      `config keepInputs.mode must be one of ${KEEP_INPUTS_MODES.join(', ')}, got ${JSON.stringify(mode)}`,
+    );
+  }
+  return {
+    mode: mode as KeepInputsMode,
+    expirationDays: r?.optionalInt('expirationDays', 1, 3650) ?? KEPT_INPUTS.defaultExpirationDays,
+  };
+}
+
 function readBudget(r: Reader): BudgetConfig {
   return {
     monthlyLimitUsd: r.int('monthlyLimitUsd', 1),
@@ -429,6 +453,7 @@ export function parsePipelineConfig(
       noncurrentVersionExpirationDays: uploads.int('noncurrentVersionExpirationDays', 1),
       accessLogsExpirationDays: uploads.int('accessLogsExpirationDays', 1),
     },
+    keepInputs: readKeepInputs(r.has('keepInputs') ? r.object('keepInputs') : undefined),
     models,
     scaleToZero: r.boolean('scaleToZero'),
     alarms: {

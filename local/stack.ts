@@ -19,6 +19,7 @@ import S3rver from 's3rver';
 import { type InferenceServer, startInferenceServer } from '#model-artifacts/server/server.ts';
 import { RATE_LIMIT_TABLE } from '#shared/contracts/api.ts';
 import { ENV, type MediaDecoding, readDeadLetterEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import type { KeepInputsMode } from '#shared/contracts/kept-inputs.ts';
 import { AUDIT_TABLE, VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
@@ -76,6 +77,13 @@ export interface LocalStackOptions {
    * (or `MEDIA_DECODING` from the environment)
    */
   mediaDecoding?: MediaDecoding;
+  /**
+   * What the models read, kept per scored verdict under `inputs/` in the uploads bucket, for
+   * `npm run replay -- --models` (docs/REPLAY.md). `all` locally, where the data is the user's own,
+   * so replay with another pack works out of the box; AWS keeps nothing unless configured.
+   * @default 'all' (or `KEEP_INPUTS` from the environment)
+   */
+  keepInputs?: KeepInputsMode;
   onError?: (err: unknown) => void;
 }
 
@@ -214,6 +222,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         inferenceUrl: proxies?.inference.url ?? inference.url,
         longMediaQueueUrl: queues.longMedia.queue.queueUrl,
         mediaDecoding: options.mediaDecoding ?? (process.env[ENV.mediaDecoding] as MediaDecoding | undefined),
+        keepInputs:
+          options.keepInputs ?? ((process.env[ENV.keepInputs] || undefined) as KeepInputsMode | undefined),
         policyName: options.policyName,
         inferenceRetry: options.inferenceRetry,
       }),
@@ -262,7 +272,7 @@ async function prepareDataDir(
 ): Promise<{ dir: string; remove(): Promise<void> }> {
   const owned = !dataDir;
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'moderation-')));
-  await mkdir(join(dir, 's3'), { recursive: true });
+  await mkdir(localS3Path(dir), { recursive: true });
   return {
     dir,
     async remove() {
@@ -277,7 +287,7 @@ async function startS3Emulator(dataDir: string, stops: Stops): Promise<{ s3rver:
     address: '127.0.0.1',
     port: 0,
     silent: true,
-    directory: join(dataDir, 's3'),
+    directory: localS3Path(dataDir),
     allowMismatchedSignatures: true,
     configureBuckets: [{ name: LOCAL_BUCKET }, { name: MATCH_LISTS_BUCKET }],
   });
@@ -313,6 +323,8 @@ async function startQueues(options: LocalStackOptions, stops: Stops): Promise<St
 
 /** Where a data folder keeps its DynamoDB tables (LevelDB). */
 export const localDynamoDbPath = (dataDir: string) => join(dataDir, 'dynamodb');
+/** Where a data folder keeps its S3 buckets (s3rver's files): uploads, kept inputs, match lists. */
+export const localS3Path = (dataDir: string) => join(dataDir, 's3');
 
 /**
  * Fails when another process holds the folder's LevelDB (a running `npm run api` on the same
@@ -483,6 +495,7 @@ function pipelineEnvironment(settings: {
   inferenceUrl: string;
   longMediaQueueUrl: string;
   mediaDecoding?: MediaDecoding;
+  keepInputs?: KeepInputsMode;
   policyName?: string;
   inferenceRetry?: InferenceRetryOverrides;
 }): Record<string, string> {
@@ -508,6 +521,9 @@ function pipelineEnvironment(settings: {
     [ENV.longMediaQueueUrl]: settings.longMediaQueueUrl,
     [ENV.mediaDecoding]: settings.mediaDecoding ?? 'local',
     [ENV.matchListsBucket]: MATCH_LISTS_BUCKET,
+    // Beside the uploads, outside uploads/: the upload events below never see them (as on AWS).
+    [ENV.keepInputs]: settings.keepInputs ?? 'all',
+    [ENV.inputsBucket]: LOCAL_BUCKET,
     ...inferenceRetryEnvironment(settings.inferenceRetry),
   };
 }

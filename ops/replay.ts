@@ -50,6 +50,8 @@ export type StoredVerdict = Pick<Verdict, 'decision' | 'categories'> &
       | 'createdAt'
       | 'review'
       | 'finalDecision'
+      | 'inputs'
+      | 'modelVersions'
     >
   > & { pk?: string };
 
@@ -73,13 +75,19 @@ export const wasPartial = (v: StoredVerdict): boolean =>
 
 const bankNames = (ms: VerdictMatch[]) => [...new Set(ms.map((m) => m.bank))].join(', ');
 
+const denyBankMatches = (v: StoredVerdict) =>
+  (v.matches ?? []).filter((m) => m.kind === 'deny' && m.signalType !== 'term');
+
+/** A deny-bank match with no allow-bank one: the judge blocked it without running a model. */
+export const isKnownContent = (v: StoredVerdict): boolean =>
+  denyBankMatches(v).length > 0 && !(v.matches ?? []).some((m) => m.kind === 'allow');
+
 /** The decision `target` makes on a stored verdict, combined as the judge combines it. */
 export function replayDecision(verdict: StoredVerdict, target: ReplayPolicy): ReplayedDecision {
   const matches = verdict.matches ?? [];
-  const deny = matches.filter((m) => m.kind === 'deny' && m.signalType !== 'term');
-  const allow = matches.filter((m) => m.kind === 'allow');
+  const deny = denyBankMatches(verdict);
   // Known content: the models did not run, the bank is the evidence, and no threshold changes that.
-  if (deny.length > 0 && allow.length === 0)
+  if (isKnownContent(verdict))
     return {
       decision: 'block',
       reasons: [`known content: deny bank ${bankNames(deny)} (a bank match blocks)`],
@@ -120,6 +128,8 @@ export interface ReplayExample {
   policyVersion?: string;
   /** The scores that moved it: categories whose band changed (or the highest, see `driverScores`). */
   scores: Record<string, number>;
+  /** With `--models`: the stored scores of the same categories, before the new pack re-scored them. */
+  storedScores?: Record<string, number>;
   /** Why the replayed policy decides as it does. */
   reasons: string[];
   /** A person's decision on it, if any. */
@@ -158,6 +168,48 @@ export interface ReplayReport {
   };
   /** Read capacity units the scan consumed, where the table reports them. */
   readUnits?: number;
+  /** With `--models`: the re-scoring of kept inputs with another model pack (ops/replay-models.ts). */
+  models?: ModelsReplaySummary;
+}
+
+/** How one category's fused score moved when the kept inputs were re-scored. */
+export interface CategoryShift {
+  /** Re-scored verdicts with the category scored before and after. */
+  n: number;
+  meanBefore: number;
+  meanAfter: number;
+  /** Mean of after − before. */
+  meanShift: number;
+  maxAbsShift: number;
+  /** Scored only by the stored verdict (the new pack's channels do not cover it), or only after. */
+  onlyBefore: number;
+  onlyAfter: number;
+}
+
+/** The `--models` part of a report: what was re-scored, with which models, and how the scores moved. */
+export interface ModelsReplaySummary {
+  /** The `--models` argument, the pack's name, and its models as `name version`. */
+  pack: { arg: string; name: string; models: string[] };
+  /** Replayable verdicts that name kept inputs (re-scored or not). */
+  withInputs: number;
+  rescored: number;
+  /** Deny-bank verdicts: no model ran on them, so they are decided as before (and replayed as such). */
+  knownContent: number;
+  /** Verdicts made while KEEP_INPUTS kept nothing (or whose put failed): not replayed. */
+  noInputs: number;
+  /** Verdicts with kept inputs that could not be re-scored, by reason: not replayed. */
+  notRescorable: Record<string, number>;
+  /** Model versions (`name version`, engines left out) over the re-scored verdicts, stored and new. */
+  versions: { before: Record<string, number>; after: Record<string, number> };
+  categories: Record<string, CategoryShift>;
+  /** Bytes of kept inputs read. */
+  inputBytes: number;
+}
+
+/** Scores a re-scoring gave a stored verdict, which replay then decides on instead of the stored ones. */
+export interface Rescored {
+  categories: Record<string, number>;
+  partial: boolean;
 }
 
 export interface ReplayTallyOptions {
@@ -171,7 +223,12 @@ export interface ReplayTallyOptions {
 
 /** Accumulates replayed items (in any order: the scan's segments interleave) into a report. */
 export interface ReplayTally {
-  add(item: Record<string, unknown>): void;
+  /** Whether `add` would replay the item (a verdict, not before `since`) rather than skip it. */
+  accepts(item: Record<string, unknown>): boolean;
+  /** Replays the item, on `rescored` scores when given (a re-scoring with another pack). */
+  add(item: Record<string, unknown>, rescored?: Rescored): void;
+  /** Counts an accepted item as read but not replayed (no kept inputs to re-score). */
+  withhold(item: Record<string, unknown>): void;
   addReadUnits(units: number): void;
   report(): ReplayReport;
 }
@@ -201,28 +258,49 @@ export function createReplayTally(target: ReplayPolicy, options: ReplayTallyOpti
     },
   };
   let readUnits: number | undefined;
-  const example = (v: StoredVerdict, replayed: ReplayedDecision): ReplayExample => ({
-    object: v.object ?? v.pk ?? '?',
-    ...(v.id && { id: v.id }),
-    ...(v.createdAt && { createdAt: v.createdAt }),
-    ...(v.policyVersion && { policyVersion: v.policyVersion }),
-    scores: driverScores(v, target.policy, v.policyVersion ? storedPolicy(v.policyVersion) : undefined),
-    reasons: replayed.reasons,
-    ...(v.review && { person: v.review.decision }),
-  });
+  const example = (v: StoredVerdict, replayed: ReplayedDecision, rescored?: Rescored): ReplayExample => {
+    const stored = v.policyVersion ? storedPolicy(v.policyVersion) : undefined;
+    const scores = driverScores(v, target.policy, stored, rescored?.categories);
+    const before = v.categories as Record<string, number>;
+    return {
+      object: v.object ?? v.pk ?? '?',
+      ...(v.id && { id: v.id }),
+      ...(v.createdAt && { createdAt: v.createdAt }),
+      ...(v.policyVersion && { policyVersion: v.policyVersion }),
+      scores,
+      ...(rescored && {
+        storedScores: Object.fromEntries(
+          Object.keys(scores)
+            .filter((c) => before[c] !== undefined)
+            .map((c) => [c, round4(before[c] as number)]),
+        ),
+      }),
+      reasons: replayed.reasons,
+      ...(v.review && { person: v.review.decision }),
+    };
+  };
+  const accepts = (item: Record<string, unknown>) =>
+    classifyItem(item) === 'verdict' &&
+    (options.since === undefined || String(item.createdAt ?? '') >= options.since);
   return {
-    add(item) {
+    accepts,
+    withhold(item) {
+      if (!accepts(item)) throw new Error('withhold is for items replay accepts');
+      report.scanned++;
+    },
+    add(item, rescored) {
       report.scanned++;
       const kind = classifyItem(item);
       if (kind === 'pointer') return void report.skipped.pointers++;
       if (kind === 'error') return void report.skipped.errors++;
       if (kind === 'other') return void report.skipped.other++;
-      const v = item as unknown as StoredVerdict & { decision: AutoDecision };
-      if (options.since !== undefined && (v.createdAt ?? '') < options.since)
+      const stored = item as unknown as StoredVerdict & { decision: AutoDecision };
+      if (options.since !== undefined && (stored.createdAt ?? '') < options.since)
         return void report.skipped.beforeSince++;
       report.replayed++;
-      const version = v.policyVersion ?? 'unknown';
+      const version = stored.policyVersion ?? 'unknown';
       report.storedPolicies[version] = (report.storedPolicies[version] ?? 0) + 1;
+      const v = rescored ? { ...stored, categories: rescored.categories, partial: rescored.partial } : stored;
       const replayed = replayDecision(v, target);
       const from = v.decision;
       const to = replayed.decision;
@@ -230,7 +308,10 @@ export function createReplayTally(target: ReplayPolicy, options: ReplayTallyOpti
       else {
         const t: Transition = `${from}→${to}`;
         report.transitions[t] = (report.transitions[t] ?? 0) + 1;
-        report.examples[t] = newest([...(report.examples[t] ?? []), example(v, replayed)], keep);
+        report.examples[t] = newest(
+          [...(report.examples[t] ?? []), example(stored, replayed, rescored)],
+          keep,
+        );
       }
       const person = v.review?.decision;
       if (!person) return;
@@ -238,7 +319,10 @@ export function createReplayTally(target: ReplayPolicy, options: ReplayTallyOpti
       const replayedContradicts = contradict(report.people.replayedContradicts, to, person);
       contradict(report.people.storedContradicted, from, person);
       if (replayedContradicts)
-        report.people.examples = newest([...report.people.examples, example(v, replayed)], keep);
+        report.people.examples = newest(
+          [...report.people.examples, example(stored, replayed, rescored)],
+          keep,
+        );
     },
     addReadUnits(units) {
       readUnits = (readUnits ?? 0) + units;
@@ -278,18 +362,27 @@ const band = (policy: Policy, category: string, p: number): AutoDecision => {
   return !t ? 'allow' : p >= t.block ? 'block' : p >= t.review ? 'review' : 'allow';
 };
 
+const round4 = (p: number) => Math.round(p * 10_000) / 10_000;
+
 /**
  * The scores that moved a verdict: the categories whose band (allow, review, block) differs between
- * the stored policy and the replayed one. Without the stored policy, or when nothing crossed a
- * threshold (partial, a blocklist hit), the three highest scores.
+ * the stored policy on the stored scores and the replayed one on the replayed scores (`rescored`,
+ * with --models; else the stored ones). Without the stored policy, or when nothing crossed a
+ * threshold (partial, a blocklist hit), the three highest replayed scores.
  */
-export function driverScores(v: StoredVerdict, target: Policy, stored?: Policy): Record<string, number> {
-  const entries = Object.entries(v.categories as Record<string, number>);
+export function driverScores(
+  v: StoredVerdict,
+  target: Policy,
+  stored?: Policy,
+  rescored?: Record<string, number>,
+): Record<string, number> {
+  const before = v.categories as Record<string, number>;
+  const entries = Object.entries(rescored ?? before);
   const moved = stored
-    ? entries.filter(([c, p]) => band(stored, c, p) !== band(target, c, p))
+    ? entries.filter(([c, p]) => band(stored, c, before[c] ?? 0) !== band(target, c, p))
     : ([] as [string, number][]);
   const chosen = moved.length ? moved : entries.sort((a, b) => b[1] - a[1]).slice(0, 3);
-  return Object.fromEntries(chosen.map(([c, p]) => [c, Math.round(p * 10_000) / 10_000]));
+  return Object.fromEntries(chosen.map(([c, p]) => [c, round4(p)]));
 }
 
 /** What a scan reads of each item: what replay needs, not the evidence (which costs the same to read). */
@@ -306,6 +399,9 @@ const PROJECTED = [
   'createdAt',
   'review',
   'finalDecision',
+  // For --models: where the inputs are kept, and the versions that scored them.
+  'inputs',
+  'modelVersions',
 ] as const;
 
 export interface ReplayTableOptions extends ReplayTallyOptions {
@@ -324,11 +420,27 @@ export interface ReplayTableOptions extends ReplayTallyOptions {
  * read units of a consistent one), segments read concurrently. It reads and writes nothing else.
  */
 export async function replayTable(options: ReplayTableOptions): Promise<ReplayReport> {
+  const tally = createReplayTally(replayPolicy(options.policy), options);
+  await scanVerdicts(options, tally, async (items) => {
+    for (const item of items) tally.add(item);
+  });
+  return tally.report();
+}
+
+/**
+ * The parallel Scan behind replay: each page's items (projected to what replay reads) go to
+ * `onPage`, which a segment awaits before it reads its next page, so a slow consumer (re-scoring
+ * with --models) holds at most one page per segment.
+ */
+export async function scanVerdicts(
+  options: Pick<ReplayTableOptions, 'doc' | 'tableName' | 'segments' | 'pageSize' | 'onProgress'>,
+  tally: Pick<ReplayTally, 'addReadUnits'>,
+  onPage: (items: Record<string, unknown>[]) => Promise<void>,
+): Promise<void> {
   const { doc, tableName } = options;
   const segments = options.segments ?? 4;
   if (!(Number.isInteger(segments) && segments >= 1 && segments <= 1_000_000))
     throw new RangeError(`segments must be an integer from 1 to 1000000, got ${segments}`);
-  const tally = createReplayTally(replayPolicy(options.policy), options);
   const names = Object.fromEntries(PROJECTED.map((a) => [`#${a}`, a]));
   let scanned = 0;
   await Promise.all(
@@ -346,7 +458,7 @@ export async function replayTable(options: ReplayTableOptions): Promise<ReplayRe
             ...(start && { ExclusiveStartKey: start }),
           }),
         );
-        for (const item of page.Items ?? []) tally.add(item);
+        await onPage(page.Items ?? []);
         if (page.ConsumedCapacity?.CapacityUnits !== undefined)
           tally.addReadUnits(page.ConsumedCapacity.CapacityUnits);
         scanned += page.Items?.length ?? 0;
@@ -355,7 +467,6 @@ export async function replayTable(options: ReplayTableOptions): Promise<ReplayRe
       } while (start);
     }),
   );
-  return tally.report();
 }
 
 /** A problem with the local data folder the user can fix (none there yet, or a stack is using it). */
@@ -417,9 +528,15 @@ const pct = (n: number, of: number) => (of ? `${((100 * n) / of).toFixed(1)}%` :
 export function formatReport(r: ReplayReport): string {
   const lines: string[] = [];
   const { pointers, errors, beforeSince, other } = r.skipped;
+  const m = r.models;
+  const withheld = m ? m.noInputs + sum(Object.values(m.notRescorable)) : 0;
   lines.push(
-    `replay of policy ${r.policy.name} (${r.policy.version}; blocklist hits → ${r.policy.blocklistAction})${r.since ? ` since ${r.since}` : ''}`,
-    `read ${plural(r.scanned, 'item')}: ${plural(r.replayed, 'verdict')} replayed; skipped ${plural(pointers, 'latest# pointer')}, ${plural(errors, 'error verdict')}` +
+    `replay of policy ${r.policy.name} (${r.policy.version}; blocklist hits → ${r.policy.blocklistAction})` +
+      (m ? ` on model pack ${m.pack.name}${m.pack.arg === m.pack.name ? '' : ` (${m.pack.arg})`}` : '') +
+      (r.since ? ` since ${r.since}` : ''),
+    `read ${plural(r.scanned, 'item')}: ${plural(r.replayed, 'verdict')} replayed` +
+      (withheld ? `, ${withheld} not (see below)` : '') +
+      `; skipped ${plural(pointers, 'latest# pointer')}, ${plural(errors, 'error verdict')}` +
       (beforeSince ? `, ${beforeSince} before --since` : '') +
       (other ? `, ${plural(other, 'other item')}` : ''),
     `stored under: ${
@@ -430,6 +547,7 @@ export function formatReport(r: ReplayReport): string {
     }`,
     '',
   );
+  if (m) lines.push(...formatModels(m), '');
   const rows: [string, number][] = [];
   for (const from of AUTO)
     for (const to of AUTO) {
@@ -470,6 +588,57 @@ export function formatReport(r: ReplayReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
+const counted = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, n]) => `${k} (${n})`)
+    .join(', ') || '-';
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+/** Scores to 4 places; a shift too small for that in exponent form, so "reproduced" reads as such. */
+const shift = (x: number, sign = false) =>
+  x === 0 ? '0' : Math.abs(x) < 5e-5 ? x.toExponential(1) : `${sign && x > 0 ? '+' : ''}${x.toFixed(4)}`;
+
+/** The --models section: what was re-scored, the model versions before and after, the score shifts. */
+function formatModels(m: ModelsReplaySummary): string[] {
+  const lines = [
+    `re-scored ${plural(m.rescored, 'verdict')} from their kept inputs (${megabytes(m.inputBytes)} read) with ${m.pack.models.join(', ')}` +
+      (m.knownContent
+        ? `; ${m.knownContent} known content (a deny-bank match, no model ran) decided as before`
+        : ''),
+    `no kept inputs: ${m.noInputs}` +
+      (m.noInputs ? ' (made while KEEP_INPUTS kept nothing, or their put failed): not replayed' : ''),
+    `not re-scorable: ${sum(Object.values(m.notRescorable))}` +
+      (Object.keys(m.notRescorable).length
+        ? ` — ${Object.entries(m.notRescorable)
+            .sort((a, b) => b[1] - a[1])
+            .map(([why, n]) => `${why}: ${n}`)
+            .join('; ')} — not replayed`
+        : ''),
+    `models before: ${counted(m.versions.before)}`,
+    `models after:  ${counted(m.versions.after)}`,
+  ];
+  const rows = Object.entries(m.categories).sort((a, b) => a[0].localeCompare(b[0]));
+  if (!rows.length) return lines;
+  const w = Math.max(8, ...rows.map(([c]) => c.length));
+  lines.push(
+    '',
+    `${'category'.padEnd(w)}  ${'scored'.padStart(6)}  ${'mean before'.padStart(11)}  ${'mean after'.padStart(10)}  ${'mean shift'.padStart(10)}  ${'max |shift|'.padStart(11)}`,
+  );
+  for (const [c, s] of rows) {
+    const only = [
+      s.onlyBefore && `${s.onlyBefore} scored before only`,
+      s.onlyAfter && `${s.onlyAfter} after only`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(
+      `${c.padEnd(w)}  ${String(s.n).padStart(6)}  ${s.meanBefore.toFixed(4).padStart(11)}  ${s.meanAfter.toFixed(4).padStart(10)}  ${shift(s.meanShift, true).padStart(10)}  ${shift(s.maxAbsShift).padStart(11)}${only ? `  (${only})` : ''}`,
+    );
+  }
+  return lines;
+}
+
 function countBy(r: ReplayReport, side: 'from' | 'to'): Record<AutoDecision, number> {
   const out = { ...r.unchanged };
   for (const [t, n] of Object.entries(r.transitions) as [Transition, number][]) {
@@ -481,7 +650,10 @@ function countBy(r: ReplayReport, side: 'from' | 'to'): Record<AutoDecision, num
 
 function formatExample(e: ReplayExample): string[] {
   const scores = Object.entries(e.scores)
-    .map(([c, p]) => `${c} ${p.toFixed(2)}`)
+    .map(([c, p]) => {
+      const before = e.storedScores?.[c];
+      return `${c} ${before === undefined ? '' : `${before.toFixed(2)} → `}${p.toFixed(2)}`;
+    })
     .join(', ');
   const person = e.person ? `  [person: ${e.person}]` : '';
   return [

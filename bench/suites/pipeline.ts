@@ -98,6 +98,8 @@ async function burst(
 async function main(): Promise<void> {
   progress('pipeline: starting the local stack');
   const stack = await startLocalStack({
+    // As deployed by default (KEEP_INPUTS=none on AWS): kept inputs would add a put per verdict.
+    keepInputs: 'none',
     onError: (err) => progress(`pipeline error: ${String(err)}`),
   });
   try {

@@ -21,7 +21,7 @@ import { createEngines, type Engines } from '#shared/engines/engines.ts';
 import { pseudonym } from '#shared/logging/redact.ts';
 import { addSignalsToBank } from '#shared/matching/store.ts';
 import type { ContentModeratorDeps } from '#shared/moderation/moderate-content.ts';
-import { matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
+import { inputsKeeperFromEnv, matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { type DecisionEvents, eventBridgeDecisions, NO_DECISION_EVENTS } from '#shared/review/events.ts';
 import { createReviewStore } from '#shared/review/store.ts';
@@ -70,6 +70,7 @@ export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partia
   // loop, instead of holding every model call for the queue consumers' 2 ms window.
   const models = modelsFromEnv(env, sagemaker, DEFAULT_PACK_MANIFESTS, { coalesceWindowMs: 0 });
   const store = createVerdictStore(doc, env.tableName);
+  const inputs = inputsKeeperFromEnv(env, s3, logger, metrics);
   const byPolicy = new Map<string, ContentModeratorDeps>();
   const moderatorFor = (policyName: string) => {
     let moderator = byPolicy.get(policyName);
@@ -78,6 +79,7 @@ export function createApiFunctionApp(env: PipelineEnv, api: ApiEnv, deps: Partia
         store,
         models,
         engines,
+        inputs,
         deferMediaDecoding: env.mediaDecoding === 'none',
         policy: loadPolicy(policyName),
         matchLists: matchListsFromEnv({ ...env, policyName }, s3, logger),

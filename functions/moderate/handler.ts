@@ -8,7 +8,7 @@ import { type PipelineEnv, readPipelineEnv } from '#shared/contracts/env.ts';
 import { createEngines, type Engines } from '#shared/engines/engines.ts';
 import type { MatchListSource } from '#shared/matching/store.ts';
 import { createRecordHandler } from '#shared/moderation/record-handler.ts';
-import { matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
+import { inputsKeeperFromEnv, matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { withBatchedGets } from '#shared/verdict/batched-gets.ts';
 import { createVerdictStore } from '#shared/verdict/store.ts';
@@ -45,6 +45,7 @@ export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}
     policy: loadPolicy(env.policyName),
     engines,
     matchLists,
+    inputs: inputsKeeperFromEnv(env, s3, logger, metrics),
     logger,
     metrics,
     onVerdict: (verdict) => applyVerdictActions(verdict, actions),

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { KEPT_INPUTS } from '#shared/contracts/kept-inputs.ts';
 import { SecureBucket } from './private/secure-bucket.ts';
 import { WorkQueue, type WorkQueueMetrics } from './private/work-queue.ts';
 
@@ -40,6 +41,12 @@ export interface IngestProps {
   readonly maxReceiveCount?: number;
   /** @default see UploadsLifecycle */
   readonly lifecycle?: UploadsLifecycle;
+  /**
+   * Expiry of kept model inputs (KEEP_INPUTS, under `inputs/`): user content kept for replay with
+   * another model pack, so it goes when this passes whether or not anything keeps them now.
+   * @default 30 days
+   */
+  readonly keptInputsExpiration?: Duration;
   /** Bucket for S3 server access logs. @default a new SSE-S3 bucket (log delivery cannot write SSE-KMS) */
   readonly accessLogsBucket?: s3.IBucket;
   /** Expiry of the access logs, when this construct creates their bucket. @default 90 days */
@@ -68,6 +75,8 @@ export class Ingest extends Construct implements WorkQueueMetrics {
   /** Separate from the bucket key: one key for both makes a dependency cycle (bucket ↔ queue). */
   readonly queueKey: kms.Key;
   readonly uploadsPrefix: string;
+  /** Where kept model inputs go (shared/contracts/kept-inputs.ts), outside the notified prefix. */
+  readonly inputsPrefix: string = KEPT_INPUTS.prefix;
   readonly maxReceiveCount: number;
 
   constructor(scope: Construct, id: string, props: IngestProps = {}) {
@@ -76,6 +85,15 @@ export class Ingest extends Construct implements WorkQueueMetrics {
     this.uploadsPrefix = props.uploadsPrefix ?? 'uploads/';
     if (!this.uploadsPrefix.endsWith('/')) {
       throw new Error(`uploadsPrefix must end with '/', got ${this.uploadsPrefix}`);
+    }
+    // Kept inputs under the notified prefix would be moderated as uploads (and keep inputs in turn).
+    if (
+      this.inputsPrefix.startsWith(this.uploadsPrefix) ||
+      this.uploadsPrefix.startsWith(this.inputsPrefix)
+    ) {
+      throw new Error(
+        `uploadsPrefix must not overlap the kept-inputs prefix ${this.inputsPrefix}, got ${this.uploadsPrefix}`,
+      );
     }
     const stack = Stack.of(this);
     const bucketName =
@@ -119,6 +137,14 @@ export class Ingest extends Construct implements WorkQueueMetrics {
                 },
               ]
             : undefined,
+        },
+        {
+          id: 'kept-inputs',
+          prefix: this.inputsPrefix,
+          expiration: props.keptInputsExpiration ?? Duration.days(KEPT_INPUTS.defaultExpirationDays),
+          // A redelivery rewrites the same key: the version it replaces goes the next day.
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
         // Delete markers left once every version of a key has expired.
         { id: 'expired-delete-markers', expiredObjectDeleteMarker: true },
@@ -190,6 +216,14 @@ export class Ingest extends Construct implements WorkQueueMetrics {
   /** Read access to uploaded objects (any version) under the uploads prefix. */
   grantReadUploads(grantee: iam.IGrantable): iam.Grant {
     return this.bucket.grantRead(grantee, `${this.uploadsPrefix}*`);
+  }
+
+  /**
+   * Write kept model inputs (KEEP_INPUTS): put under the inputs prefix only, encrypted with the
+   * bucket key; no read, list or delete (replay reads them with an operator's credentials).
+   */
+  grantPutInputs(grantee: iam.IGrantable): iam.Grant {
+    return this.bucket.grantPut(grantee, `${this.inputsPrefix}*`);
   }
 
   /** Read and replace the tags of uploaded objects (verdict tags), nothing else. */

@@ -120,6 +120,7 @@ export class ModerationPipelineStack extends Stack {
         transitionToInfrequentAccessAfter: days(config.uploads.transitionToInfrequentAccessDays),
       },
       accessLogsExpiration: Duration.days(config.uploads.accessLogsExpirationDays),
+      keptInputsExpiration: Duration.days(config.keepInputs.expirationDays),
       removalPolicy: dataRemovalPolicy,
     });
     this.verdicts = new VerdictTable(this, 'Verdicts', {
@@ -168,6 +169,7 @@ export class ModerationPipelineStack extends Stack {
     // ---- Functions ----------------------------------------------------------------------------
     const architecture =
       config.lambda.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    const keepsInputs = config.keepInputs.mode !== 'none';
     const environment: Record<string, string> = {
       [ENV.tableName]: this.verdicts.tableName,
       [ENV.policyName]: config.policyName,
@@ -176,6 +178,9 @@ export class ModerationPipelineStack extends Stack {
       [ENV.matchListsBucket]: this.matchLists.bucketName,
       [ENV.serviceName]: SERVICE_NAMES.moderate,
       [ENV.metricsNamespace]: METRICS_NAMESPACE,
+      // Every function that moderates keeps the same (docs/REPLAY.md): in the uploads bucket, under inputs/.
+      [ENV.keepInputs]: config.keepInputs.mode,
+      ...(keepsInputs && { [ENV.inputsBucket]: this.ingest.bucket.bucketName }),
     };
     for (const name of MODEL_NAMES) {
       const endpoint = endpoints[name];
@@ -242,6 +247,7 @@ export class ModerationPipelineStack extends Stack {
     this.eventBus.grantPutEventsTo(moderate);
     this.longMedia.grantSend(moderate);
     this.matchLists.grantRead(moderate);
+    if (keepsInputs) this.ingest.grantPutInputs(moderate);
 
     // Construct id kept from the long-media function it replaced (ids are a contract: alarms,
     // dashboards); the zip → image change replaces the function itself on the next deploy.
@@ -280,6 +286,7 @@ export class ModerationPipelineStack extends Stack {
     this.quarantine.grantWrite(longMediaFn);
     this.eventBus.grantPutEventsTo(longMediaFn);
     this.matchLists.grantRead(longMediaFn);
+    if (keepsInputs) this.ingest.grantPutInputs(longMediaFn);
 
     this.deadLetterFunction = new PipelineFunction(this, 'DeadLetter', {
       entry: join(projectRoot, 'functions', 'dead-letter', 'handler.ts'),
@@ -337,6 +344,7 @@ export class ModerationPipelineStack extends Stack {
     this.audit.grantAppend(apiFn);
     this.matchLists.grantAddToBanks(apiFn);
     this.eventBus.grantPutEventsTo(apiFn);
+    if (keepsInputs) this.ingest.grantPutInputs(apiFn);
 
     this.reviewConsole = new ReviewConsole(this, 'ReviewConsole', {
       accessLogsBucket: this.ingest.accessLogsBucket,
@@ -365,7 +373,7 @@ export class ModerationPipelineStack extends Stack {
       removalPolicy: dataRemovalPolicy,
     });
 
-    this.acknowledgeGrantFindings();
+    this.acknowledgeGrantFindings(keepsInputs);
 
     // ---- Observability ------------------------------------------------------------------------
     this.observability = new Observability(this, 'Observability', {
@@ -437,7 +445,7 @@ export class ModerationPipelineStack extends Stack {
    * object ARNs under one prefix of one bucket and the action groups the grants use. Acknowledged
    * here, next to the grants, each with the reason it is as narrow as the API allows.
    */
-  private acknowledgeGrantFindings(): void {
+  private acknowledgeGrantFindings(keepsInputs: boolean): void {
     const uploads = arnPatternFinding(this.ingest.bucket, `${this.ingest.uploadsPrefix}*`);
     const quarantine = arnPatternFinding(this.quarantine.bucket, '*');
     const findings: Finding[] = [
@@ -445,8 +453,18 @@ export class ModerationPipelineStack extends Stack {
       ...GRANT_ACTION_FINDINGS.s3Put,
       ...GRANT_ACTION_FINDINGS.kms,
     ];
-    // The API function reads no uploads and copies nothing to quarantine: keys and match lists only.
+    // The API function reads no uploads and copies nothing to quarantine: keys and match lists only
+    // (and kept inputs, when they are kept).
     const apiFindings: Finding[] = [...GRANT_ACTION_FINDINGS.kms];
+    const inputs = arnPatternFinding(this.ingest.bucket, `${this.ingest.inputsPrefix}*`);
+    if (inputs && keepsInputs) {
+      const finding: Finding = [
+        inputs,
+        "Kept model inputs are written under keys made from each verdict's key at run time; put only, under the inputs prefix, no read, list or delete.",
+      ];
+      findings.push(finding);
+      apiFindings.push(finding, ...GRANT_ACTION_FINDINGS.s3Put);
+    }
     if (uploads) {
       findings.push([
         uploads,

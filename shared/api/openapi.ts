@@ -50,6 +50,7 @@ export const verdictSchema = z.object({
   timings: scores,
   createdAt: z.string(),
   partial: z.boolean().optional(),
+  inputs: z.object({ uri: z.string(), keep: z.enum(['text', 'all']), bytes: z.number() }).optional(),
   signals: z
     .array(
       z.object({

@@ -6,6 +6,7 @@
  */
 import { LIMITS, type MediaMode } from '#shared/ingest/limits.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '#shared/retry/retry.ts';
+import { KEEP_INPUTS_MODES, type KeepInputsMode } from './kept-inputs.ts';
 import { defaultEndpointName, MODEL_NAMES, type ModelName } from './models.ts';
 import { ENDPOINT_PAYLOAD_LIMITS, type EndpointHostingMode } from './tensor-wire.ts';
 
@@ -56,6 +57,10 @@ export const ENV = {
   matchListsBucket: 'MATCH_LISTS_BUCKET',
   /** How long a function keeps the banks and term lists it loaded before it checks for new versions. */
   matchListsTtlSeconds: 'MATCH_LISTS_TTL_SECONDS',
+  /** What the models read, kept per scored verdict for replay with another pack (docs/REPLAY.md): `none`, `text` or `all`. */
+  keepInputs: 'KEEP_INPUTS',
+  /** The bucket kept inputs go to (under shared/contracts/kept-inputs.ts `prefix`); required unless KEEP_INPUTS=none. */
+  inputsBucket: 'INPUTS_BUCKET',
   /** The synchronous API (docs/API.md): who checks keys, `keys` (the function itself) or `authorizer` (API Gateway's). */
   apiAuth: 'API_AUTH',
   /** The webhook queue (docs/REVIEW.md): decision events the webhook sender delivers; its backoff changes their visibility. */
@@ -210,11 +215,32 @@ export interface PipelineEnv {
   awsEndpointOverrides: Record<string, string>;
   /** Banks and term lists: MATCH_LISTS_BUCKET ('' = none) and MATCH_LISTS_TTL_SECONDS (@default 60). */
   matchLists: MatchListsEnv;
+  /** KEEP_INPUTS and INPUTS_BUCKET. @default nothing kept */
+  keepInputs: KeepInputsEnv;
 }
 
 export interface MatchListsEnv {
   bucket: string;
   ttlSeconds: number;
+}
+
+/** Kept model inputs (shared/contracts/kept-inputs.ts): what is kept, and where ('' when nothing is). */
+export interface KeepInputsEnv {
+  mode: KeepInputsMode;
+  bucket: string;
+}
+
+/** KEEP_INPUTS, validated: keeping anything needs INPUTS_BUCKET. */
+export function readKeepInputsEnv(env: Env = process.env): KeepInputsEnv {
+  const mode = env[ENV.keepInputs] || 'none';
+  if (!(KEEP_INPUTS_MODES as readonly string[]).includes(mode))
+    throw new ConfigError(
+      `environment variable ${ENV.keepInputs} must be one of ${KEEP_INPUTS_MODES.join(', ')}, got ${JSON.stringify(mode)}`,
+    );
+  const bucket = stringFrom(env, ENV.inputsBucket, '');
+  if (mode !== 'none' && bucket === '')
+    throw new ConfigError(`${ENV.keepInputs}=${mode} needs ${ENV.inputsBucket}, the bucket to keep them in`);
+  return { mode: mode as KeepInputsMode, bucket: mode === 'none' ? '' : bucket };
 }
 
 function readHostingMode(env: Env, name: string): EndpointHostingMode {
@@ -322,6 +348,7 @@ export function readPipelineEnv(env: Env = process.env): PipelineEnv {
       bucket: stringFrom(env, ENV.matchListsBucket, ''),
       ttlSeconds: numberFrom(env, ENV.matchListsTtlSeconds, 60, 'non-negative-integer'),
     },
+    keepInputs: readKeepInputsEnv(env),
   };
 }
 

@@ -26,6 +26,8 @@ export const METRIC = {
   bankMatches: 'bankMatches',
   /** Verdicts with a blocklist hit (dimension `METRIC_DIMENSION.termList`). */
   termListMatches: 'termListMatches',
+  /** Scored verdicts written without their kept inputs (KEEP_INPUTS): the put failed or the document was too large. */
+  inputsNotKept: 'inputsNotKept',
 } as const;
 
 /** Dimensions of the per-bank and per-list metrics. */

@@ -1,3 +1,4 @@
+import type { KeepInputsMode } from '#shared/contracts/kept-inputs.ts';
 import type { SignalType } from '#shared/matching/types.ts';
 import type { Category } from './taxonomy.ts';
 
@@ -53,6 +54,20 @@ export interface VerdictMatch {
   range?: [number, number];
   /** Term hits in OCR text or speech: when the text was on screen or spoken, ms. */
   timeRangeMs?: [number, number];
+}
+
+/**
+ * Where a verdict's model inputs are kept (KEEP_INPUTS; docs/REPLAY.md, "Kept inputs"), for
+ * `npm run replay -- --models <pack>`. Only scored verdicts keep any: a deny-bank match ran no
+ * model, an error verdict has nothing scored.
+ */
+export interface KeptInputsRef {
+  /** `s3://<INPUTS_BUCKET>/inputs/<sha256 hex of the verdict's table key>`. */
+  uri: string;
+  /** `text`: the text, OCR and speech items; `all`: those and the image pixels. */
+  keep: Exclude<KeepInputsMode, 'none'>;
+  /** The document's size. */
+  bytes: number;
 }
 
 export interface VerdictError {
@@ -120,6 +135,8 @@ export interface Verdict {
   }[];
   /** Part of the upload went unscored (the policy may ask a person because of it); kept for replay. */
   partial?: boolean;
+  /** Where the model inputs are kept, when KEEP_INPUTS keeps them (replay with another model pack). */
+  inputs?: KeptInputsRef;
   /** Waiting for a person: `review` (the automatic decision was review) or `appeal`. */
   queue?: 'review' | 'appeal';
   queuedAt?: string;

@@ -14,6 +14,7 @@ import type { Signal } from '#shared/matching/types.ts';
 import type { Collected } from '#shared/modalities/types.ts';
 import { applyPolicy, type Policy } from '#shared/policy/policy.ts';
 import { collect, type ObjectSource } from './collect.ts';
+import type { InputsKeeper } from './kept-inputs.ts';
 import type { ModelGateway } from './models.ts';
 import { score } from './score.ts';
 
@@ -26,6 +27,8 @@ export interface JudgeDeps {
   matchLists?: MatchListSource;
   /** Audio and video throw `MediaDecodingDeferral` from their sniffed type (MEDIA_DECODING=forward). @default false */
   deferMediaDecoding?: boolean;
+  /** Keeps what the models read for replay with another pack (KEEP_INPUTS, kept-inputs.ts). @default none kept */
+  inputs?: InputsKeeper;
   now?: () => Date;
 }
 
@@ -38,6 +41,11 @@ export interface JudgeInput {
   key: string;
   /** Set only where the caller made the bytes' kind itself (collect.ts, `CollectOptions.sniffed`). */
   sniffed?: Sniffed;
+  /**
+   * The table key the verdict will be stored under: its model inputs are kept under a key made
+   * from it when `JudgeDeps.inputs` keeps any. Absent: nothing is kept (a verdict not stored).
+   */
+  keepInputsAs?: string;
 }
 
 export const elapsed = (since: number) => Math.round((performance.now() - since) * 10) / 10;
@@ -73,6 +81,18 @@ export async function judge(
   const verdict = known.denied
     ? knownContentVerdict(decided, known, collected)
     : await scoredVerdict(decided, known, collected, deps);
+  // What the models read, where they ran. Written before the verdict exists (the caller stores it),
+  // so a verdict that names kept inputs always finds them; a failed write only leaves `inputs` out.
+  if (!known.denied && deps.inputs && deps.inputs.mode !== 'none' && input.keepInputsAs !== undefined) {
+    t = performance.now();
+    const { pack } = deps.models;
+    const kept = await deps.inputs.keep(input.keepInputsAs, collected, {
+      name: pack.name,
+      imageSize: pack.image.size,
+    });
+    timings.keepInputsMs = elapsed(t);
+    if (kept) verdict.inputs = kept;
+  }
   // What a person may bank ("block and bank", docs/REVIEW.md): kept on verdicts a person may see.
   if (verdict.decision === 'review' || verdict.decision === 'block')
     verdict.signals = (collected.signals ?? (await signalsToBank(bytes, input, collected))).slice(

@@ -88,8 +88,8 @@ function assemble(
   };
 }
 
-/** Reads a pack directory (`pack.json` + the model directories it names). */
-export function loadPackDir(dir: string): ModelPack {
+/** The model directories a pack directory's `pack.json` names (what an inference server serves for it). */
+export function packModelDirs(dir: string): { name: string; text: string; image: string; fusion: string } {
   const root = resolve(dir);
   const packFile = join(root, 'pack.json');
   if (!existsSync(packFile)) {
@@ -98,11 +98,17 @@ export function loadPackDir(dir: string): ModelPack {
     );
   }
   const pack = PackFileSchema.parse(JSON.parse(readFileSync(packFile, 'utf8')));
-  const dirs = {
+  return {
+    name: pack.name,
     text: resolve(root, pack.text),
     image: resolve(root, pack.image),
     fusion: resolve(root, pack.fusion),
   };
+}
+
+/** Reads a pack directory (`pack.json` + the model directories it names). */
+export function loadPackDir(dir: string): ModelPack {
+  const { name, ...dirs } = packModelDirs(dir);
   const manifest = (d: string): ModelManifest =>
     parseManifest(JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')), join(d, 'manifest.json'));
   const reader =
@@ -114,7 +120,7 @@ export function loadPackDir(dir: string): ModelPack {
       return readFileSync(path, 'utf8');
     };
   return assemble(
-    pack.name,
+    name,
     { text: manifest(dirs.text), image: manifest(dirs.image), fusion: manifest(dirs.fusion) },
     { text: reader(dirs.text), image: reader(dirs.image) },
   );

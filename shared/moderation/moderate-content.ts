@@ -63,7 +63,13 @@ export async function moderateContent(
   try {
     verdict = await judge(
       sub.parts.get(sub.key) ?? new Uint8Array(),
-      { objects: inlineObjects(sub.parts), key: sub.key, ...(sub.sniffed && { sniffed: sub.sniffed }) },
+      {
+        objects: inlineObjects(sub.parts),
+        key: sub.key,
+        ...(sub.sniffed && { sniffed: sub.sniffed }),
+        // A request that asked not to be stored (Perspective's doNotStore) keeps no inputs either.
+        ...(options.store && { keepInputsAs: pk }),
+      },
       base,
       timings,
       deps,

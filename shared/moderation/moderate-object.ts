@@ -96,7 +96,7 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
     timings.fetchMs = read.ms;
     verdict = await judge(
       read.value,
-      { objects: s3Objects(deps.s3, ref.bucket), key: ref.key },
+      { objects: s3Objects(deps.s3, ref.bucket), key: ref.key, keepInputsAs: pk },
       base,
       timings,
       deps,

@@ -59,4 +59,22 @@ describe('per-environment configuration (cdk.json)', () => {
       'lambda.architecture must be arm64 or x86_64, got mips',
     );
   });
+
+  it('keeps no model inputs unless an environment says so, and checks what it says', () => {
+    const { keepInputs: _, ...withoutKeepInputs } = environments().dev;
+    expect(parsePipelineConfig('dev', withoutKeepInputs).keepInputs).toEqual({
+      mode: 'none',
+      expirationDays: 30,
+    });
+    const text = { ...environments().dev, keepInputs: { mode: 'text' } };
+    expect(parsePipelineConfig('dev', text).keepInputs).toEqual({ mode: 'text', expirationDays: 30 });
+    const pixels = { ...environments().dev, keepInputs: { mode: 'pixels' } };
+    expect(() => parsePipelineConfig('dev', pixels)).toThrow(
+      'config keepInputs.mode must be one of none, text, all, got "pixels"',
+    );
+    const forever = { ...environments().dev, keepInputs: { mode: 'all', expirationDays: 0 } };
+    expect(() => parsePipelineConfig('dev', forever)).toThrow(
+      /keepInputs\.expirationDays must be an integer in \[1, 3650\]/,
+    );
+  });
 });

@@ -89,6 +89,30 @@ describe('functions', () => {
     }
   });
 
+  it('gives every function that moderates the same KEEP_INPUTS, and INPUTS_BUCKET (the uploads bucket) only when it keeps any', () => {
+    const moderating = (p: TestPipeline) =>
+      [
+        p.stack.moderateFunction.function,
+        p.stack.longMediaFunction.function,
+        p.stack.api.handler.function,
+      ].map((fn) => (p.template.toJSON().Resources[logicalId(p, fn)] as Fn).Properties.Environment.Variables);
+    for (const env of moderating(dev)) {
+      expect(env[ENV.keepInputs]).toBe('none');
+      expect(env).not.toHaveProperty(ENV.inputsBucket);
+    }
+    const keeping = buildPipeline('dev', (c) => ({ ...c, keepInputs: { mode: 'text', expirationDays: 30 } }));
+    const bucket = { Ref: logicalId(keeping, keeping.stack.ingest.bucket) };
+    for (const env of moderating(keeping)) {
+      expect(env[ENV.keepInputs]).toBe('text');
+      expect(env[ENV.inputsBucket]).toEqual(bucket);
+    }
+    // The dead-letter function writes error verdicts, which keep nothing.
+    const deadLetter = keeping.template.toJSON().Resources[
+      logicalId(keeping, keeping.stack.deadLetterFunction.function)
+    ] as Fn;
+    expect(deadLetter.Properties.Environment.Variables).not.toHaveProperty(ENV.keepInputs);
+  });
+
   it('keeps logs for the configured retention, in a log group of its own', () => {
     dev.template.hasResourceProperties('AWS::Logs::LogGroup', {
       RetentionInDays: dev.config.logRetentionDays,

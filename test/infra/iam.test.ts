@@ -78,3 +78,46 @@ describe('IAM: grants only', () => {
     });
   }
 });
+
+describe('IAM: kept model inputs (keepInputs)', () => {
+  const inputsArn = (p: TestPipeline) => ({
+    'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(p, p.stack.ingest.bucket), 'Arn'] }, '/inputs/*']],
+  });
+  const roles = (p: TestPipeline) => [
+    p.stack.moderateFunction.role,
+    p.stack.longMediaFunction.role,
+    p.stack.api.handler.role,
+  ];
+  const onInputs = (p: TestPipeline, role: IConstruct) =>
+    statementsOfRole(p, role).filter((s) =>
+      resourcesOf(s).some((r) => JSON.stringify(r) === JSON.stringify(inputsArn(p))),
+    );
+
+  it('lets the three functions that moderate put under inputs/ only: no read, list or delete there', () => {
+    const p = buildPipeline('dev', (c) => ({ ...c, keepInputs: { mode: 'all', expirationDays: 30 } }));
+    for (const role of roles(p)) {
+      const statements = onInputs(p, role);
+      expect(statements, role.node.path).toHaveLength(1);
+      const actions = actionsOf(statements[0]!);
+      expect(actions).toContain('s3:PutObject');
+      expect(actions.filter((a) => /^s3:(Get|List|Delete)/.test(a))).toEqual([]);
+      // Of the uploads bucket, that prefix alone: not the bucket, not uploads/ (the quarantine
+      // bucket's put may share the statement, merged by minimizePolicies).
+      const bucketId = logicalId(p, p.stack.ingest.bucket);
+      const ofUploadsBucket = resourcesOf(statements[0]!).filter((r) => JSON.stringify(r).includes(bucketId));
+      expect(ofUploadsBucket).toEqual([inputsArn(p)]);
+    }
+    // Encrypted with the uploads bucket's key, as the uploads are.
+    const encrypt = statementsOfRole(p, p.stack.api.handler.role).find((s) =>
+      actionsOf(s).includes('kms:GenerateDataKey*'),
+    );
+    expect(resourcesOf(encrypt!)).toContainEqual({
+      'Fn::GetAtt': [logicalId(p, p.stack.ingest.bucketKey), 'Arn'],
+    });
+  });
+
+  it('grants nothing under inputs/ while nothing is kept (the default)', () => {
+    const p = buildPipeline('dev');
+    for (const role of roles(p)) expect(onInputs(p, role), role.node.path).toEqual([]);
+  });
+});

@@ -87,6 +87,28 @@ describe('ingest: uploads bucket → SQS queue (+ DLQ)', () => {
     });
   });
 
+  it('expires kept model inputs under inputs/ after the configured days (30 by default), their old versions after a day', () => {
+    const rule = (days: number) =>
+      Match.objectLike({
+        Id: 'kept-inputs',
+        Prefix: 'inputs/',
+        Status: 'Enabled',
+        ExpirationInDays: days,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      });
+    // There whether or not anything keeps inputs now: what an earlier configuration kept still goes.
+    expect(dev.config.keepInputs).toEqual({ mode: 'none', expirationDays: 30 });
+    dev.template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: Match.anyValue(),
+      LifecycleConfiguration: { Rules: Match.arrayWith([rule(30)]) },
+    });
+    const keeping = buildPipeline('dev', (c) => ({ ...c, keepInputs: { mode: 'all', expirationDays: 7 } }));
+    keeping.template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: Match.anyValue(),
+      LifecycleConfiguration: { Rules: Match.arrayWith([rule(7)]) },
+    });
+  });
+
   it('notifies the ingest queue of objects created under uploads/, in plain CloudFormation', () => {
     const bucket = dev.template.toJSON().Resources[ids.bucket] as Resource;
     expect(bucket.Properties.NotificationConfiguration).toEqual({
@@ -98,6 +120,8 @@ describe('ingest: uploads bucket → SQS queue (+ DLQ)', () => {
         },
       ],
     });
+    // Kept inputs are written outside the notified prefix, so they never enter the pipeline.
+    expect(dev.stack.ingest.inputsPrefix.startsWith(dev.stack.ingest.uploadsPrefix)).toBe(false);
     // S3 validates the destination when the bucket is created: the queue policy must exist first.
     expect(bucket.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^IngestQueuePolicy/)]));
     dev.template.resourceCountIs('Custom::S3BucketNotifications', 0);

@@ -29,6 +29,18 @@ describe('cdk-nag AwsSolutions', () => {
     });
   }
 
+  it('passes with model inputs kept (the put grant under inputs/ is acknowledged, nothing wider)', () => {
+    const { app } = buildPipeline(
+      'prod',
+      (c) => ({ ...c, keepInputs: { mode: 'all', expirationDays: 30 } }),
+      {
+        nag: true,
+      },
+    );
+
+    expect(() => app.synth()).not.toThrow();
+  });
+
   it('is really checking: an unacknowledged finding fails synth', () => {
     const { app, stack } = buildPipeline('dev', (c) => c, { nag: true });
     // A queue without a DLQ (SQS3) and without TLS enforcement (SQS4).

@@ -286,6 +286,75 @@ describe('the tally', () => {
   });
 });
 
+describe('the tally with re-scored inputs (--models)', () => {
+  it('decides on the new scores, shows old → new, and counts withheld verdicts as read, not replayed', () => {
+    const tally = createReplayTally(replayPolicy(balanced));
+    const v = verdict({ categories: { harassment: 0.05, offensive: 0.01 } });
+    expect(tally.accepts(v)).toBe(true);
+    tally.add(v, { categories: { harassment: 0.9, offensive: 0.01 }, partial: false });
+    const withheld = verdict({ pk: 'b/none#v' });
+    tally.withhold(withheld);
+    const pointer = { pk: 'latest#b/k', verdictPk: 'b/k#v', sequencer: '1' };
+    expect(tally.accepts(pointer)).toBe(false);
+    expect(() => tally.withhold(pointer)).toThrow();
+    tally.add(pointer);
+    const r = tally.report();
+
+    expect(r).toMatchObject({ scanned: 3, replayed: 1, skipped: { pointers: 1 } });
+    expect(r.transitions).toEqual({ 'allow→block': 1 });
+    // The frozen fixture's version is no current preset's: the highest new scores, beside the stored ones.
+    expect(r.examples['allow→block']?.[0]).toMatchObject({
+      scores: { harassment: 0.9, offensive: 0.01 },
+      storedScores: { harassment: 0.05, offensive: 0.01 },
+    });
+    expect(formatReport(r)).toMatch(
+      /scores: harassment 0\.05 → 0\.90, offensive 0\.01 → 0\.01; harassment 0\.90 ≥ block/,
+    );
+  });
+
+  it('a re-scored partial flag asks for review as the stored one does', () => {
+    const tally = createReplayTally(replayPolicy(balanced));
+    tally.add(verdict(), { categories: { harassment: 0.01 }, partial: true });
+    expect(tally.report().transitions).toEqual({ 'allow→review': 1 });
+  });
+
+  it('prints the models section: counts, versions before and after, shifts', () => {
+    const tally = createReplayTally(replayPolicy(balanced));
+    tally.add(verdict(), { categories: { harassment: 0.1 }, partial: false });
+    const text = formatReport({
+      ...tally.report(),
+      models: {
+        pack: { arg: 'packs/x', name: 'x', models: ['text-bert 1', 'image-clip 1', 'fusion 2.0.0'] },
+        withInputs: 2,
+        rescored: 1,
+        knownContent: 0,
+        noInputs: 4,
+        notRescorable: { 'image pixels not kept (KEEP_INPUTS=text)': 1 },
+        versions: { before: { 'text-toxicity 2.0.0': 1 }, after: { 'text-bert 1': 1 } },
+        categories: {
+          harassment: {
+            n: 1,
+            meanBefore: 0.1,
+            meanAfter: 0.1,
+            meanShift: 2e-8,
+            maxAbsShift: 2e-8,
+            onlyBefore: 0,
+            onlyAfter: 0,
+          },
+        },
+        inputBytes: 2_500_000,
+      },
+    });
+    expect(text).toMatch(/^replay of policy balanced .* on model pack x \(packs\/x\)\n/);
+    expect(text).toMatch(/1 verdict replayed, 5 not \(see below\)/);
+    expect(text).toMatch(/re-scored 1 verdict from their kept inputs \(2\.5 MB read\) with text-bert 1/);
+    expect(text).toMatch(/no kept inputs: 4 \(made while KEEP_INPUTS kept nothing/);
+    expect(text).toMatch(/not re-scorable: 1 — image pixels not kept \(KEEP_INPUTS=text\): 1 — not replayed/);
+    expect(text).toMatch(/models before: text-toxicity 2\.0\.0 \(1\)\nmodels after: {2}text-bert 1 \(1\)/);
+    expect(text).toMatch(/harassment\s+1\s+0\.1000\s+0\.1000\s+2\.0e-8\s+2\.0e-8/);
+  });
+});
+
 describe('replayTable', () => {
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   const ddb = mockClient(doc);

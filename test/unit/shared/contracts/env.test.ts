@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ENV, KNOWN_ENV_NAMES, MODEL_ENV, readPipelineEnv } from '#shared/contracts/env.ts';
+import {
+  ConfigError,
+  ENV,
+  KNOWN_ENV_NAMES,
+  MODEL_ENV,
+  readKeepInputsEnv,
+  readPipelineEnv,
+} from '#shared/contracts/env.ts';
 import { MODEL_NAMES } from '#shared/contracts/models.ts';
 import { ENDPOINT_PAYLOAD_LIMITS } from '#shared/contracts/tensor-wire.ts';
 
@@ -35,6 +42,25 @@ describe('the environment contract', () => {
     expect(env.engines.speech).toBe('none');
     expect(env.engines.ocr).toBe('tesseract');
     expect(env.awsEndpointOverrides).toEqual({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566' });
+  });
+
+  it('keeps no model inputs by default, and keeping any needs the bucket to keep them in', () => {
+    expect(readPipelineEnv({ [ENV.tableName]: 't' }).keepInputs).toEqual({ mode: 'none', bucket: '' });
+    // A bucket without a mode keeps nothing: the bucket alone does not switch keeping on.
+    expect(readKeepInputsEnv({ [ENV.inputsBucket]: 'uploads' })).toEqual({ mode: 'none', bucket: '' });
+    for (const mode of ['text', 'all'] as const)
+      expect(readKeepInputsEnv({ [ENV.keepInputs]: mode, [ENV.inputsBucket]: 'uploads' })).toEqual({
+        mode,
+        bucket: 'uploads',
+      });
+    expect(() => readKeepInputsEnv({ [ENV.keepInputs]: 'all' })).toThrow(
+      'KEEP_INPUTS=all needs INPUTS_BUCKET, the bucket to keep them in',
+    );
+    expect(() => readKeepInputsEnv({ [ENV.keepInputs]: 'pixels', [ENV.inputsBucket]: 'b' })).toThrow(
+      'environment variable KEEP_INPUTS must be one of none, text, all, got "pixels"',
+    );
+    expect(() => readPipelineEnv({ [ENV.tableName]: 't', [ENV.keepInputs]: 'text' })).toThrow(ConfigError);
+    expect(KNOWN_ENV_NAMES.has(ENV.keepInputs) && KNOWN_ENV_NAMES.has(ENV.inputsBucket)).toBe(true);
   });
 
   it('fails loudly on a missing or malformed variable, naming it', () => {
