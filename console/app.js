@@ -10,7 +10,7 @@ import htm from 'htm';
 import { h, render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, createClient, loadConfig } from './api.js';
-import { createCognitoAuth } from './auth.js';
+import { createCognitoAuth, identityOf } from './auth.js';
 import * as ev from './evidence.js';
 
 const html = htm.bind(h);
@@ -458,12 +458,19 @@ function App({ config, auth }) {
   const reasonRef = useRef(/** @type {HTMLInputElement | null} */ (null));
   /** Items this reviewer claimed and has not decided: the queue hides them, the list keeps them. */
   const held = useRef(new Map());
+  /**
+   * The ID token a 401 was renewed to, until the API accepts it (the queue is read again with it at
+   * once): a 401 for it too is not an expiry, so it signs out.
+   */
+  const renewedTo = useRef('');
 
   const current = items.find((v) => v.id === currentId);
 
   const signOut = (/** @type {string} */ message = '', /** @type {boolean} */ everywhere = false) => {
     // Signing out on purpose also ends the hosted UI's session (a redirect); a refused token does not.
     if (auth && everywhere) return auth.signOut();
+    // A refused session is forgotten (and its refresh token revoked), so a reload does not bring it back.
+    auth?.forget();
     sessionStorage.removeItem(TOKEN_KEY);
     held.current.clear();
     setItems([]);
@@ -498,9 +505,12 @@ function App({ config, auth }) {
   /** Turns an API failure into what the reviewer needs to know; a bad key signs out. */
   const failed = async (/** @type {unknown} */ err, /** @type {string} */ what) => {
     if (err instanceof ApiError && err.status === 401 && auth) {
-      // An expired token (a laptop asleep past the timer): renew once, else sign in again.
-      const next = await auth.refresh();
+      // An expired token (a laptop asleep past the timer): renew once, else sign in again. A token
+      // refused for who it names (no review group, no tenant) is refused again once renewed: without
+      // the once, the page would trade and be refused in a loop.
+      const next = token !== renewedTo.current ? await auth.refresh() : '';
       if (next) {
+        renewedTo.current = next;
         setToken(next);
         return setNotice({ tone: 'warn', text: `${what}: your session was renewed; try again.` });
       }
@@ -522,6 +532,8 @@ function App({ config, auth }) {
       );
       const all = [...fetched, ...mine].sort((a, b) => String(a.queuedAt).localeCompare(String(b.queuedAt)));
       if (!auth) sessionStorage.setItem(TOKEN_KEY, token);
+      // Accepted: a later 401 for this token (expired after a sleep) may renew it again.
+      renewedTo.current = '';
       setItems(all);
       return all;
     } catch (err) {
@@ -702,6 +714,9 @@ function App({ config, auth }) {
     return () => document.removeEventListener('keydown', listener);
   }, []);
 
+  // Who the ID token names (shown only: the API decides what the token may do).
+  const who = auth && token ? identityOf(token) : undefined;
+
   if (!client && auth) return html`<${HostedSignIn} auth=${auth} error=${signInError} />`;
   if (!client)
     return html`<${SignIn}
@@ -749,6 +764,12 @@ function App({ config, auth }) {
       </label>
       <button type="button" class="refresh" onClick=${load} disabled=${loading}>Refresh</button>
       <span class="count" aria-live="polite">${items.length} waiting</span>
+      ${
+        who &&
+        html`<span class="who" title="signed in with the user pool">
+          <span class="who-name">${who.name}</span> <span class="who-role">${who.role ?? 'no review role'}</span>
+        </span>`
+      }
       <button type="button" class="sign-out" onClick=${() => signOut('', true)}>Sign out</button>
     </header>
     ${notice && html`<p class=${`notice ${notice.tone}`} role="status">${notice.text}</p>`}

@@ -9,7 +9,8 @@
  *    `<signInUrl>/oauth2/token`, and takes the code out of the address bar.
  * 3. The API gets the **ID token** as the bearer (it carries the groups, the tenant and the app
  *    client as its audience). `refresh()` trades the refresh token for a new one before it expires.
- * 4. `signOut()` revokes the refresh token and ends the hosted UI's session (`/logout`).
+ * 4. `signOut()` revokes the refresh token and ends the hosted UI's session (`/logout`); `forget()`
+ *    revokes it and forgets the session without leaving the page (a token the API refused).
  *
  * Tokens live in sessionStorage only: closing the tab forgets them.
  */
@@ -27,6 +28,38 @@ const base64url = (bytes) =>
     .replace(/=+$/, '');
 
 const randomString = (/** @type {number} */ n = 32) => base64url(crypto.getRandomValues(new Uint8Array(n)));
+
+/**
+ * The claims of a JWT, read without verifying it (the API verifies; the page only reads its own
+ * session's lifetime and who it names), or undefined when it is not a JWT.
+ */
+export function claimsOf(/** @type {string} */ jwt) {
+  try {
+    const part = (jwt.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
+    return claims && typeof claims === 'object' ? /** @type {Record<string, unknown>} */ (claims) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Who an ID token names, for the toolbar: the name the audit trail records (email, else the
+ * username) and the role its groups give. Shown only: the API decides (shared/api/cognito.ts).
+ * @returns {{ name: string, role: 'lead' | 'reviewer' | undefined } | undefined}
+ */
+export function identityOf(/** @type {string} */ idToken) {
+  const claims = claimsOf(idToken);
+  if (!claims) return undefined;
+  const groups = Array.isArray(claims['cognito:groups']) ? claims['cognito:groups'] : [];
+  return {
+    name:
+      typeof claims.email === 'string'
+        ? claims.email
+        : String(claims['cognito:username'] ?? claims.sub ?? ''),
+    role: groups.includes('lead') ? 'lead' : groups.includes('reviewer') ? 'reviewer' : undefined,
+  };
+}
 
 /** The S256 code challenge of a verifier: base64url(SHA-256(verifier)). */
 export async function codeChallenge(/** @type {string} */ verifier) {
@@ -64,11 +97,33 @@ export function createCognitoAuth(cognito, storage = sessionStorage, location = 
     const body = await res.json().catch(() => ({}));
     if (!res.ok || !body.id_token)
       throw new Error(`sign-in failed: ${body.error_description ?? body.error ?? res.status}`);
+    // `expires_in` is the access token's lifetime, which the pool sets apart from the ID token's:
+    // the bearer is the ID token, so its own lifetime (exp − iat, both on the pool's clock, so a tab
+    // whose clock is off still refreshes in time) says when to refresh.
+    const claims = claimsOf(body.id_token);
+    const lifetime =
+      typeof claims?.exp === 'number' && typeof claims.iat === 'number'
+        ? claims.exp - claims.iat
+        : Number(body.expires_in ?? 3600);
     return /** @type {Session} */ ({
       idToken: body.id_token,
+      // The pool answers a refresh without a new refresh token (no rotation): keep the one used.
       refreshToken: body.refresh_token ?? form.refresh_token,
-      expiresAt: Date.now() + Number(body.expires_in ?? 3600) * 1000,
+      expiresAt: Date.now() + lifetime * 1000,
     });
+  }
+
+  /** Forgets the session and revokes its refresh token, so it cannot mint ID tokens any more. */
+  async function forget() {
+    const s = read();
+    write(undefined);
+    if (s?.refreshToken) {
+      await fetch(`${base}/oauth2/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: s.refreshToken, client_id: cognito.userPoolClientId }),
+      }).catch(() => undefined);
+    }
   }
 
   return {
@@ -139,17 +194,11 @@ export function createCognitoAuth(cognito, storage = sessionStorage, location = 
       }
     },
 
+    forget,
+
     /** Forgets the tokens, revokes the refresh token, and ends the hosted UI's session. */
     async signOut() {
-      const s = read();
-      write(undefined);
-      if (s?.refreshToken) {
-        await fetch(`${base}/oauth2/revoke`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ token: s.refreshToken, client_id: cognito.userPoolClientId }),
-        }).catch(() => undefined);
-      }
+      await forget();
       const url = new URL(`${base}/logout`);
       url.search = new URLSearchParams({
         client_id: cognito.userPoolClientId,

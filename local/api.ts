@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { authenticateBearer, type CognitoSettings, createCognitoAuthenticator } from '#shared/api/cognito.ts';
 import { type ApiKeyTable, generateKey, localKeyring, type TenantSettings } from '#shared/api/keys.ts';
 import { CONSOLE_PATH } from '#shared/contracts/console.ts';
 import { readApiEnv, readPipelineEnv } from '#shared/contracts/env.ts';
@@ -36,6 +37,20 @@ export interface LocalApiOptions {
   webhookRetry?: LocalWebhookRetry;
   /** A failure in the webhook sender's polling (not a failed delivery: those are retried). */
   onError?: (err: unknown) => void;
+  /**
+   * Reviewers sign in to the console with a Cognito user pool's hosted UI, and the API accepts the
+   * pool's ID tokens beside the keys. @default COGNITO_USER_POOL_ID / COGNITO_CLIENT_ID's pool for
+   * tokens (when set), and the reviewer-key form in the console
+   */
+  cognito?: LocalCognitoSignIn;
+}
+
+/** A user pool whose ID tokens the local API accepts, and its hosted UI, where the console signs in. */
+export interface LocalCognitoSignIn extends CognitoSettings {
+  /** The hosted UI's base URL: `https://<prefix>.auth.<region>.amazoncognito.com`. */
+  signInUrl: string;
+  /** @default openid, email, profile */
+  scopes?: string[];
 }
 
 export interface LocalApi {
@@ -76,6 +91,10 @@ export async function startLocalApi(stack: LocalStack, options: LocalApiOptions 
     ...(options.webhookRetry && { retry: options.webhookRetry }),
     ...(options.onError && { onError: options.onError }),
   });
+  const signIn = options.cognito;
+  const cognito: CognitoSettings | undefined = signIn
+    ? { userPoolId: signIn.userPoolId, clientId: signIn.clientId, ...(signIn.jwks && { jwks: signIn.jwks }) }
+    : apiEnv.cognito;
   const app = createApiFunctionApp(
     env,
     {
@@ -86,12 +105,25 @@ export async function startLocalApi(stack: LocalStack, options: LocalApiOptions 
     },
     {
       keyring,
+      ...(cognito && { cognito }),
       decisionEvents: localEventLog(stack.dataDir, webhooks.send),
       ...(options.reviewLeaseMs !== undefined && { reviewLeaseMs: options.reviewLeaseMs }),
     },
   );
+  // The media route accepts the bearers the API does: keys, and the pool's ID tokens.
+  const verifyToken = cognito && createCognitoAuthenticator(cognito);
   const consoleApp = await createConsoleApp({
-    authenticate: (presented) => keyring.authenticate(presented),
+    authenticate: async (presented) => {
+      const result = await authenticateBearer(presented, keyring, verifyToken);
+      return result && 'caller' in result ? result.caller : undefined;
+    },
+    ...(signIn && {
+      cognito: {
+        signInUrl: signIn.signInUrl,
+        userPoolClientId: signIn.clientId,
+        ...(signIn.scopes && { scopes: signIn.scopes }),
+      },
+    }),
     doc: stack.doc,
     tableName: stack.tableName,
     s3: stack.s3,

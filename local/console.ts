@@ -71,14 +71,29 @@ export async function consoleFiles(): Promise<Map<string, ConsoleFile>> {
   return files;
 }
 
+/**
+ * Reviewers sign in with a Cognito user pool's hosted UI (config.json's `auth: "cognito"`,
+ * docs/CONSOLE.md, "Sign-in") instead of the reviewer-key form.
+ */
+export interface ConsoleCognitoSignIn {
+  /** The hosted UI's base URL (`https://<prefix>.auth.<region>.amazoncognito.com`): /oauth2/*, /logout. */
+  signInUrl: string;
+  /** The console's app client. */
+  userPoolClientId: string;
+  /** @default openid, email, profile (the console's own default) */
+  scopes?: string[];
+}
+
 export interface ConsoleDeps {
-  /** Who a presented key belongs to (the API's keyring). */
-  authenticate(key: string | undefined): Caller | undefined;
+  /** Who a presented bearer (a key, or a sign-in token when the API accepts them) belongs to. */
+  authenticate(presented: string | undefined): Caller | undefined | Promise<Caller | undefined>;
   doc: DynamoDBDocumentClient;
   tableName: string;
   s3: S3Client;
   /** The uploads bucket: the only one whose objects are served. */
   bucket: string;
+  /** @default the reviewer-key form */
+  cognito?: ConsoleCognitoSignIn;
   now?: () => Date;
 }
 
@@ -106,17 +121,36 @@ function sourcesOf(verdict: Verdict): Set<string> {
 export async function createConsoleApp(deps: ConsoleDeps): Promise<Hono> {
   const files = await consoleFiles();
   const now = deps.now ?? (() => new Date());
-  const csp = consoleContentSecurityPolicy(new TextDecoder().decode(files.get('index.html')?.body));
+  const { cognito } = deps;
+  // The page trades the sign-in code for tokens at the hosted UI's /oauth2/token: its origin.
+  const csp = consoleContentSecurityPolicy(
+    new TextDecoder().decode(files.get('index.html')?.body),
+    cognito ? [new URL(cognito.signInUrl).origin] : [],
+  );
   // Locally the console talks to the server that serves it; the media route is its own.
-  const config = JSON.stringify({ apiBaseUrl: '', mediaUrl: CONSOLE_MEDIA_PATH, auth: 'key' });
+  const config = (consoleUrl: string) =>
+    JSON.stringify({
+      apiBaseUrl: '',
+      mediaUrl: CONSOLE_MEDIA_PATH,
+      auth: cognito ? 'cognito' : 'key',
+      ...(cognito && {
+        // The hosted UI sends the tab back to the console it was loaded from (the page's own
+        // origin asked for this file), if the app client lists that URL as a callback.
+        cognito: { ...cognito, redirectUrl: consoleUrl },
+      }),
+    });
   const app = new Hono();
 
   app.get('/review', (c) => c.redirect(CONSOLE_PATH, 301));
 
   /** The bytes of one medium of a verdict waiting for a person, for the reviewer who claimed it. */
   async function media(authorization: string | undefined, id: string, source: string) {
-    const caller = deps.authenticate(presentedKey(authorization, undefined));
-    if (!caller) throw new MediaRefused(401, 'a reviewer key is required: Authorization: Bearer <key>');
+    const caller = await deps.authenticate(presentedKey(authorization, undefined));
+    if (!caller)
+      throw new MediaRefused(
+        401,
+        'a reviewer key or sign-in token is required: Authorization: Bearer <key or ID token>',
+      );
     if (!caller.role) throw new MediaRefused(403, 'media are for reviewer keys');
     const pk = verdictPkOf(id);
     const { Item } = pk
@@ -173,7 +207,10 @@ export async function createConsoleApp(deps: ConsoleDeps): Promise<Hono> {
   });
 
   app.get('/review/config.json', (c) =>
-    c.body(config, 200, { 'content-type': CONTENT_TYPES['.json'] as string, 'cache-control': 'no-store' }),
+    c.body(config(new URL(CONSOLE_PATH, c.req.url).href), 200, {
+      'content-type': CONTENT_TYPES['.json'] as string,
+      'cache-control': 'no-store',
+    }),
   );
 
   app.get('/review/*', (c) => {

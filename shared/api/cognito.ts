@@ -45,7 +45,12 @@ export interface CognitoSettings {
   userPoolId: string;
   /** The console's app client: the ID token's `aud`. */
   clientId: string;
-  /** Tests: a JWKS to use instead of fetching the pool's (aws-jwt-verify's `cacheJwks`). */
+  /**
+   * The pool's JWKS, known ahead (aws-jwt-verify's `cacheJwks`): its keys are not fetched. The
+   * issuer is still the pool's, and a `kid` not in it is still looked up at the pool's own
+   * `https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json`; a stand-in pool
+   * (the tests') gives its keys this way. @default fetched from the pool on first use
+   */
   jwks?: Jwks;
 }
 

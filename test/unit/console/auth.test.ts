@@ -2,17 +2,23 @@
  * The console's Cognito sign-in (console/auth.js) in Node's WebCrypto, with the hosted UI's token
  * endpoint stubbed: the S256 challenge of RFC 7636's own example, the authorize redirect it builds,
  * the code-for-tokens exchange with the verifier, a refusal of a state this tab did not send, the
- * refresh, and the sign-out (revoke, then the hosted UI's logout).
+ * refresh timed by the ID token's own lifetime, the identity the toolbar shows, and the sign-out
+ * (revoke, then the hosted UI's logout). The whole flow in a browser, against a real OAuth 2.0
+ * server, is test/integration/console-signin.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 // @ts-expect-error: the console is plain ES modules with JSDoc types, outside the TypeScript project.
-import { codeChallenge, createCognitoAuth } from '../../../console/auth.js';
+import { claimsOf, codeChallenge, createCognitoAuth, identityOf } from '../../../console/auth.js';
 
 const COGNITO = {
   signInUrl: 'https://reviewers.auth.eu-west-1.amazoncognito.com',
   userPoolClientId: 'client-123',
   redirectUrl: 'https://d111.cloudfront.net/review/',
 };
+
+/** An unsigned JWT with these claims: the page reads claims, it never verifies (the API does). */
+const jwt = (claims: Record<string, unknown>) =>
+  `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
 
 class MemoryStorage {
   items = new Map<string, string>();
@@ -148,5 +154,59 @@ describe('console/auth.js', () => {
       client_id: 'client-123',
       logout_uri: COGNITO.redirectUrl,
     });
+  });
+
+  it('times the refresh by the ID token’s own lifetime (exp − iat), not the access token’s expires_in', async () => {
+    const iat = 1_700_000_000; // the pool's clock, whatever the tab's says
+    const idToken = jwt({ iat, exp: iat + 300, email: 'ana@example.com' });
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => answer({ id_token: idToken, refresh_token: 'r', expires_in: 3600 })),
+    );
+    const storage = new MemoryStorage();
+    storage.setItem(
+      'moderation-console.cognito',
+      JSON.stringify({ idToken: 'old', refreshToken: 'r', expiresAt: 0 }),
+    );
+    const auth = createCognitoAuth(COGNITO, storage, fakeLocation());
+    const before = Date.now();
+    expect(await auth.refresh()).toBe(idToken);
+    // 300 s of life, refreshed a minute early: about 240 s from now.
+    expect(auth.refreshAt()).toBeGreaterThanOrEqual(before + 240_000);
+    expect(auth.refreshAt()).toBeLessThanOrEqual(Date.now() + 240_000);
+  });
+
+  it('reads who an ID token names for the toolbar; anything else is nobody', () => {
+    expect(identityOf(jwt({ email: 'ana@example.com', 'cognito:groups': ['reviewer'] }))).toEqual({
+      name: 'ana@example.com',
+      role: 'reviewer',
+    });
+    expect(identityOf(jwt({ 'cognito:username': 'lee', 'cognito:groups': ['reviewer', 'lead'] }))).toEqual({
+      name: 'lee',
+      role: 'lead',
+    });
+    expect(
+      identityOf(jwt({ 'cognito:username': 'sam', 'cognito:groups': ['admins'] }))?.role,
+    ).toBeUndefined();
+    // UTF-8 in a claim survives base64url.
+    expect(claimsOf(jwt({ name: 'Zoë Ødegård' }))?.name).toBe('Zoë Ødegård');
+    expect(identityOf('mod_review_key')).toBeUndefined();
+    expect(claimsOf('a.b.c')).toBeUndefined();
+  });
+
+  it('forgets a refused session without leaving the page, revoking its refresh token', async () => {
+    const storage = new MemoryStorage();
+    storage.setItem(
+      'moderation-console.cognito',
+      JSON.stringify({ idToken: 'id', refreshToken: 'refresh-1', expiresAt: Date.now() + 1000 }),
+    );
+    const location = fakeLocation();
+    const auth = createCognitoAuth(COGNITO, storage, location);
+    await auth.forget();
+    expect(requests.map((r) => [r.url, r.body.get('token')])).toEqual([
+      [`${COGNITO.signInUrl}/oauth2/revoke`, 'refresh-1'],
+    ]);
+    expect(auth.current()).toBe('');
+    expect(location.assign).not.toHaveBeenCalled();
   });
 });
