@@ -8,7 +8,7 @@
  * model-artifacts/models/text-toxicity/{model.onnx, manifest.json, metrics.json, MODEL_CARD.md}.
  *
  *   npm run train:text [-- --data-dir DIR] [--out DIR] [--loso-epochs N] [--loso-sample F] [--no-loso]
- *                         [--python PATH]
+ *                         [--python PATH] [--architectures NAME,NAME]
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -363,6 +363,8 @@ interface TrainArgs {
   losoSample: number;
   /** The interpreter the CNN trains in (it needs torch and numpy; without them the CNN is skipped). */
   python: string;
+  /** The architectures to compare (default: all of ARCHITECTURES). */
+  architectures: Architecture[];
 }
 
 function parseTrainArgs(): TrainArgs {
@@ -374,8 +376,18 @@ function parseTrainArgs(): TrainArgs {
       'loso-epochs': { type: 'string', default: '1' },
       'loso-sample': { type: 'string', default: '0.4' },
       python: { type: 'string', default: DEFAULT_PYTHON },
+      architectures: { type: 'string', default: Object.keys(ARCHITECTURES).join(',') },
     },
   });
+  const known = Object.keys(ARCHITECTURES);
+  const architectures = values.architectures.split(',').filter((a) => a !== '');
+  const unknown = architectures.filter((a) => !known.includes(a));
+  if (architectures.length === 0 || unknown.length > 0) {
+    process.stderr.write(
+      `train:text: unknown architecture ${JSON.stringify(unknown[0] ?? '')}; known: ${known.join(', ')}\n`,
+    );
+    process.exit(2);
+  }
   return {
     dataDir: values['data-dir'],
     outDir: values.out,
@@ -383,6 +395,7 @@ function parseTrainArgs(): TrainArgs {
     losoEpochs: Number(values['loso-epochs']),
     losoSample: Number(values['loso-sample']),
     python: values.python,
+    architectures: architectures as Architecture[],
   };
 }
 
@@ -459,7 +472,7 @@ async function main(): Promise<void> {
   // Every architecture in source first; the outputs are written once with the validation winner (so a
   // failure late in the run costs no model), then again after LOSO, whose mean AUROC chooses.
   const notTrained: TextMetrics['notTrained'] = {};
-  const archs = (Object.keys(ARCHITECTURES) as Architecture[]).filter((a) => {
+  const archs = args.architectures.filter((a) => {
     const why = trainers[a].unavailable;
     if (why !== undefined) {
       notTrained[a] = why;
@@ -467,6 +480,8 @@ async function main(): Promise<void> {
     }
     return why === undefined;
   });
+  if (archs.length === 0)
+    throw new Error('no architecture can be trained on this machine (see the lines above)');
   const compared: Partial<Record<Architecture, ArchitectureFigures>> = {};
   const fitted = {} as Record<Architecture, Fitted>;
   for (const arch of archs) {
