@@ -458,6 +458,17 @@ async function main(): Promise<void> {
   const args = parseTrainArgs();
   const t0 = performance.now();
   const trainers = architectureTrainers({ python: args.python });
+  const notTrained: TextMetrics['notTrained'] = {};
+  const archs = args.architectures.filter((a) => {
+    const why = trainers[a].unavailable;
+    if (why !== undefined) {
+      notTrained[a] = why;
+      log(`${a}: skipped, not trained: ${why}`);
+    }
+    return why === undefined;
+  });
+  if (archs.length === 0)
+    throw new Error('no architecture can be trained on this machine (see the lines above)');
   const corpus = loadCorpus(args.dataDir);
   log(`corpus: ${corpus.examples.length} texts, ${JSON.stringify(corpus.stats.perSplit)}`);
   const previous = previousModel(args.outDir, corpus);
@@ -471,17 +482,6 @@ async function main(): Promise<void> {
 
   // Every architecture in source first; the outputs are written once with the validation winner (so a
   // failure late in the run costs no model), then again after LOSO, whose mean AUROC chooses.
-  const notTrained: TextMetrics['notTrained'] = {};
-  const archs = args.architectures.filter((a) => {
-    const why = trainers[a].unavailable;
-    if (why !== undefined) {
-      notTrained[a] = why;
-      log(`${a}: skipped, not trained: ${why}`);
-    }
-    return why === undefined;
-  });
-  if (archs.length === 0)
-    throw new Error('no architecture can be trained on this machine (see the lines above)');
   const compared: Partial<Record<Architecture, ArchitectureFigures>> = {};
   const fitted = {} as Record<Architecture, Fitted>;
   for (const arch of archs) {
