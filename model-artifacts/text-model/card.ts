@@ -8,18 +8,19 @@ import type { IdentityFigures, SourceFigures } from './evaluate.ts';
 export interface CardMetrics {
   model: { sha256: string; bytes: number };
   architecture: string;
-  hyperparameters: {
-    dim: number;
-    hidden: number;
-    epochs: number;
-    batchSize: number;
-    lr: number;
-    featureDropout: number;
-    pooling: string;
-    seed: number;
-    bestEpoch: number;
+  hyperparameters: { epochs: number; batchSize: number; lr: number; seed: number; bestEpoch: number } & (
+    | BagHyperparameters
+    | CnnHyperparameters
+  );
+  featurizer: {
+    buckets: number;
+    charNgrams: readonly [number, number] | null;
+    /** The bag's cap on distinct features. */
+    maxFeatures?: number;
+    /** The CNN's cap on words, and on character n-grams per word. */
+    maxWords?: number;
+    maxSubwords?: number;
   };
-  featurizer: { buckets: number; charNgrams: readonly [number, number] | null; maxFeatures: number };
   prevalence: number;
   sourceWeights: Partial<Record<Source, number>>;
   data: Corpus['stats'] & { files: Corpus['files'] };
@@ -35,8 +36,12 @@ export interface CardMetrics {
       losoMeanAuroc?: number;
       losoBenignFlagged?: number;
       seconds: number;
+      msPerText?: number;
+      losoSeconds?: number;
     }
   >;
+  /** Architectures the run could not train, and why. */
+  notTrained?: Record<string, string>;
   losoEpochs: number;
   losoSample: number;
   previous?: {
@@ -50,6 +55,21 @@ export interface CardMetrics {
   timing: { hardware: string; featurizeSeconds: number; mainTrainingSeconds: number; totalSeconds: number };
 }
 type TextMetrics = CardMetrics;
+interface BagHyperparameters {
+  dim: number;
+  hidden: number;
+  featureDropout: number;
+  pooling: string;
+}
+interface CnnHyperparameters {
+  dim: number;
+  filters: number;
+  width: number;
+  hidden: number;
+  dropout: number;
+}
+const isCnn = (h: CardMetrics['hyperparameters']): h is CardMetrics['hyperparameters'] & CnnHyperparameters =>
+  'filters' in h;
 
 const fmt = (x: number | undefined, d = 3): string =>
   x !== undefined && Number.isFinite(x) ? x.toFixed(d) : '–';
@@ -106,8 +126,8 @@ function benignTable(m: TextMetrics): string {
 
 function archTable(m: TextMetrics): string {
   const lines = [
-    '| architecture | validation mean AUROC (all sources) | LOSO mean AUROC | LOSO benign flagged (mean of 3) | training time |',
-    '|---|---:|---:|---:|---:|',
+    '| architecture | validation mean AUROC (all sources) | LOSO mean AUROC | LOSO benign flagged (mean of 3) | training time | LOSO runs, all sources | ms per text |',
+    '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [name, a] of Object.entries(m.architectures)) {
     const cells = Object.values(a.validation as Report).flatMap((f) =>
@@ -117,8 +137,11 @@ function archTable(m: TextMetrics): string {
     );
     const val = cells.reduce((x, y) => x + y, 0) / Math.max(1, cells.length);
     lines.push(
-      `| ${name}${name === m.architecture ? ' (kept)' : ''} | ${fmt(val)} | ${fmt(a.losoMeanAuroc)} | ${pct(a.losoBenignFlagged)} | ${fmt(a.seconds, 0)} s |`,
+      `| ${name}${name === m.architecture ? ' (kept)' : ''} | ${fmt(val)} | ${fmt(a.losoMeanAuroc)} | ${pct(a.losoBenignFlagged)} | ${fmt(a.seconds, 0)} s | ${a.losoSeconds === undefined ? '–' : `${fmt(a.losoSeconds, 0)} s`} | ${fmt(a.msPerText, 3)} |`,
     );
+  }
+  for (const [name, why] of Object.entries(m.notTrained ?? {})) {
+    lines.push(`| ${name} | not trained: ${why} | – | – | – | – | – |`);
   }
   return lines.join('\n');
 }
@@ -169,6 +192,53 @@ function dataTable(m: TextMetrics): string {
   return lines.join('\n');
 }
 
+/** What the folded, normalised text becomes in the kept architecture, up to its logits. */
+function modelDescription(m: TextMetrics): string {
+  const a = m.hyperparameters;
+  const f = m.featurizer;
+  const grams = f.charNgrams?.join('–');
+  if (isCnn(a)) {
+    return `kept as a sequence of its first ${f.maxWords} words; each word is hashed (FNV-1a, ${f.buckets} buckets)
+with up to ${f.maxSubwords} of its character ${grams}-grams (fastText subwords), and its vector is the sum of
+their ${a.dim}-dimensional embeddings → a convolution of ${a.filters} filters over ${a.width}-word windows → ReLU → max over
+the words of the text${a.hidden > 0 ? ` → ReLU layer of ${a.hidden} (the \`embedding\` output)` : ' (the `embedding` output)'}`;
+  }
+  return `hashed (FNV-1a,
+${f.buckets} buckets) into word unigrams, bigrams and character ${grams}-grams,
+and pooled from an EmbeddingBag of ${a.dim} dimensions (${a.pooling === 'mean-max' ? 'weighted mean and element-wise max side by side' : 'weighted mean'})${a.hidden > 0 ? ` → ReLU layer of ${a.hidden} (the \`embedding\` output)` : ' (the `embedding` output)'}`;
+}
+
+/** The convolutional encoder in the comparison: how it was trained, or why it was not. */
+function cnnNote(m: TextMetrics): string {
+  const cnn = Object.keys(m.architectures).filter((a) => a.includes('cnn'));
+  const skipped = Object.entries(m.notTrained ?? {});
+  const lines: string[] = [];
+  if (cnn.length > 0) {
+    lines.push(
+      `${cnn.join(', ')}: a convolutional encoder trained from scratch, on the same folded tokens (per word its hashed id and character
+n-grams, in order, so word order inside a window counts). Its training loop runs in PyTorch
+(\`model-artifacts/text-model/cnn/train_cnn.py\`, called by \`cnn-train.ts\`) because no TypeScript tool trains a
+convolution fast enough here (tfjs-node: more than 22 CPU-minutes without finishing one epoch of 1,024 texts); the
+featurizer, calibration, thresholds, evaluation and ONNX export are the same TypeScript as the bags', and the
+exported graph is checked against PyTorch's logits. Serving needs no Python.`,
+    );
+  }
+  for (const [name, why] of skipped) lines.push(`${name} was not trained in this run: ${why}.`);
+  return lines.join('\n\n');
+}
+
+/** What the kept architecture cannot see of word order. */
+function orderLimitation(m: TextMetrics): string {
+  if (isCnn(m.hyperparameters)) {
+    return `- The convolution sees ${m.hyperparameters.width}-word windows and the max keeps the strongest one: order inside a
+  window counts, but a negation further away than that ("I would never say that they are lazy") reaches the
+  decision only through the hidden layer's mix of the strongest windows.`;
+  }
+  return `- The kept architecture is a bag of n-grams (max pooling only keeps a strong n-gram from being diluted): word order beyond bigrams is invisible, so negation and
+  quotation ("calling them animals is vile") are only caught where a bigram carries them; counter-speech
+  that repeats a slur can still score as hate.${Object.keys(m.architectures).some((a) => a.includes('cnn')) ? ' The convolutional encoder compared above sees word order but did not win out of source.' : ''}`;
+}
+
 export function modelCard(m: TextMetrics, version: string): string {
   const arch = m.hyperparameters;
   return `# Model card: text-toxicity ${version}
@@ -187,9 +257,7 @@ Architecture kept: **${m.architecture}** (chosen ${m.architectures[m.architectur
 evasion (\`shared/extract/normalise.ts\`: Unicode confusables → Latin with the \`confusables\` package,
 combining marks, zero-width and bidi controls (U+202A–202E, U+2066–2069) dropped, masked words such as
 \`f*ck\` read, spaced-out letters joined, leetspeak decoded), then normalised (NFKC, lower case, URLs →
-\`<url>\`, @mentions → \`<user>\`) with every run of one letter folded to a single letter, hashed (FNV-1a,
-${m.featurizer.buckets} buckets) into word unigrams, bigrams and character ${m.featurizer.charNgrams?.join('–')}-grams,
-and pooled from an EmbeddingBag of ${arch.dim} dimensions (${arch.pooling === 'mean-max' ? 'weighted mean and element-wise max side by side' : 'weighted mean'})${arch.hidden > 0 ? ` → ReLU layer of ${arch.hidden} (the \`embedding\` output)` : ' (the `embedding` output)'} →
+\`<url>\`, @mentions → \`<user>\`) with every run of one letter folded to a single letter, ${modelDescription(m)} →
 5 logits → per-output Platt scaling → sigmoid. The featurizer configuration is the manifest's \`preprocess\`
 and must be used unchanged with the model. Scoring cost measured by the trainer: ${fmt(m.onnx.msPerText, 3)} ms per
 text (featurize + ONNX Runtime, batch 1, one CPU core).
@@ -259,16 +327,16 @@ Decisions and why:
 ## Training
 
 Masked, per-source-weighted binary cross-entropy; Adam (lazy for the embedding) at ${arch.lr}, linear decay,
-batch ${arch.batchSize}, feature dropout ${arch.featureDropout}, ${arch.epochs} epochs with the lowest-validation-loss epoch kept
-(epoch ${arch.bestEpoch}), seed ${arch.seed}. Featurizing took ${fmt(m.timing.featurizeSeconds, 0)} s, training the kept model
-${fmt(m.timing.mainTrainingSeconds, 0)} s, the whole script (both architectures, ${m.losoEpochs}-epoch leave-one-source-out runs
-of both on ${pct(m.losoSample)} of the rows, transfer runs, export, checks) ${fmt(m.timing.totalSeconds / 60, 1)} min on ${m.timing.hardware}, shared with other jobs.
-ONNX vs TypeScript forward pass: max |Δp| = ${m.onnx.parityMaxAbs.toExponential(1)}; padding changes probabilities by at most
+batch ${arch.batchSize}, ${isCnn(arch) ? `dropout ${arch.dropout} on the pooled vector` : `feature dropout ${arch.featureDropout}`}, ${arch.epochs} epochs with the lowest-validation-loss epoch kept
+(epoch ${arch.bestEpoch}), seed ${arch.seed}${isCnn(arch) ? ', in PyTorch (model-artifacts/text-model/cnn/train_cnn.py, see below)' : ''}. Featurizing took ${fmt(m.timing.featurizeSeconds, 0)} s, training the kept model
+${fmt(m.timing.mainTrainingSeconds, 0)} s, the whole script (${archNames(m).length} architectures, ${m.losoEpochs}-epoch leave-one-source-out runs
+of each on ${pct(m.losoSample)} of the rows, transfer runs, export, checks) ${fmt(m.timing.totalSeconds / 60, 1)} min on ${m.timing.hardware}, shared with other jobs.
+ONNX vs the ${isCnn(arch) ? 'PyTorch logits of the same rows' : 'TypeScript forward pass'}: max |Δp| = ${m.onnx.parityMaxAbs.toExponential(1)}; padding changes probabilities by at most
 ${m.onnx.paddingMaxAbs.toExponential(1)}.
 
 ## Architectures compared
 
-Both train on the same rows with the same calibration; leave-one-source-out (LOSO) trains each without
+All train on the same rows with the same calibration; leave-one-source-out (LOSO) trains each without
 one source at a time — cheaply, to fit the time budget: ${m.losoEpochs} epoch(s) instead of ${arch.epochs}, on ${pct(m.losoSample)} of the
 other sources' training rows — and tests on that source's
 test split: the estimate of how it does on text nobody trained it for. The LOSO mean AUROC over all
@@ -276,7 +344,7 @@ test split: the estimate of how it does on text nobody trained it for. The LOSO 
 
 ${archTable(m)}
 
-A small convolutional or transformer encoder from scratch was not trained: see Limitations.
+${cnnNote(m)}
 
 ## Test figures per source, previous model beside the new one
 
@@ -313,16 +381,13 @@ it is expected to be worse than before: the probabilities are meant for the stat
 
 ## Limitations
 
-- Both architectures are bags of n-grams (max pooling only keeps a strong n-gram from being diluted): word order beyond bigrams is invisible, so negation and
-  quotation ("calling them animals is vile") are only caught where a bigram carries them; counter-speech
-  that repeats a slur can still score as hate. A convolutional or transformer encoder trained from scratch
-  was not built in this round (time); it would need its own ONNX graph in onnx.ts and backprop in trainer.ts.
+${orderLimitation(m)}
 - Violence has few real positives (Civil Comments threats, Gab calls for violence, EDOS threats) plus
   generated threats; expect it to miss threats phrased unlike those.
 - Sexual harassment comes from ConvAbuse only (abuse of chatbots): narrow.
 - English only. Dialect (African-American English) is known to be over-flagged by models trained on
   Davidson/OLID-style tweets (Sap et al., ACL 2019).
-- Long texts are cut at ${m.featurizer.maxFeatures} distinct features; the pipeline scores 600-character windows.
+- Long texts are cut at ${m.featurizer.maxWords !== undefined ? `their first ${m.featurizer.maxWords} words` : `${m.featurizer.maxFeatures} distinct features`}; the pipeline scores 600-character windows.
 - Evasion folding reads look-alikes as Latin letters, so Cyrillic or Greek text is scored as the Latin
   letters it resembles; the model is English-only in any case.
 `;

@@ -1,12 +1,14 @@
 /**
  * Trains the `text-toxicity` model on the thirteen labelled sources of ../shared/data plus the
- * project's generated text (data.ts, generated.ts), compares two architectures leave-one-source-out
- * and keeps the one that wins out of source, calibrates it for a stated production prevalence,
- * evaluates it per source (held-out test split) against the previous model, exports it to ONNX,
- * checks the graph against the TypeScript forward pass and writes
+ * project's generated text (data.ts, generated.ts), compares the architectures of architectures.ts
+ * (two hashed n-gram bags trained in TypeScript, a subword CNN trained in PyTorch when
+ * `--python` can import torch) leave-one-source-out and keeps the one that wins out of source,
+ * calibrates it for a stated production prevalence, evaluates it per source (held-out test split)
+ * against the previous model, exports it to ONNX, checks the graph against the trained model and writes
  * model-artifacts/models/text-toxicity/{model.onnx, manifest.json, metrics.json, MODEL_CARD.md}.
  *
- *   npm run train:text [-- --data-dir DIR] [--out DIR] [--loso-epochs N] [--no-loso]
+ *   npm run train:text [-- --data-dir DIR] [--out DIR] [--loso-epochs N] [--loso-sample F] [--no-loso]
+ *                         [--python PATH] [--architectures NAME,NAME]
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,15 +16,27 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createSession } from '#shared/onnx/sessions.ts';
 import {
-  DEFAULT_FEATURIZER_CONFIG,
   type FeaturizerConfig,
   featurize,
+  featurizeSubwords,
   fnv1a32,
   parseFeaturizerConfig,
+  parseSubwordFeaturizerConfig,
+  type SubwordFeaturizerConfig,
 } from '#shared/text/featurize.ts';
+import {
+  ARCHITECTURES,
+  type Architecture,
+  type ArchitectureTrainer,
+  architectureTrainers,
+  FEATURIZER,
+  type OnnxCheck,
+  type Trained,
+} from './architectures.ts';
 import { modelCard } from './card.ts';
+import { cnnForward, cnnParamsFromOnnx } from './cnn.ts';
+import { DEFAULT_PYTHON } from './cnn-train.ts';
 import {
   type Corpus,
   type LabelledText,
@@ -39,13 +53,14 @@ import {
   meanBenignFlagged,
   paramsScorer,
   type Row,
+  type Scorer,
   type SourceFigures,
   sourceFigures,
 } from './evaluate.ts';
 import { bestF1ThresholdAt, ece } from './metrics.ts';
-import { forward, type TextModelParams } from './model.ts';
-import { exportTextModel, paramsFromOnnx, runTextModel } from './onnx.ts';
-import { fitPlatt, type TrainOptions, trainTextModel } from './trainer.ts';
+import { sigmoid } from './model.ts';
+import { paramsFromOnnx } from './onnx.ts';
+import { type EpochSummary, fitPlatt } from './trainer.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -55,39 +70,10 @@ export const SEED = 20_240_601;
 /** The production base rate the probabilities and thresholds are calibrated for: 5% of texts harmful. */
 export const PREVALENCE = 0.05;
 
-/** The two architectures compared (hashed n-gram bags, exported by onnx.ts). */
-export const ARCHITECTURES = {
-  /** fastText-style: hashed n-grams → 32-dim weighted-mean embedding → ReLU layer of 32 → 5 sigmoids. */
-  'bag-mlp': {
-    dim: 32,
-    hidden: 32,
-    epochs: 3,
-    batchSize: 32,
-    lr: 0.003,
-    featureDropout: 0.1,
-    pooling: 'mean',
-  },
-  /**
-   * The same rows pooled by mean and element-wise max side by side (64 wide) → ReLU 32 → 5 sigmoids:
-   * one strong n-gram is not diluted by a long text around it.
-   */
-  'bag-max-mlp': {
-    dim: 32,
-    hidden: 32,
-    epochs: 3,
-    batchSize: 32,
-    lr: 0.003,
-    featureDropout: 0.1,
-    pooling: 'mean-max',
-  },
-} as const;
-export type Architecture = keyof typeof ARCHITECTURES;
+export { ARCHITECTURES, type Architecture, FEATURIZER };
 
 /** Hyperparameters of the MLP architecture (model-artifacts/text-model/experiments.ts varies them). */
 export const HYPERPARAMETERS = ARCHITECTURES['bag-mlp'];
-
-/** The featurizer: 2^16 buckets, evasion folding on (shared/extract/normalise.ts). */
-export const FEATURIZER: FeaturizerConfig = { ...DEFAULT_FEATURIZER_CONFIG, buckets: 2 ** 16, evasion: true };
 
 /**
  * Loss weight per source: small sources that carry what the big ones lack (implicit hate and its
@@ -135,57 +121,69 @@ function column(rows: readonly Row[], values: readonly ArrayLike<number>[], k: n
 }
 
 export interface Fitted {
-  params: TextModelParams;
+  arch: Architecture;
+  model: Trained;
   thresholds: number[];
   platt: { label: TextLabel; scale: number; shift: number }[];
   bestEpoch: number;
-  history: ReturnType<typeof trainTextModel>['history'];
+  history: EpochSummary[];
   seconds: number;
+  /** The exported graph and its checks, once made (main makes it for every in-source fit). */
+  onnx?: OnnxCheck;
 }
 
 /**
  * Trains one architecture, then per output: Platt scaling on validation logits reweighted to
- * PREVALENCE, and the threshold that maximises F1 at that prevalence on validation.
+ * PREVALENCE, and the threshold that maximises F1 at that prevalence on validation. `score`: the rows
+ * besides validation that the result will be asked to score.
  */
 function fitArchitecture(
+  trainers: Record<Architecture, ArchitectureTrainer>,
   arch: Architecture,
   train: Row[],
   validation: Row[],
-  overrides: Partial<TrainOptions> = {},
+  options: { score: readonly Row[]; epochs?: number; onEpoch?: (e: EpochSummary) => void },
 ): Fitted {
   const t = performance.now();
-  const result = trainTextModel(train, {
-    buckets: FEATURIZER.buckets,
-    ...ARCHITECTURES[arch],
+  const model = trainers[arch].train(train, validation, {
+    ...options,
     outputs: TEXT_LABELS.length,
     seed: SEED,
-    validation,
-    ...overrides,
   });
-  const params = result.params;
-  const logits = validation.map((r) => forward(params, r.f).rawLogits);
+  const logits = model.logits(validation);
+  const scale = new Float32Array(TEXT_LABELS.length).fill(1);
+  const shift = new Float32Array(TEXT_LABELS.length);
   const platt = TEXT_LABELS.map((label, k) => {
     const [z, y] = column(validation, logits, k);
     const ok = y.some((v) => v > 0.5) && y.some((v) => v < 0.5);
     const p = ok ? fitPlatt(z, y, PREVALENCE) : { scale: 1, shift: 0 };
-    params.calibScale[k] = p.scale;
-    params.calibShift[k] = p.shift;
+    scale[k] = p.scale;
+    shift[k] = p.shift;
     return { label, ...p };
   });
-  const probs = validation.map((r) => forward(params, r.f).probs);
+  model.calibrate(scale, shift);
+  const probs = model.probs(validation);
   const thresholds = TEXT_LABELS.map((_, k) => {
     const [s, y] = column(validation, probs, k);
     return bestF1ThresholdAt(s, y, PREVALENCE);
   });
   return {
-    params,
+    arch,
+    model,
     thresholds,
     platt,
-    bestEpoch: result.bestEpoch,
-    history: result.history,
+    bestEpoch: model.bestEpoch,
+    history: model.history,
     seconds: secondsSince(t),
   };
 }
+
+/** A fitted architecture as evaluate.ts scores models. */
+const fittedScorer = (m: Fitted): Scorer => ({
+  labels: TEXT_LABELS,
+  thresholds: m.thresholds,
+  probs: (rows) => m.model.probs(rows),
+});
 
 type Report = Partial<Record<Source, SourceFigures>>;
 
@@ -214,6 +212,7 @@ function perSource(
  * share of the other sources' training rows (chosen by a hash of the text).
  */
 function leaveOneSourceOut(
+  trainers: Record<Architecture, ArchitectureTrainer>,
   arch: Architecture,
   rows: Row[],
   epochs: number,
@@ -226,26 +225,34 @@ function leaveOneSourceOut(
     if (held === 'generated') continue;
     const others = (s: Source) => s !== held;
     const train = pick(rows, 'train', others).filter(kept);
-    const m = fitArchitecture(arch, train, pick(rows, 'validation', others), { epochs });
-    report[held] = sourceFigures(
-      paramsScorer(m.params, m.thresholds),
-      pick(rows, 'test', (s) => s === held),
-    );
+    const test = pick(rows, 'test', (s) => s === held);
+    const m = fitArchitecture(trainers, arch, train, pick(rows, 'validation', others), {
+      epochs,
+      score: test,
+    });
+    report[held] = sourceFigures(fittedScorer(m), test);
     log(`loso ${arch} without ${held}: ${m.seconds.toFixed(0)} s`);
   }
   return { report, seconds: secondsSince(t) };
 }
 
 /** Cross-dataset transfer between the two tweet sets (reports/EVALUATION.md quotes it). */
-function crossDatasetTransfer(rows: Row[], arch: Architecture) {
+function crossDatasetTransfer(
+  trainers: Record<Architecture, ArchitectureTrainer>,
+  rows: Row[],
+  arch: Architecture,
+) {
   const pairs = [
     ['davidson', 'olid'],
     ['olid', 'davidson'],
   ] as const;
   return pairs.map(([from, to]) => {
     const only = (s: Source) => s === from;
-    const m = fitArchitecture(arch, pick(rows, 'train', only), pick(rows, 'validation', only));
-    const scorer = paramsScorer(m.params, m.thresholds);
+    const score = pick(rows, 'test', (s) => s === from || s === to);
+    const m = fitArchitecture(trainers, arch, pick(rows, 'train', only), pick(rows, 'validation', only), {
+      score,
+    });
+    const scorer = fittedScorer(m);
     const report = (source: Source) => {
       const f = sourceFigures(
         scorer,
@@ -296,14 +303,25 @@ function previousModel(outDir: string, corpus: Corpus): Previous | undefined {
   // A retrain of this version compares with what its first run measured for the one before.
   if (manifest.version === MODEL_VERSION) return metrics.previous;
   const kept = metrics.architecture ? metrics.architectures?.[metrics.architecture] : undefined;
-  const config = parseFeaturizerConfig(manifest.preprocess);
-  const params = paramsFromOnnx(readFileSync(join(outDir, 'model.onnx')));
   const thresholds = manifest.labels.map((l) => metrics.thresholds?.[l] ?? 0.5);
-  const rows = featurizeAll(
-    corpus.examples.filter((e) => e.split === 'test'),
-    config,
-  );
-  const scorer = paramsScorer(params, thresholds, manifest.labels);
+  const bytes = readFileSync(join(outDir, 'model.onnx'));
+  const test = corpus.examples.filter((e) => e.split === 'test');
+  let rows: Row[];
+  let scorer: Scorer;
+  if ((manifest.preprocess as { kind?: unknown } | undefined)?.kind === 'hashed-subword-cnn') {
+    // A CNN replaced by this run: scored by the TypeScript forward pass of its own weights.
+    const config = parseSubwordFeaturizerConfig(manifest.preprocess);
+    const params = cnnParamsFromOnnx(bytes);
+    rows = featurizeAll(test, FEATURIZER);
+    scorer = {
+      labels: manifest.labels,
+      thresholds,
+      probs: (rs) => rs.map((r) => cnnForward(params, featurizeSubwords(r.e.text, config)).probs),
+    };
+  } else {
+    rows = featurizeAll(test, parseFeaturizerConfig(manifest.preprocess));
+    scorer = paramsScorer(paramsFromOnnx(bytes), thresholds, manifest.labels);
+  }
   log(`scored previous model ${manifest.version} on the new test splits`);
   return {
     version: manifest.version,
@@ -313,45 +331,7 @@ function previousModel(outDir: string, corpus: Corpus): Previous | undefined {
   };
 }
 
-/** Checks the ONNX graph against the TypeScript forward pass, and that padding changes nothing. */
-async function exportAndCheck(params: TextModelParams, probe: Row[]) {
-  const bytes = exportTextModel(params, {
-    name: 'text-toxicity',
-    version: MODEL_VERSION,
-    labels: TEXT_LABELS.join(','),
-    featurizer: JSON.stringify(FEATURIZER),
-  });
-  const session = await createSession(bytes);
-  const feats = probe.map((r) => r.f);
-  const onnx = await runTextModel(session, feats);
-  const padded = await runTextModel(session, feats, FEATURIZER.maxFeatures + 7);
-  let parityMaxAbs = 0;
-  let paddingMaxAbs = 0;
-  probe.forEach((r, i) => {
-    const ts = forward(params, r.f).probs;
-    for (let k = 0; k < TEXT_LABELS.length; k++) {
-      parityMaxAbs = Math.max(parityMaxAbs, Math.abs((onnx.probs[i]?.[k] ?? 0) - (ts[k] ?? 0)));
-      paddingMaxAbs = Math.max(
-        paddingMaxAbs,
-        Math.abs((onnx.probs[i]?.[k] ?? 0) - (padded.probs[i]?.[k] ?? 0)),
-      );
-    }
-  });
-  if (parityMaxAbs > 1e-4 || paddingMaxAbs > 1e-5) {
-    throw new Error(`onnx check failed: parity ${parityMaxAbs}, padding ${paddingMaxAbs}`);
-  }
-  // Scoring cost: featurize + one ONNX run per text, batch 1, on this CPU.
-  const sample = probe.slice(0, 500);
-  const t = performance.now();
-  for (const r of sample) await runTextModel(session, [featurize(r.e.text, FEATURIZER)]);
-  const msPerText = (performance.now() - t) / sample.length;
-  log(
-    `onnx parity ${parityMaxAbs.toExponential(2)}, padding ${paddingMaxAbs.toExponential(2)}, ${msPerText.toFixed(3)} ms/text`,
-  );
-  return { bytes, parityMaxAbs, paddingMaxAbs, msPerText };
-}
-
-function textManifest(sha256: string, corpus: Corpus, inner: number) {
+function textManifest(sha256: string, corpus: Corpus, io: Trained['io']) {
   const files = corpus.files.map((f) => `${f.file} (sha256 ${f.sha256})`).join(', ');
   return {
     name: 'text-toxicity',
@@ -359,16 +339,13 @@ function textManifest(sha256: string, corpus: Corpus, inner: number) {
     modality: 'text',
     file: 'model.onnx',
     sha256,
-    inputs: [
-      { name: 'ids', dtype: 'int64', shape: ['batch', 'tokens'], padValue: 0 },
-      { name: 'weights', dtype: 'float32', shape: ['batch', 'tokens'], padValue: 0 },
-    ],
+    inputs: io.inputs,
     outputs: [
       { name: 'probs', dtype: 'float32', shape: ['batch', TEXT_LABELS.length] },
-      { name: 'embedding', dtype: 'float32', shape: ['batch', inner] },
+      { name: 'embedding', dtype: 'float32', shape: ['batch', io.embeddingWidth] },
     ],
     labels: [...TEXT_LABELS],
-    preprocess: parseFeaturizerConfig(FEATURIZER),
+    preprocess: io.preprocess,
     calibratedFor: { prevalence: PREVALENCE },
     source: `Trained by model-artifacts/text-model/train.ts (seed ${SEED}) on ${files} from the project's shared/data folder, and on text the project generates (model-artifacts/text-model/generated.ts).`,
     license:
@@ -384,6 +361,10 @@ interface TrainArgs {
   loso: boolean;
   losoEpochs: number;
   losoSample: number;
+  /** The interpreter the CNN trains in (it needs torch and numpy; without them the CNN is skipped). */
+  python: string;
+  /** The architectures to compare (default: all of ARCHITECTURES). */
+  architectures: Architecture[];
 }
 
 function parseTrainArgs(): TrainArgs {
@@ -394,22 +375,49 @@ function parseTrainArgs(): TrainArgs {
       'no-loso': { type: 'boolean', default: false },
       'loso-epochs': { type: 'string', default: '1' },
       'loso-sample': { type: 'string', default: '0.4' },
+      python: { type: 'string', default: DEFAULT_PYTHON },
+      architectures: { type: 'string', default: Object.keys(ARCHITECTURES).join(',') },
     },
   });
+  const known = Object.keys(ARCHITECTURES);
+  const architectures = values.architectures.split(',').filter((a) => a !== '');
+  const unknown = architectures.filter((a) => !known.includes(a));
+  if (architectures.length === 0 || unknown.length > 0) {
+    process.stderr.write(
+      `train:text: unknown architecture ${JSON.stringify(unknown[0] ?? '')}; known: ${known.join(', ')}\n`,
+    );
+    process.exit(2);
+  }
   return {
     dataDir: values['data-dir'],
     outDir: values.out,
     loso: !values['no-loso'],
     losoEpochs: Number(values['loso-epochs']),
     losoSample: Number(values['loso-sample']),
+    python: values.python,
+    architectures: architectures as Architecture[],
   };
+}
+
+/** What the comparison measured of one architecture. */
+export interface ArchitectureFigures {
+  validation: Report;
+  loso?: Report;
+  losoMeanAuroc?: number;
+  losoBenignFlagged?: number;
+  /** The in-source fit, calibration included. */
+  seconds: number;
+  /** Featurize + ONNX, batch 1, of its in-source fit. */
+  msPerText?: number;
+  /** Seconds of its leave-one-source-out runs, all sources together. */
+  losoSeconds?: number;
 }
 
 export interface TextMetrics {
   model: { name: string; version: string; sha256: string; bytes: number };
   architecture: Architecture;
-  hyperparameters: (typeof ARCHITECTURES)[Architecture] & { seed: number; bestEpoch: number };
-  featurizer: FeaturizerConfig;
+  hyperparameters: Trained['hyperparameters'] & { seed: number; bestEpoch: number };
+  featurizer: FeaturizerConfig | SubwordFeaturizerConfig;
   prevalence: number;
   sourceWeights: Partial<Record<Source, number>>;
   data: Corpus['stats'] & { files: Corpus['files'] };
@@ -419,10 +427,10 @@ export interface TextMetrics {
   calibration: { label: string; eceBefore: number; eceAfter: number }[];
   testBySource: Report;
   identity: IdentityFigures;
-  architectures: Record<
-    Architecture,
-    { validation: Report; loso?: Report; losoMeanAuroc?: number; losoBenignFlagged?: number; seconds: number }
-  >;
+  /** The architectures trained in this run. */
+  architectures: Partial<Record<Architecture, ArchitectureFigures>>;
+  /** Architectures this run could not train, and why (PyTorch missing for the CNN). */
+  notTrained: Partial<Record<Architecture, string>>;
   losoEpochs: number;
   losoSample: number;
   previous?: Previous;
@@ -437,9 +445,30 @@ export interface TextMetrics {
   };
 }
 
+/** The first rows of validation, on which every exported graph is checked and timed. */
+const probeOf = (validation: readonly Row[]): Row[] => validation.slice(0, 1000);
+
+const onnxMetadata = (): Record<string, string> => ({
+  name: 'text-toxicity',
+  version: MODEL_VERSION,
+  labels: TEXT_LABELS.join(','),
+});
+
 async function main(): Promise<void> {
   const args = parseTrainArgs();
   const t0 = performance.now();
+  const trainers = architectureTrainers({ python: args.python });
+  const notTrained: TextMetrics['notTrained'] = {};
+  const archs = args.architectures.filter((a) => {
+    const why = trainers[a].unavailable;
+    if (why !== undefined) {
+      notTrained[a] = why;
+      log(`${a}: skipped, not trained: ${why}`);
+    }
+    return why === undefined;
+  });
+  if (archs.length === 0)
+    throw new Error('no architecture can be trained on this machine (see the lines above)');
   const corpus = loadCorpus(args.dataDir);
   log(`corpus: ${corpus.examples.length} texts, ${JSON.stringify(corpus.stats.perSplit)}`);
   const previous = previousModel(args.outDir, corpus);
@@ -449,44 +478,53 @@ async function main(): Promise<void> {
   log(`featurized in ${featurizeSeconds.toFixed(1)} s`);
   const train = pick(rows, 'train');
   const validation = pick(rows, 'validation');
+  const inSourceScored = [...validation, ...pick(rows, 'test')];
 
-  // Both architectures in source first; the outputs are written once with the validation winner (so a
+  // Every architecture in source first; the outputs are written once with the validation winner (so a
   // failure late in the run costs no model), then again after LOSO, whose mean AUROC chooses.
-  const archs = Object.keys(ARCHITECTURES) as Architecture[];
-  const compared = {} as TextMetrics['architectures'];
+  const compared: Partial<Record<Architecture, ArchitectureFigures>> = {};
   const fitted = {} as Record<Architecture, Fitted>;
   for (const arch of archs) {
-    const m = fitArchitecture(arch, train, validation, {
+    const m = fitArchitecture(trainers, arch, train, validation, {
+      score: inSourceScored,
       onEpoch: (e) => log(`${arch} epoch ${JSON.stringify(e)}`),
     });
+    m.onnx = await m.model.exportAndCheck(probeOf(validation), onnxMetadata());
+    log(
+      `${arch} onnx parity ${m.onnx.parityMaxAbs.toExponential(2)}, padding ${m.onnx.paddingMaxAbs.toExponential(2)}, ${m.onnx.msPerText.toFixed(3)} ms/text`,
+    );
     fitted[arch] = m;
     compared[arch] = {
-      validation: perSource(paramsScorer(m.params, m.thresholds), rows, 'validation'),
+      validation: perSource(fittedScorer(m), rows, 'validation'),
       seconds: m.seconds,
+      msPerText: m.onnx.msPerText,
     };
     log(
-      `${arch}: trained in ${m.seconds.toFixed(0)} s, validation mean AUROC ${meanAuroc(compared[arch].validation).toFixed(3)}`,
+      `${arch}: trained in ${m.seconds.toFixed(0)} s, validation mean AUROC ${meanAuroc(compared[arch]?.validation ?? {}).toFixed(3)}`,
     );
   }
   const choose = (score: (a: Architecture) => number) =>
     archs.reduce((a, b) => (score(b) > score(a) ? b : a));
-  const common = { args, corpus, rows, validation, previous, compared, featurizeSeconds, t0 };
-  let winner = choose((a) => meanAuroc(compared[a].validation));
+  const common = { args, corpus, rows, trainers, previous, compared, notTrained, featurizeSeconds, t0 };
+  let winner = choose((a) => meanAuroc(compared[a]?.validation ?? {}));
   await writeOutputs({ ...common, winner, model: fitted[winner], losoSeconds: 0, loso: false });
   if (!args.loso) return;
   let losoSeconds = 0;
   for (const arch of archs) {
-    const loso = leaveOneSourceOut(arch, rows, args.losoEpochs, args.losoSample);
+    const loso = leaveOneSourceOut(trainers, arch, rows, args.losoEpochs, args.losoSample);
     losoSeconds += loso.seconds;
     compared[arch] = {
-      ...compared[arch],
+      ...(compared[arch] as ArchitectureFigures),
       loso: loso.report,
       losoMeanAuroc: meanAuroc(loso.report),
       losoBenignFlagged: meanBenignFlagged(loso.report),
+      losoSeconds: loso.seconds,
     };
-    log(`${arch}: LOSO mean AUROC ${compared[arch].losoMeanAuroc?.toFixed(3)}`);
+    log(
+      `${arch}: LOSO mean AUROC ${compared[arch]?.losoMeanAuroc?.toFixed(3)} in ${loso.seconds.toFixed(0)} s`,
+    );
   }
-  winner = choose((a) => compared[a].losoMeanAuroc ?? 0);
+  winner = choose((a) => compared[a]?.losoMeanAuroc ?? 0);
   await writeOutputs({ ...common, winner, model: fitted[winner], losoSeconds, loso: true });
 }
 
@@ -494,9 +532,10 @@ interface Outputs {
   args: TrainArgs;
   corpus: Corpus;
   rows: Row[];
-  validation: Row[];
+  trainers: Record<Architecture, ArchitectureTrainer>;
   previous: Previous | undefined;
-  compared: TextMetrics['architectures'];
+  compared: Partial<Record<Architecture, ArchitectureFigures>>;
+  notTrained: TextMetrics['notTrained'];
   featurizeSeconds: number;
   t0: number;
   winner: Architecture;
@@ -509,37 +548,28 @@ interface Outputs {
 async function writeOutputs(o: Outputs): Promise<void> {
   const { args, corpus, rows, model, winner } = o;
   log(`keeping ${winner}${o.loso ? ' (chosen out of source)' : ' (provisional: chosen on validation)'}`);
-  const scorer = paramsScorer(model.params, model.thresholds);
+  const scorer = fittedScorer(model);
   const test = pick(rows, 'test');
   const testBySource = perSource(scorer, rows, 'test');
   const identity = identityFigures(scorer, test);
-  const uncalibrated = {
-    ...model.params,
-    calibScale: new Float32Array(TEXT_LABELS.length).fill(1),
-    calibShift: new Float32Array(TEXT_LABELS.length),
-  };
   const calibration = TEXT_LABELS.map((label, k) => {
     const [before, y] = column(
       test,
-      test.map((r) => forward(uncalibrated, r.f).probs),
+      model.model.logits(test).map((z) => Array.from(z, sigmoid)),
       k,
     );
-    const [after] = column(
-      test,
-      test.map((r) => forward(model.params, r.f).probs),
-      k,
-    );
+    const [after] = column(test, model.model.probs(test), k);
     return { label, eceBefore: ece(before, y), eceAfter: ece(after, y) };
   });
-  const crossDataset = crossDatasetTransfer(rows, winner);
-  const onnx = await exportAndCheck(model.params, o.validation.slice(0, 1000));
+  const crossDataset = crossDatasetTransfer(o.trainers, rows, winner);
+  const onnx =
+    model.onnx ?? (await model.model.exportAndCheck(probeOf(pick(rows, 'validation')), onnxMetadata()));
   const sha256 = createHash('sha256').update(onnx.bytes).digest('hex');
-  const inner = model.params.hidden > 0 ? model.params.hidden : model.params.dim;
   const metrics: TextMetrics = {
     model: { name: 'text-toxicity', version: MODEL_VERSION, sha256, bytes: onnx.bytes.length },
     architecture: winner,
-    hyperparameters: { ...ARCHITECTURES[winner], seed: SEED, bestEpoch: model.bestEpoch },
-    featurizer: FEATURIZER,
+    hyperparameters: { ...model.model.hyperparameters, seed: SEED, bestEpoch: model.bestEpoch },
+    featurizer: o.trainers[winner].featurizer,
     prevalence: PREVALENCE,
     sourceWeights: SOURCE_WEIGHTS,
     data: { ...corpus.stats, files: corpus.files },
@@ -550,6 +580,7 @@ async function writeOutputs(o: Outputs): Promise<void> {
     testBySource,
     identity,
     architectures: o.compared,
+    notTrained: o.notTrained,
     losoEpochs: args.losoEpochs,
     losoSample: args.losoSample,
     ...(o.previous ? { previous: o.previous } : {}),
@@ -567,7 +598,7 @@ async function writeOutputs(o: Outputs): Promise<void> {
   writeFileSync(join(args.outDir, 'model.onnx'), onnx.bytes);
   writeFileSync(
     join(args.outDir, 'manifest.json'),
-    `${JSON.stringify(textManifest(sha256, corpus, inner), null, 2)}\n`,
+    `${JSON.stringify(textManifest(sha256, corpus, model.model.io), null, 2)}\n`,
   );
   writeFileSync(join(args.outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   writeFileSync(join(args.outDir, 'MODEL_CARD.md'), modelCard(metrics, MODEL_VERSION));

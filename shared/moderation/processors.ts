@@ -7,6 +7,8 @@
  *
  * Text kinds:
  * - `hashed-ngrams`: the project's fastText-style model (shared/text/featurize.ts) → `probs`.
+ * - `hashed-subword-cnn`: the project's convolutional model: `ids` int64 [batch, words, subwords]
+ *   (per word in order, its hashed id and character n-gram ids; 0 = padding) → `probs`.
  * - `wordpiece`: BERT-family `input_ids` / `attention_mask` [/ `token_type_ids`] → `logits`, then
  *   sigmoid (multi-label) or softmax, and `categoryMap` (taxonomy category → model labels, max).
  *
@@ -19,7 +21,16 @@
 import { z } from 'zod';
 import type { ModelManifest } from '#shared/inference/manifest.ts';
 import { row, type Tensor } from '#shared/inference/tensor-codec.ts';
-import { type FeaturizerConfig, featurize, padBatch, parseFeaturizerConfig } from '#shared/text/featurize.ts';
+import {
+  type FeaturizerConfig,
+  featurize,
+  featurizeSubwords,
+  padBatch,
+  padSubwordBatch,
+  parseFeaturizerConfig,
+  parseSubwordFeaturizerConfig,
+  type SubwordFeaturizerConfig,
+} from '#shared/text/featurize.ts';
 import { WordPieceTokenizer } from '#shared/text/wordpiece.ts';
 
 export class UnknownProcessorError extends Error {
@@ -102,6 +113,20 @@ function hashedNgrams(manifest: ModelManifest): TextProcessor & { featurizer: Fe
         ids: { dtype: 'int64', dims, data: batch.ids },
         weights: { dtype: 'float32', dims, data: batch.weights },
       };
+    },
+    decode: (outputs, n) => rows(output(outputs, 'probs'), n),
+  };
+}
+
+function hashedSubwordCnn(manifest: ModelManifest): TextProcessor & { featurizer: SubwordFeaturizerConfig } {
+  const featurizer = parseSubwordFeaturizerConfig(manifest.preprocess);
+  return {
+    kind: 'hashed-subword-cnn',
+    labels: manifest.labels,
+    featurizer,
+    encode(texts) {
+      const batch = padSubwordBatch(texts.map((t) => featurizeSubwords(t, featurizer)));
+      return { ids: { dtype: 'int64', dims: [texts.length, batch.words, batch.slots], data: batch.ids } };
     },
     decode: (outputs, n) => rows(output(outputs, 'probs'), n),
   };
@@ -254,6 +279,7 @@ function clip(manifest: ModelManifest, read: ReadModelFile): ImageProcessor {
 const TEXT_KINDS: Record<string, (m: ModelManifest, read: ReadModelFile) => TextProcessor> = {
   'hashed-ngrams': (m) => hashedNgrams(m),
   wordpiece,
+  'hashed-subword-cnn': (m) => hashedSubwordCnn(m),
 };
 const IMAGE_KINDS: Record<string, (m: ModelManifest, read: ReadModelFile) => ImageProcessor> = {
   nsfw: (m) => nsfw(m),

@@ -1,8 +1,9 @@
 /**
  * Text featurizer shared by the text-model trainer and the pipeline: normalisation, tokenisation
  * and fastText-style hashed features (word unigrams, word bigrams, character n-grams inside word
- * boundaries). Its configuration is stored in the text model's manifest (`preprocess`), so a model
- * is always served with the featurizer it was trained with.
+ * boundaries), and beside it the ordered sequence the convolutional text model reads (per word, its
+ * hashed id and its character n-gram ids). Its configuration is stored in the text model's manifest
+ * (`preprocess`), so a model is always served with the featurizer it was trained with.
  */
 import { z } from 'zod';
 import { normalise } from '#shared/extract/normalise.ts';
@@ -221,4 +222,114 @@ export function padBatch(batch: readonly Features[], minTokens = 1): PaddedBatch
     });
   });
   return { ids, weights, tokens };
+}
+
+// ---- ordered subword sequences (the convolutional text model) ---------------------------------------
+
+/**
+ * Configuration of {@link featurizeSubwords}; stored verbatim in the manifest's `preprocess` of a
+ * `hashed-subword-cnn` text model. Unlike the bag, the text stays a sequence: one row per word, in order.
+ */
+export const SubwordFeaturizerConfigSchema = z.object({
+  kind: z.literal('hashed-subword-cnn'),
+  version: z.literal(1),
+  /** FNV-1a (32-bit) over the UTF-16 code units of a prefixed key (`w|word`, `c|<wo`), as the bag. */
+  hash: z.literal('fnv1a32'),
+  /**
+   * Hash buckets: ids are 1..buckets and 0 is padding, so the model's embedding has buckets + 1 rows
+   * (the bag counts its padding row inside `buckets`).
+   */
+  buckets: z.number().int().min(1),
+  /** Words kept per text, the first ones in order (the `words` dimension's cap). */
+  maxWords: z.number().int().min(1),
+  /** Character n-gram ids kept per word after its word id: the `subwords` dimension is 1 + this. */
+  maxSubwords: z.number().int().min(0),
+  /** Character n-gram lengths inside `<word>` boundaries (fastText subwords), shortest first. */
+  charNgrams: z.tuple([z.number().int().min(1), z.number().int().min(1)]),
+  /** As {@link FeaturizerConfigSchema}: the same normalisation and evasion folding as the bag. */
+  deleet: z.boolean(),
+  evasion: z.boolean(),
+});
+export type SubwordFeaturizerConfig = z.input<typeof SubwordFeaturizerConfigSchema>;
+
+/** Validates a subword featurizer configuration read from a manifest; throws on anything unexpected. */
+export function parseSubwordFeaturizerConfig(value: unknown): SubwordFeaturizerConfig {
+  return SubwordFeaturizerConfigSchema.parse(value);
+}
+
+/** One text as a sequence: `words` rows of `slots` ids, row-major. */
+export interface SubwordSequence {
+  words: number;
+  /** 1 + maxSubwords: the word id, then its character n-gram ids, 0 where a word has fewer. */
+  slots: number;
+  ids: Int32Array;
+}
+
+/** The tokens both featurizers read: {@link featurizerText}, then {@link tokenize}. */
+export function featurizerTokens(
+  text: string,
+  config: Pick<FeaturizerConfig, 'deleet' | 'evasion'>,
+): string[] {
+  return tokenize(featurizerText(text, config));
+}
+
+/**
+ * The ids of one word: its own id, then the ids of its character n-grams (shortest first, left to
+ * right, so a long word loses its longest n-grams to `maxSubwords`), 0-padded to 1 + maxSubwords.
+ * Placeholders and emoji get a word id only, as in the bag.
+ */
+export function subwordIds(token: string, config: SubwordFeaturizerConfig): Int32Array {
+  const slots = 1 + config.maxSubwords;
+  const ids = new Int32Array(slots);
+  const id = (key: string): number => 1 + (fnv1a32(key) % config.buckets);
+  ids[0] = id(`w|${token}`);
+  if (!WORDLIKE_RE.test(token)) return ids;
+  const chars = Array.from(`<${token}>`);
+  const [lo, hi] = config.charNgrams;
+  let s = 1;
+  for (let n = lo; n <= hi && s < slots; n++) {
+    for (let i = 0; i + n <= chars.length && s < slots; i++)
+      ids[s++] = id(`c|${chars.slice(i, i + n).join('')}`);
+  }
+  return ids;
+}
+
+/**
+ * Hashed subword sequence of `text`: the same folding, normalisation and tokens as {@link featurize},
+ * then per word, in order and up to `maxWords`, {@link subwordIds}. An empty text has no words.
+ */
+export function featurizeSubwords(text: string, config: SubwordFeaturizerConfig): SubwordSequence {
+  const tokens = featurizerTokens(text, config).slice(0, config.maxWords);
+  const slots = 1 + config.maxSubwords;
+  const ids = new Int32Array(tokens.length * slots);
+  tokens.forEach((t, w) => {
+    ids.set(subwordIds(t, config), w * slots);
+  });
+  return { words: tokens.length, slots, ids };
+}
+
+/** A padded batch ready for the `ids` input [batch, words, subwords] of the subword model. */
+export interface PaddedSubwordBatch {
+  ids: BigInt64Array;
+  /** Size of the `words` dimension (at least 1, so an empty text is still a valid tensor). */
+  words: number;
+  /** Size of the `subwords` dimension. */
+  slots: number;
+}
+
+/** Pads sequences with id 0 to a common [words, slots], which the model treats as absent. */
+export function padSubwordBatch(
+  batch: readonly SubwordSequence[],
+  min: { words?: number; slots?: number } = {},
+): PaddedSubwordBatch {
+  const words = Math.max(min.words ?? 1, 1, ...batch.map((s) => s.words));
+  const slots = Math.max(min.slots ?? 1, 1, ...batch.map((s) => s.slots));
+  const ids = new BigInt64Array(batch.length * words * slots);
+  batch.forEach((s, b) => {
+    for (let w = 0; w < s.words; w++) {
+      for (let k = 0; k < s.slots; k++)
+        ids[(b * words + w) * slots + k] = BigInt(s.ids[w * s.slots + k] ?? 0);
+    }
+  });
+  return { ids, words, slots };
 }
