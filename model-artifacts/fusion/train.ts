@@ -73,7 +73,7 @@ import {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-export const MODEL_VERSION = '2.0.0';
+export const MODEL_VERSION = '2.1.0';
 const SEED = 20_240_602;
 const TRAIN_POSTS = 12_000;
 const SELECTION_POSTS = 6_000;

@@ -234,7 +234,7 @@ function orderLimitation(m: TextMetrics): string {
   window counts, but a negation further away than that ("I would never say that they are lazy") reaches the
   decision only through the hidden layer's mix of the strongest windows.`;
   }
-  return `- The kept architecture is a bag of n-grams (max pooling only keeps a strong n-gram from being diluted): word order beyond bigrams is invisible, so negation and
+  return `- The kept architecture is a bag of n-grams${m.architecture.includes('max') ? ' (max pooling only keeps a strong n-gram from being diluted)' : ''}: word order beyond bigrams is invisible, so negation and
   quotation ("calling them animals is vile") are only caught where a bigram carries them; counter-speech
   that repeats a slur can still score as hate.${Object.keys(m.architectures).some((a) => a.includes('cnn')) ? ' The convolutional encoder compared above sees word order but did not win out of source.' : ''}`;
 }

@@ -28,6 +28,11 @@ export interface GeneratedRow {
 
 /** Weight of a violent idiom (about 130 of them against about 850 threats). */
 export const IDIOM_WEIGHT = 4;
+/**
+ * Weight of a generated insult: the sources label threats only among abuse that is also insulting
+ * and mask violence on the rest of their abuse, so without these an insult drifts towards violence.
+ */
+const INSULT_WEIGHT = 2;
 
 const ALL_KNOWN: Labels5 = [1, 1, 1, 1, 1];
 /** Threat aimed at the reader: violence and harassment, not hate or sexual harassment; profanity unknown. */
@@ -220,6 +225,17 @@ const NEUTRAL = [
   'a new study looks at how {g} are represented on television',
   'our book club is reading a memoir written by one of the {g} in town',
   'the council met with {g} to discuss the new community centre',
+  // Since 2.1: the encyclopaedic and everyday mentions a talk page or a forum is full of.
+  'the article on the history of {g} in europe needs better sources',
+  '{g} have lived in this region for centuries',
+  'this section about the culture of {g} is missing citations',
+  'the museum opened an exhibition about {g} and their traditions',
+  'a lot of {g} work at the hospital down the road',
+  'the survey asked {g} about their experience of finding housing',
+  'support groups for {g} meet every tuesday at the library',
+  'the documentary follows three {g} starting their own businesses',
+  'schools should teach more about the contributions of {g}',
+  '{g} deserve the same rights and respect as everyone else',
 ];
 
 /** Insults without a threat: "you are a worthless idiot" is harassment, never violence on its own. */
@@ -412,6 +428,20 @@ const FRAGMENT_PAIRS = [
   'what is',
   'who are you',
   'you are right',
+  'you?',
+  'you!',
+  'and you?',
+  'you there?',
+  'you again',
+  'only you',
+  'you and me',
+  'you first',
+  'how are you',
+  'you sure?',
+  'if you say so',
+  'you were right',
+  'you did it',
+  'up to you',
 ];
 
 const fill = (t: string, g: string, s = ''): string => t.replace('{g}', g).replace('{s}', s);
@@ -471,10 +501,32 @@ export function generatedRows(): GeneratedRow[] {
 function extendedRows(rows: GeneratedRow[]): void {
   INSULT_TEMPLATES.forEach((t, i) => {
     INSULT_NOUNS.forEach((n, j) => {
-      for (const offset of [0, 3]) {
+      for (const offset of [0, 3, 5]) {
         const a = INSULT_ADJECTIVES[(i + j + offset) % INSULT_ADJECTIVES.length] ?? '';
-        rows.push({ text: t.replace('{a}', a).replace('{n}', n), template: `insult-${i}|${n}`, ...INSULT });
+        rows.push({
+          text: t.replace('{a}', a).replace('{n}', n),
+          template: `insult-${i}|${n}`,
+          ...INSULT,
+          weight: INSULT_WEIGHT,
+        });
       }
+    });
+  });
+  // The same threats with an insult beside them: an insult makes a threat no less of one.
+  THREAT_OPENERS.forEach((o, oi) => {
+    THREAT_VERBS.slice(0, 5).forEach((v, vi) => {
+      const n = INSULT_NOUNS[(oi + vi) % INSULT_NOUNS.length] ?? '';
+      const a = INSULT_ADJECTIVES[(oi + 2 * vi) % INSULT_ADJECTIVES.length] ?? '';
+      rows.push({
+        text: `${o} ${v} you, you ${a} ${n}`,
+        template: `threat-insult-${oi}|${v}`,
+        ...THREAT_YOU,
+      });
+      rows.push({
+        text: `you ${a} ${n}, ${o.toLowerCase()} ${v} you`,
+        template: `insult-threat-${oi}|${v}`,
+        ...THREAT_YOU,
+      });
     });
   });
   EVERYDAY_TEMPLATES.forEach((t, i) => {

@@ -204,7 +204,7 @@ const CASES: Case[] = [
   {
     // One ~1 MB "word": far more windows than are scored, so part goes unscored → at least review
     // (the policy names the unscored part when the scores alone would have allowed it). The text
-    // model folds the letter run to "a", which text-toxicity 2.0 scores as harassment: it may block.
+    // model folds the letter run to "a", which text-toxicity 2.1 still scores as harassment: it may block.
     key: 'extremely-long-text.txt',
     make: () => text('a'.repeat(LIMITS.text.maxBytes - 16)),
     decision: 'at least review',

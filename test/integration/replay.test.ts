@@ -18,6 +18,8 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalApi } from '#local/api.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '#local/stack.ts';
+import fusionManifest from '#model-artifacts/models/fusion/manifest.json' with { type: 'json' };
+import textManifest from '#model-artifacts/models/text-toxicity/manifest.json' with { type: 'json' };
 import {
   type AutoDecision,
   LocalVerdictsError,
@@ -45,6 +47,9 @@ const NOT_KEPT = 3;
 const BANNED = new TextEncoder().encode('buy cheap pills at example.com, banked');
 const PICTURE = join(root, 'samples/post/landscape.png');
 const STRONG_TINY = 'model-artifacts/fixtures/strong-tiny';
+/** The committed models (strong-tiny shares the default fusion model). */
+const TEXT = `text-toxicity ${textManifest.version}`;
+const FUSION = `fusion ${fusionManifest.version}`;
 const RANK: Record<AutoDecision, number> = { allow: 0, review: 1, block: 2 };
 
 /** Short texts from mild to abusive, every 15th with the blocklist term (balanced reviews it, strict blocks). */
@@ -361,19 +366,19 @@ describe('replay --models: kept inputs scored again', () => {
     expect(m.pack).toEqual({
       arg: STRONG_TINY,
       name: 'strong-tiny',
-      models: ['text-bert tiny-random-1', 'image-clip tiny-random-1', 'fusion 2.0.0'],
+      models: ['text-bert tiny-random-1', 'image-clip tiny-random-1', FUSION],
     });
     expect(m.rescored).toBe(expected.rescorable);
     expect(m.noInputs).toBe(NOT_KEPT);
     // Every re-scored verdict has text, one (the picture) an image; fusion is the same model.
     expect(m.versions.before).toMatchObject({
-      'text-toxicity 2.0.0': m.rescored - 1,
-      'fusion 2.0.0': m.rescored,
+      [TEXT]: m.rescored - 1,
+      [FUSION]: m.rescored,
     });
     expect(m.versions.after).toEqual({
       'text-bert tiny-random-1': m.rescored - 1,
       'image-clip tiny-random-1': 1,
-      'fusion 2.0.0': m.rescored,
+      [FUSION]: m.rescored,
     });
     // Random-weight models: the fused scores move, the stored side is what the table holds.
     expect(Math.max(...Object.values(m.categories).map((c) => c.maxAbsShift))).toBeGreaterThan(0.01);
@@ -384,7 +389,9 @@ describe('replay --models: kept inputs scored again', () => {
     const text = await cli('--policy', 'balanced', '--models', STRONG_TINY, '--data-dir', dataDir);
     expect(text.stdout).toMatch(/^replay of policy balanced .* on model pack strong-tiny/);
     expect(text.stdout).toMatch(new RegExp(`no kept inputs: ${NOT_KEPT} `));
-    expect(text.stdout).toMatch(/models after: {2}fusion 2\.0\.0 \(\d+\), text-bert tiny-random-1/);
+    expect(text.stdout).toMatch(
+      new RegExp(`models after: {2}${FUSION.replaceAll('.', '\\.')} \\(\\d+\\), text-bert tiny-random-1`),
+    );
   }, 240_000);
 
   it('refuses with exit 2: a pack that is none, no pack, and a folder with no kept inputs (saying how to keep them)', async () => {

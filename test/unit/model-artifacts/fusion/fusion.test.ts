@@ -88,6 +88,7 @@ describe('committed fusion model', () => {
   });
 
   it('never lowers a category when a present channel raises its probability', async () => {
+    const FLOAT32_ROUNDING = 1e-6;
     const grid = [0, 1e-6, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.999, 1];
     const rows: Float32Array[] = [];
     const presents: number[][] = [];
@@ -109,8 +110,9 @@ describe('committed fusion model', () => {
     for (let start = 0; start < out.length; start += grid.length) {
       const c = Math.floor(start / grid.length) % NUM_LABELS;
       const series = out.slice(start, start + grid.length).map((r) => r[c] ?? Number.NaN);
+      // Within float32 rounding: near saturation a sigmoid output steps by one ulp (6e-8) either way.
       series.slice(1).forEach((p, i) => {
-        expect(p).toBeGreaterThanOrEqual(series[i] ?? Number.NaN);
+        expect(p).toBeGreaterThanOrEqual((series[i] ?? Number.NaN) - FLOAT32_ROUNDING);
       });
     }
   });
