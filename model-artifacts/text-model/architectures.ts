@@ -20,7 +20,7 @@ import { cnnEmbeddingWidth, exportCnnModel, runCnnModel } from './cnn.ts';
 import { type CnnHyperparameters, SubwordVocabulary, torchUnavailable, trainCnn } from './cnn-train.ts';
 import type { Row } from './evaluate.ts';
 import { forward, sigmoid } from './model.ts';
-import { exportTextModel, runTextModel } from './onnx.ts';
+import { exportTextModel, runTextModel, type TextModelOutput } from './onnx.ts';
 import { type EpochSummary, trainTextModel } from './trainer.ts';
 
 /** The bags' featurizer: 2^16 buckets, evasion folding on (shared/extract/normalise.ts). */
@@ -173,6 +173,34 @@ async function timed(texts: readonly string[], run: (text: string) => Promise<un
   return passes[1] ?? Number.NaN;
 }
 
+/**
+ * An export's checks, the same for every architecture: ONNX against the reference probabilities of
+ * the same rows, padding changes nothing, and the scoring cost of `scoreOne` (featurize + ONNX, batch 1).
+ */
+async function checkExport(c: {
+  bytes: Uint8Array;
+  onnx: TextModelOutput;
+  padded: TextModelOutput;
+  reference: readonly ArrayLike<number>[];
+  outputs: number;
+  probe: readonly Row[];
+  scoreOne: (text: string) => Promise<unknown>;
+}): Promise<OnnxCheck> {
+  const check = {
+    bytes: c.bytes,
+    parityMaxAbs: maxAbsDiff(c.onnx.probs, c.reference, c.outputs),
+    paddingMaxAbs: maxAbsDiff(c.onnx.probs, c.padded.probs, c.outputs),
+    msPerText: await timed(
+      c.probe.slice(0, 500).map((r) => r.e.text),
+      c.scoreOne,
+    ),
+  };
+  if (check.parityMaxAbs > PARITY_LIMIT || check.paddingMaxAbs > PADDING_LIMIT) {
+    throw new Error(`onnx check failed: parity ${check.parityMaxAbs}, padding ${check.paddingMaxAbs}`);
+  }
+  return check;
+}
+
 function bagTrainer(arch: BagArchitecture): ArchitectureTrainer {
   return {
     unavailable: undefined,
@@ -205,22 +233,15 @@ function bagTrainer(arch: BagArchitecture): ArchitectureTrainer {
           const feats = probe.map((r) => r.f);
           const onnx = await runTextModel(session, feats);
           const padded = await runTextModel(session, feats, FEATURIZER.maxFeatures + 7);
-          const ts = probe.map((r) => forward(params, r.f).probs);
-          const check = {
+          return checkExport({
             bytes,
-            parityMaxAbs: maxAbsDiff(onnx.probs, ts, outputs),
-            paddingMaxAbs: maxAbsDiff(onnx.probs, padded.probs, outputs),
-            msPerText: await timed(
-              probe.slice(0, 500).map((r) => r.e.text),
-              (t) => runTextModel(session, [featurize(t, FEATURIZER)]),
-            ),
-          };
-          if (check.parityMaxAbs > PARITY_LIMIT || check.paddingMaxAbs > PADDING_LIMIT) {
-            throw new Error(
-              `onnx check failed: parity ${check.parityMaxAbs}, padding ${check.paddingMaxAbs}`,
-            );
-          }
-          return check;
+            onnx,
+            padded,
+            reference: probe.map((r) => forward(params, r.f).probs),
+            outputs,
+            probe,
+            scoreOne: (t) => runTextModel(session, [featurize(t, FEATURIZER)]),
+          });
         },
         io: {
           inputs: [
@@ -292,22 +313,16 @@ function cnnTrainer(arch: keyof typeof CNN_ARCHITECTURES, python: string): Archi
             words: SUBWORD_FEATURIZER.maxWords + 7,
             slots: SUBWORD_FEATURIZER.maxSubwords + 1 + 3,
           });
-          const check = {
+          return checkExport({
             bytes,
+            onnx,
+            padded,
             // Against PyTorch's own logits of the same rows, calibrated as above.
-            parityMaxAbs: maxAbsDiff(onnx.probs, probs(probe), outputs),
-            paddingMaxAbs: maxAbsDiff(onnx.probs, padded.probs, outputs),
-            msPerText: await timed(
-              probe.slice(0, 500).map((r) => r.e.text),
-              (t) => runCnnModel(session, [featurizeSubwords(t, SUBWORD_FEATURIZER)]),
-            ),
-          };
-          if (check.parityMaxAbs > PARITY_LIMIT || check.paddingMaxAbs > PADDING_LIMIT) {
-            throw new Error(
-              `onnx check failed: parity ${check.parityMaxAbs}, padding ${check.paddingMaxAbs}`,
-            );
-          }
-          return check;
+            reference: probs(probe),
+            outputs,
+            probe,
+            scoreOne: (t) => runCnnModel(session, [featurizeSubwords(t, SUBWORD_FEATURIZER)]),
+          });
         },
         io: {
           inputs: [{ name: 'ids', dtype: 'int64', shape: ['batch', 'words', 'subwords'], padValue: 0 }],

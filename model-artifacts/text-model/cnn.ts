@@ -16,7 +16,7 @@ import { buildModel, type Initializer, int64s, type NodeSpec } from '#model-arti
 import type { InferenceSession } from '#shared/onnx/sessions.ts';
 import { padSubwordBatch, type SubwordSequence } from '#shared/text/featurize.ts';
 import { mulberry32, sigmoid } from './model.ts';
-import type { TextModelOutput } from './onnx.ts';
+import { type TextModelOutput, textModelOutput } from './onnx.ts';
 
 /** Weights of the convolutional model, in PyTorch's layouts (which ONNX Conv and Gemm share). */
 export interface CnnParams {
@@ -216,14 +216,7 @@ export async function runCnnModel(
   if (batch.length === 0) return { probs: [], embedding: [] };
   const { ids, words, slots } = padSubwordBatch(batch, min);
   const out = await session.run({ ids: new ort.Tensor('int64', ids, [batch.length, words, slots]) });
-  const rows = (name: string): Float32Array[] => {
-    const t = out[name];
-    if (t === undefined) throw new Error(`text model has no output: ${name}`);
-    const data = t.data as Float32Array;
-    const width = data.length / batch.length;
-    return batch.map((_, b) => data.slice(b * width, (b + 1) * width));
-  };
-  return { probs: rows('probs'), embedding: rows('embedding') };
+  return textModelOutput(out, batch.length);
 }
 
 /** Reads the weights back out of an exported CNN (to score with the previous model, for parity checks). */

@@ -112,12 +112,17 @@ export async function runTextModel(
     ids: new ort.Tensor('int64', ids, [batch.length, tokens]),
     weights: new ort.Tensor('float32', weights, [batch.length, tokens]),
   });
+  return textModelOutput(out, batch.length);
+}
+
+/** A text model's `probs` and `embedding` outputs split into one row per text (every architecture has both). */
+export function textModelOutput(out: ort.InferenceSession.OnnxValueMapType, n: number): TextModelOutput {
   const rows = (name: string): Float32Array[] => {
     const t = out[name];
     if (t === undefined) throw new Error(`text model has no output: ${name}`);
     const data = t.data as Float32Array;
-    const width = data.length / batch.length;
-    return batch.map((_, b) => data.slice(b * width, (b + 1) * width));
+    const width = data.length / n;
+    return Array.from({ length: n }, (_, b) => data.slice(b * width, (b + 1) * width));
   };
   return { probs: rows('probs'), embedding: rows('embedding') };
 }
