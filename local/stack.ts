@@ -281,16 +281,21 @@ async function prepareDataDir(
   };
 }
 
-/** S3: s3rver with the uploads bucket; its put events stand in for the bucket notification. */
-async function startS3Emulator(dataDir: string, stops: Stops): Promise<{ s3rver: S3rver; url: string }> {
-  const s3rver = new S3rver({
+/** s3rver on a data folder's S3 files, on a free local port, creating `buckets` if missing. */
+export function localS3rver(dataDir: string, buckets: readonly string[] = []): S3rver {
+  return new S3rver({
     address: '127.0.0.1',
     port: 0,
     silent: true,
     directory: localS3Path(dataDir),
     allowMismatchedSignatures: true,
-    configureBuckets: [{ name: LOCAL_BUCKET }, { name: MATCH_LISTS_BUCKET }],
+    configureBuckets: buckets.map((name) => ({ name })),
   });
+}
+
+/** S3: s3rver with the uploads bucket; its put events stand in for the bucket notification. */
+async function startS3Emulator(dataDir: string, stops: Stops): Promise<{ s3rver: S3rver; url: string }> {
+  const s3rver = localS3rver(dataDir, [LOCAL_BUCKET, MATCH_LISTS_BUCKET]);
   cacheBucketSubresources(s3rver);
   const { port } = await s3rver.run();
   stops.push(() => s3rver.close());

@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import S3rver from 's3rver';
 import { DEFAULT_PACK_MANIFESTS } from '#model-artifacts/models/default-pack.ts';
 import { loadModel, ModelRegistry } from '#model-artifacts/server/registry.ts';
 import { startInferenceServer } from '#model-artifacts/server/server.ts';
@@ -317,14 +316,8 @@ export interface LocalInputs {
  * is what refuses a folder a running stack holds.
  */
 export async function openLocalInputs(dataDir: string): Promise<LocalInputs> {
-  const { localS3Path } = await import('#local/stack.ts');
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: localS3Path(dataDir),
-    allowMismatchedSignatures: true,
-  });
+  const { localS3Path, localS3rver } = await import('#local/stack.ts');
+  const s3rver = localS3rver(dataDir);
   let address: AddressInfo;
   try {
     address = (await s3rver.run()) as AddressInfo;
