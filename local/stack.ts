@@ -15,10 +15,9 @@ import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
-import S3rver from 's3rver';
 import { type InferenceServer, startInferenceServer } from '#model-artifacts/server/server.ts';
 import { RATE_LIMIT_TABLE } from '#shared/contracts/api.ts';
-import { ENV, type MediaDecoding, readDeadLetterEnv, readPipelineEnv } from '#shared/contracts/env.ts';
+import { ENV, type MediaDecoding, readDeadLetterEnv } from '#shared/contracts/env.ts';
 import type { KeepInputsMode } from '#shared/contracts/kept-inputs.ts';
 import { AUDIT_TABLE, VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
@@ -29,8 +28,11 @@ import type { TermList } from '#shared/matching/terms.ts';
 import type { RetryPolicy } from '#shared/retry/retry.ts';
 import { type SqsHandler, startEventSource } from './event-source.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
-import { cacheBucketSubresources } from './s3rver-cache.ts';
+import type { FunctionSource } from './function-worker.ts';
+import { localS3Path } from './s3-emulator.ts';
+import type { S3rverEvent, S3ThreadData } from './s3-thread.ts';
 import { type TableWrites, watchTableWrites } from './table-writes.ts';
+import { startLocalThread } from './thread.ts';
 
 export const LOCAL_BUCKET = 'moderation-uploads';
 /** Banks and term lists (shared/contracts/match-lists.ts), kept with the rest under the data folder. */
@@ -205,7 +207,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   /** Notifications on their way to the ingest queue; `stop` lets them land first. */
   const pending = new Set<Promise<unknown>>();
   try {
-    const s3Emulator = await startS3Emulator(data.dir, stops);
+    // Upload events forwarded once the stack's SQS client exists (below); until then only the stack
+    // itself writes to S3, outside uploads/.
+    let onUploadEvent: ((event: S3rverEvent) => void) | undefined;
+    const s3Emulator = await startS3Emulator(data.dir, (event) => onUploadEvent?.(event), onError, stops);
     const queues = await startQueues(options, stops);
     const dynamo = await startDynamoDb(stops, options.dataDir && localDynamoDbPath(data.dir));
     const dynamoUrl = dynamo.url;
@@ -235,8 +240,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createAuditTable(dynamoClient, AUDIT_TABLE_NAME).catch(tableExists);
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
-    forwardUploadEvents(s3Emulator.s3rver, sqs, queues.ingest.queue.queueUrl, pending, onError);
-    await startModerateFunctions(sqs, queues, onError, stops);
+    onUploadEvent = forwardUploadEvents(sqs, queues.ingest.queue.queueUrl, pending, onError);
+    await startModerateFunctions(queues, onError, stops);
     const deadLetterQueues = [queues.ingest.dlq, queues.longMedia.dlq];
     const deadLetterConsumer = await startDeadLetterConsumer(sqs, deadLetterQueues, onError, stops);
 
@@ -281,25 +286,23 @@ async function prepareDataDir(
   };
 }
 
-/** s3rver on a data folder's S3 files, on a free local port, creating `buckets` if missing. */
-export function localS3rver(dataDir: string, buckets: readonly string[] = []): S3rver {
-  return new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: localS3Path(dataDir),
-    allowMismatchedSignatures: true,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-}
-
-/** S3: s3rver with the uploads bucket; its put events stand in for the bucket notification. */
-async function startS3Emulator(dataDir: string, stops: Stops): Promise<{ s3rver: S3rver; url: string }> {
-  const s3rver = localS3rver(dataDir, [LOCAL_BUCKET, MATCH_LISTS_BUCKET]);
-  cacheBucketSubresources(s3rver);
-  const { port } = await s3rver.run();
-  stops.push(() => s3rver.close());
-  return { s3rver, url: `http://127.0.0.1:${port}` };
+/**
+ * S3: s3rver with the uploads bucket, in a thread of its own (local/s3-thread.ts); its put events
+ * stand in for the bucket notification and reach `onEvent` here.
+ */
+async function startS3Emulator(
+  dataDir: string,
+  onEvent: (event: S3rverEvent) => void,
+  onError: OnError,
+  stops: Stops,
+): Promise<{ url: string }> {
+  const s3 = await startLocalThread<S3ThreadData, { url: string }, S3rverEvent>(
+    new URL('./s3-thread.ts', import.meta.url),
+    { dataDir, buckets: [LOCAL_BUCKET, MATCH_LISTS_BUCKET] },
+    { onEvent, onError },
+  );
+  stops.push(() => s3.stop());
+  return s3.ready;
 }
 
 /** SQS: fauxqs with the ingest and long-media queues, each redriven to its own DLQ. */
@@ -328,8 +331,6 @@ async function startQueues(options: LocalStackOptions, stops: Stops): Promise<St
 
 /** Where a data folder keeps its DynamoDB tables (LevelDB). */
 export const localDynamoDbPath = (dataDir: string) => join(dataDir, 'dynamodb');
-/** Where a data folder keeps its S3 buckets (s3rver's files): uploads, kept inputs, match lists. */
-export const localS3Path = (dataDir: string) => join(dataDir, 's3');
 
 /**
  * Fails when another process holds the folder's LevelDB (a running `npm run api` on the same
@@ -559,8 +560,6 @@ function createStackClients(dynamoUrl: string) {
   return { s3, sqs, dynamoClient, doc: DynamoDBDocumentClient.from(dynamoClient) };
 }
 
-type EventRecord = { eventName: string; s3: { object: { key: string; sequencer?: unknown } } };
-
 /** SendMessageBatch's limits: 10 messages, 256 KiB in all. */
 const SEND_BATCH = { messages: 10, bytes: 256 * 1024 } as const;
 
@@ -571,12 +570,11 @@ const SEND_BATCH = { messages: 10, bytes: 256 * 1024 } as const;
  * AWS, so locally the round trip per object is the emulator's cost, not the pipeline's.
  */
 function forwardUploadEvents(
-  s3rver: S3rver,
   sqs: SQSClient,
   queueUrl: string,
   pending: Set<Promise<unknown>>,
   onError: OnError,
-): void {
+): (event: S3rverEvent) => void {
   let bodies: string[] = [];
   const track = (sent: Promise<unknown>) => {
     const tracked = sent.catch((err) => onError?.(err)).finally(() => pending.delete(tracked));
@@ -587,7 +585,7 @@ function forwardUploadEvents(
     bodies = [];
     for (const chunk of sendBatches(batch)) track(sendNotificationBatch(sqs, queueUrl, chunk));
   };
-  s3rver.on('event', (event: { Records: EventRecord[] }) => {
+  return (event) => {
     const records = event.Records.filter(
       (r) => r.eventName.startsWith('ObjectCreated') && r.s3.object.key.startsWith(UPLOAD_PREFIX),
     );
@@ -598,7 +596,7 @@ function forwardUploadEvents(
     }
     if (!bodies.length) setImmediate(flush);
     bodies.push(JSON.stringify({ Records: records }));
-  });
+  };
 }
 
 /** Message bodies in groups SendMessageBatch accepts, in order. */
@@ -641,46 +639,34 @@ async function sendNotificationBatch(sqs: SQSClient, queueUrl: string, bodies: s
 
 const MODERATE_POLL_SECONDS = 20;
 
-/** The moderate function twice, as on AWS: the ingest queue's consumer and the long-media one. */
-async function startModerateFunctions(
-  sqs: SQSClient,
-  queues: StackQueues,
-  onError: OnError,
-  stops: Stops,
-): Promise<void> {
-  // Imported only now: the handler reads its configuration and creates its clients at module load.
-  // Built here from this stack's environment, not the module's own `handler`, so a second stack
-  // in the same process gets clients pointing at its own emulators.
-  const { createHandler } = await import('#functions/moderate/handler.ts');
-  const handler = createHandler(readPipelineEnv());
-  const source = startEventSource({
-    sqs,
-    queueUrl: queues.ingest.queue.queueUrl,
-    queueArn: queues.ingest.queue.queueArn,
-    handler: handler as SqsHandler,
-    // SQS's longest wait, as Lambda's pollers use: these two stop only with the stack, and an idle
-    // queue (the long-media one, most of the time) then costs one receive per 20 s, not one a second.
-    waitTimeSeconds: MODERATE_POLL_SECONDS,
-    onError,
-  });
-  stops.unshift(() => source.stop());
-  // The long-media function: the same handler in long mode, one message at a time (as on AWS).
-  const longHandler = createHandler({
-    ...readPipelineEnv(),
-    mediaMode: 'long',
-    longMediaQueueUrl: '',
-    mediaDecoding: 'local',
-  });
-  const longSource = startEventSource({
-    sqs,
-    queueUrl: queues.longMedia.queue.queueUrl,
-    queueArn: queues.longMedia.queue.queueArn,
-    handler: longHandler as SqsHandler,
-    batchSize: 1,
-    waitTimeSeconds: MODERATE_POLL_SECONDS,
-    onError,
-  });
-  stops.unshift(() => longSource.stop());
+/**
+ * The moderate function twice, as on AWS: the ingest queue's consumer and the long-media one, in a
+ * thread of their own (local/function-worker.ts) built from this stack's environment, so a second
+ * stack in the same process gets clients pointing at its own emulators.
+ */
+async function startModerateFunctions(queues: StackQueues, onError: OnError, stops: Stops): Promise<void> {
+  const functions = await startLocalThread<FunctionSource[], null>(
+    new URL('./function-worker.ts', import.meta.url),
+    [
+      {
+        queueUrl: queues.ingest.queue.queueUrl,
+        queueArn: queues.ingest.queue.queueArn,
+        // SQS's longest wait, as Lambda's pollers use: these two stop only with the stack, and an idle
+        // queue (the long-media one, most of the time) then costs one receive per 20 s, not one a second.
+        waitTimeSeconds: MODERATE_POLL_SECONDS,
+      },
+      {
+        // The long-media function: the same handler in long mode, one message at a time (as on AWS).
+        queueUrl: queues.longMedia.queue.queueUrl,
+        queueArn: queues.longMedia.queue.queueArn,
+        env: { mediaMode: 'long', longMediaQueueUrl: '', mediaDecoding: 'local' },
+        batchSize: 1,
+        waitTimeSeconds: MODERATE_POLL_SECONDS,
+      },
+    ],
+    { onError },
+  );
+  stops.unshift(() => functions.stop());
 }
 
 /**

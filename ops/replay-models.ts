@@ -316,7 +316,7 @@ export interface LocalInputs {
  * is what refuses a folder a running stack holds.
  */
 export async function openLocalInputs(dataDir: string): Promise<LocalInputs> {
-  const { localS3Path, localS3rver } = await import('#local/stack.ts');
+  const { localS3Path, localS3rver } = await import('#local/s3-emulator.ts');
   const s3rver = localS3rver(dataDir);
   let address: AddressInfo;
   try {

@@ -6,6 +6,7 @@ import { logger, metrics } from '#shared/clients/powertools.ts';
 import { sqsBatchHandler } from '#shared/clients/sqs-handler.ts';
 import { type PipelineEnv, readPipelineEnv } from '#shared/contracts/env.ts';
 import { createEngines, type Engines } from '#shared/engines/engines.ts';
+import { createInFlight } from '#shared/inference/coalesce.ts';
 import type { MatchListSource } from '#shared/matching/store.ts';
 import { createRecordHandler } from '#shared/moderation/record-handler.ts';
 import { inputsKeeperFromEnv, matchListsFromEnv, modelsFromEnv } from '#shared/moderation/wiring.ts';
@@ -37,11 +38,15 @@ export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}
   const matchLists = deps.matchLists ?? matchListsFromEnv(env, s3, logger);
   const actions = { s3, eventBridge, quarantineBucket: env.quarantineBucket, eventBusName: env.eventBusName };
   const forwards = env.mediaMode === 'sync' && env.longMediaQueueUrl !== '';
+  // The batch's records are moderated concurrently; their model calls wait for each other (one
+  // request per model), never for records that are not there.
+  const inFlight = createInFlight();
   const recordHandler = createRecordHandler({
     s3,
     // One BatchGetItem for the batch's "is there a verdict already?" reads (batched-gets.ts).
     store: withBatchedGets(createVerdictStore(doc, env.tableName), doc, env.tableName),
-    models: modelsFromEnv(env, sagemaker, DEFAULT_PACK_MANIFESTS),
+    models: modelsFromEnv(env, sagemaker, DEFAULT_PACK_MANIFESTS, { callers: inFlight.count }),
+    inFlight,
     policy: loadPolicy(env.policyName),
     engines,
     matchLists,

@@ -17,6 +17,13 @@ export interface CoalescingOptions {
    * same event-loop turn. @default 2
    */
   windowMs?: number;
+  /**
+   * How many calls may come at most: once a model's queue holds that many it goes out without
+   * waiting for the rest of the window (a lone record's call at once: it has nobody to wait for).
+   * The moderate function passes the objects it is moderating (`createInFlight`). @default the
+   * window alone decides
+   */
+  callers?: () => number;
   /** Fill value for an input's variable dims when padding (the manifest's padValue). @default 0 */
   padValue?: (model: string, input: string) => number;
 }
@@ -51,13 +58,35 @@ function chunk(pending: Pending[], maxItems: number): Pending[][] {
   return groups;
 }
 
+/** Work in progress that may call the models: what `CoalescingOptions.callers` reads. */
+export interface InFlight {
+  count(): number;
+  track<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export function createInFlight(): InFlight {
+  let active = 0;
+  return {
+    count: () => active,
+    async track(work) {
+      active++;
+      try {
+        return await work();
+      } finally {
+        active--;
+      }
+    },
+  };
+}
+
 export function createCoalescingClient(
   inner: InferenceClient,
   options: CoalescingOptions = {},
 ): InferenceClient {
   const maxItems = options.maxItems ?? 64;
   const windowMs = options.windowMs ?? 2;
-  const queues = new Map<string, Pending[]>();
+  /** Per model: the calls waiting, and the timer that ends their window. */
+  const queues = new Map<string, { pending: Pending[]; timer?: NodeJS.Timeout }>();
 
   async function send(model: string, group: Pending[]): Promise<void> {
     const [only] = group;
@@ -89,8 +118,11 @@ export function createCoalescingClient(
   }
 
   function flush(model: string): void {
-    const pending = queues.get(model) ?? [];
+    const queue = queues.get(model);
+    if (!queue) return;
     queues.delete(model);
+    clearTimeout(queue.timer);
+    const { pending } = queue;
     // Calls with different input names can't share a tensor; group by their signature.
     const bySignature = new Map<string, Pending[]>();
     for (const p of pending) {
@@ -108,13 +140,20 @@ export function createCoalescingClient(
         const signal = invokeOptions?.abortSignal;
         if (signal?.aborted) return reject(signal.reason);
         signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-        const queue = queues.get(model);
         const entry = { inputs, items: itemsOf(inputs), options: invokeOptions, resolve, reject };
-        if (queue) queue.push(entry);
+        let queue = queues.get(model);
+        if (queue) queue.pending.push(entry);
         else {
-          queues.set(model, [entry]);
+          queue = { pending: [entry] };
+          queues.set(model, queue);
+        }
+        // Everyone who may call is here: no reason to wait. Still one turn, so calls made in this
+        // turn join (setImmediate), as with no window.
+        const everyone = options.callers !== undefined && queue.pending.length >= options.callers();
+        if (queue.pending.length === 1 || everyone) {
+          clearTimeout(queue.timer);
           const later = () => flush(model);
-          if (windowMs > 0) setTimeout(later, windowMs);
+          if (windowMs > 0 && !everyone) queue.timer = setTimeout(later, windowMs);
           else setImmediate(later);
         }
       });

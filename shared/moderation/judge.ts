@@ -78,21 +78,20 @@ export async function judge(
   timings.matchMs = elapsed(t);
   const createdAt = (deps.now?.() ?? new Date()).toISOString();
   const decided = { ...base, contentType: collected.contentType, timings, createdAt };
+  // What the models read, where they ran: written while they run (the put and the model calls
+  // overlap, one round trip less in each verdict's latency), and awaited before the verdict exists
+  // (the caller stores it), so a verdict that names kept inputs always finds them; a failed write
+  // only leaves `inputs` out. When scoring fails the document is written for nothing: the retry
+  // writes it again under the same key.
+  const keeping =
+    !known.denied && deps.inputs && deps.inputs.mode !== 'none' && input.keepInputsAs !== undefined
+      ? keepInputs(deps.inputs, input.keepInputsAs, collected, deps.models.pack, timings)
+      : undefined;
   const verdict = known.denied
     ? knownContentVerdict(decided, known, collected)
     : await scoredVerdict(decided, known, collected, deps);
-  // What the models read, where they ran. Written before the verdict exists (the caller stores it),
-  // so a verdict that names kept inputs always finds them; a failed write only leaves `inputs` out.
-  if (!known.denied && deps.inputs && deps.inputs.mode !== 'none' && input.keepInputsAs !== undefined) {
-    t = performance.now();
-    const { pack } = deps.models;
-    const kept = await deps.inputs.keep(input.keepInputsAs, collected, {
-      name: pack.name,
-      imageSize: pack.image.size,
-    });
-    timings.keepInputsMs = elapsed(t);
-    if (kept) verdict.inputs = kept;
-  }
+  const kept = await keeping;
+  if (kept) verdict.inputs = kept;
   // What a person may bank ("block and bank", docs/REVIEW.md): kept on verdicts a person may see.
   if (verdict.decision === 'review' || verdict.decision === 'block')
     verdict.signals = (collected.signals ?? (await signalsToBank(bytes, input, collected))).slice(
@@ -100,6 +99,20 @@ export async function judge(
       MAX_KEPT_SIGNALS,
     );
   return verdict;
+}
+
+/** Keeps `collected`'s model inputs under `verdictPk`, timed; undefined when nothing was kept. */
+async function keepInputs(
+  inputs: InputsKeeper,
+  verdictPk: string,
+  collected: Collected,
+  pack: JudgeDeps['models']['pack'],
+  timings: Record<string, number>,
+): Promise<Verdict['inputs']> {
+  const t = performance.now();
+  const kept = await inputs.keep(verdictPk, collected, { name: pack.name, imageSize: pack.image.size });
+  timings.keepInputsMs = elapsed(t);
+  return kept;
 }
 
 /** A long video has many frame hashes; a verdict keeps at most this many (the item stays small). */

@@ -6,6 +6,7 @@ import type { MediaDecoding } from '#shared/contracts/env.ts';
 import { decisionMetric, METRIC, METRIC_DIMENSION } from '#shared/contracts/metrics.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { decodeS3Key, type ObjectRef, parseS3Notification } from '#shared/events/s3-notification.ts';
+import type { InFlight } from '#shared/inference/coalesce.ts';
 import { describeError, objectId } from '#shared/logging/redact.ts';
 import { deadlineFromContext, runWithDeadline } from '#shared/retry/deadline.ts';
 import { LongMediaDeferral, type ModeratorDeps, moderateObject } from './moderate-object.ts';
@@ -31,6 +32,8 @@ export interface RecordHandlerDeps extends ModeratorDeps {
    * because this function has no ffmpeg (docs/MEDIA.md, "Where media is decoded"). @default 'local'
    */
   mediaDecoding?: MediaDecoding;
+  /** Counts the objects being moderated, for the model calls' coalescing (`createInFlight`). */
+  inFlight?: InFlight;
 }
 
 /**
@@ -67,7 +70,9 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
       for (const ref of refs) {
         let result: Awaited<ReturnType<typeof moderateObject>>;
         try {
-          result = await moderateObject(ref, moderatorDeps);
+          result = await (deps.inFlight
+            ? deps.inFlight.track(() => moderateObject(ref, moderatorDeps))
+            : moderateObject(ref, moderatorDeps));
         } catch (err) {
           if (err instanceof LongMediaDeferral && longMedia) {
             // Over the synchronous limits: the long-media consumer writes this object's one verdict.

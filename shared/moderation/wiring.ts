@@ -26,6 +26,13 @@ export type ModelEndpointsEnv = Pick<
   'endpointNames' | 'inferenceComponentNames' | 'maxRequestBytes' | 'inferenceRetry'
 >;
 
+/** How the gateway merges concurrent calls (`createCoalescingClient`'s window and callers). */
+export interface CoalescingSettings {
+  coalesceWindowMs?: number;
+  /** The work in progress that may call the models (`InFlight.count`). */
+  callers?: () => number;
+}
+
 /**
  * The pack's three models on their endpoints: concurrent calls to one model go out as one padded
  * batch, in the wire its manifest prefers (binary tensors by default), split so no request exceeds
@@ -35,7 +42,7 @@ export function modelsFromEnv(
   env: PipelineEnv,
   sagemaker: SageMakerRuntimeClient,
   bundled: BundledManifests,
-  options: { coalesceWindowMs?: number } = {},
+  options: CoalescingSettings = {},
 ): ModelGateway {
   return modelGatewayFor(loadModelPack(env.modelPack, bundled), sagemaker, env, options);
 }
@@ -49,7 +56,7 @@ export function modelGatewayFor(
   pack: ModelPack,
   sagemaker: SageMakerRuntimeClient,
   env: ModelEndpointsEnv,
-  options: { coalesceWindowMs?: number } = {},
+  options: CoalescingSettings = {},
 ): ModelGateway {
   const manifests = new Map([pack.text, pack.image, pack.fusion].map((m) => [m.name, m]));
   const endpointName = (model: string) => env.endpointNames[model] ?? model;
@@ -71,6 +78,7 @@ export function modelGatewayFor(
     {
       padValue: (model, input) => padValueOf(pack, model, input),
       ...(options.coalesceWindowMs !== undefined && { windowMs: options.coalesceWindowMs }),
+      callers: options.callers,
     },
   );
   return createModelGateway(inference, pack, { retry: { policy: env.inferenceRetry } });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
-import { logger } from '#shared/clients/powertools.ts';
+import { ENV } from '#shared/contracts/env.ts';
 import type { ErrorCode } from '#shared/domain/errors.ts';
 import type { Decision, Verdict } from '#shared/domain/verdict.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
@@ -328,45 +328,59 @@ let deleted: Verdict | undefined;
 let wallMs = 0;
 let peakRssBytes = 0;
 
+/** While true, the functions' `moderated` / `moderation failed` lines are recorded (one per delivery). */
+let recording = false;
+let restoreStdout: (() => void) | undefined;
+
 /**
- * Records the handler's `moderated` / `moderation failed` log lines (one per delivery of an object)
- * while `run` runs, and keeps the handler's log lines out of the test output.
+ * Keeps the functions' JSON log lines out of the test output, recording their deliveries while
+ * `recording`. The functions run in their own thread (local/function-runtime.ts) with the log
+ * level the environment had when the stack started; their lines reach this process's stdout.
  */
-async function recordingDeliveries(run: () => Promise<void>): Promise<void> {
+function captureLogLines(): () => void {
   const write = process.stdout.write;
-  logger.setLogLevel('INFO');
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    const line = String(chunk);
-    if (!line.startsWith('{')) return write.call(process.stdout, chunk, ...rest);
-    try {
-      const entry = JSON.parse(line) as { message?: string; object?: string; errorCode?: string };
-      if (entry.object && entry.message) {
-        deliveries.set(entry.object, [
-          ...(deliveries.get(entry.object) ?? []),
-          { message: entry.message, ...(entry.errorCode && { errorCode: entry.errorCode }) },
-        ]);
+    const text = String(chunk);
+    if (!text.startsWith('{')) return write.call(process.stdout, chunk, ...rest);
+    for (const line of text.split('\n')) {
+      if (!recording || !line) continue;
+      try {
+        const entry = JSON.parse(line) as { message?: string; object?: string; errorCode?: string };
+        if (entry.object && entry.message) {
+          deliveries.set(entry.object, [
+            ...(deliveries.get(entry.object) ?? []),
+            { message: entry.message, ...(entry.errorCode && { errorCode: entry.errorCode }) },
+          ]);
+        }
+      } catch {
+        // not a log line
       }
-    } catch {
-      // not a log line
     }
     return true;
   }) as typeof process.stdout.write;
-  try {
-    await run();
-  } finally {
+  return () => {
     process.stdout.write = write;
-    logger.setLogLevel('ERROR');
-  }
+  };
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({ visibilityTimeoutSeconds: 2 });
+  const logLevel = process.env[ENV.logLevel];
+  process.env[ENV.logLevel] = 'INFO';
+  restoreStdout = captureLogLines();
+  try {
+    stack = await startLocalStack({ visibilityTimeoutSeconds: 2 });
+  } finally {
+    if (logLevel === undefined) delete process.env[ENV.logLevel];
+    else process.env[ENV.logLevel] = logLevel;
+  }
   const sampler = setInterval(() => {
     peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
   }, 50);
+  recording = true;
   try {
-    await recordingDeliveries(uploadAndWait);
+    await uploadAndWait();
   } finally {
+    recording = false;
     clearInterval(sampler);
   }
 }, 240_000);
@@ -423,6 +437,7 @@ afterAll(async () => {
     );
   }
   await stack?.stop();
+  restoreStdout?.();
 });
 
 describe('hostile and broken input, one batch on the local stack', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { InferenceClient, InferenceResult } from '#shared/inference/client.ts';
-import { createCoalescingClient } from '#shared/inference/coalesce.ts';
+import { createCoalescingClient, createInFlight } from '#shared/inference/coalesce.ts';
 import { row, type Tensor } from '#shared/inference/tensor-codec.ts';
 
 /** A fake endpoint: output row i = sum of input row i's `ids` (padding is 0, so it can't change the sum). */
@@ -80,5 +80,73 @@ describe('request coalescing', () => {
     controller.abort(new Error('attempt timed out'));
     await expect(aborted).rejects.toThrow('attempt timed out');
     expect(Array.from((await kept).outputs.sum!.data as Float32Array)).toEqual([2]);
+  });
+
+  it('waits the window for calls that may still come, and no longer once every caller is in', async () => {
+    // Arrange: a window far longer than the test, so only `callers` can end it early.
+    vi.useFakeTimers();
+    try {
+      const { client, calls } = fakeEndpoint();
+      let callers = 3;
+      const coalescing = createCoalescingClient(client, { windowMs: 60_000, callers: () => callers });
+
+      // Act: two of three callers arrive; then the third.
+      const first = [coalescing.invoke('m', ids([1])), coalescing.invoke('m', ids([2]))];
+      await vi.advanceTimersByTimeAsync(1_000);
+      const sentWithTwo = calls.length;
+      const third = coalescing.invoke('m', ids([3]));
+      await vi.advanceTimersByTimeAsync(0);
+      const results = await Promise.all([...first, third]);
+      // A lone caller goes at once as well.
+      callers = 1;
+      const alone = coalescing.invoke('m', ids([4]));
+      await vi.advanceTimersByTimeAsync(0);
+      await alone;
+
+      // Assert
+      expect(sentWithTwo).toBe(0);
+      expect(calls.map((c) => c.ids!.dims[0])).toEqual([3, 1]);
+      expect(results.map((r) => Array.from(r.outputs.sum!.data as Float32Array))).toEqual([[1], [2], [3]]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('still ends the window when fewer callers come than may', async () => {
+    vi.useFakeTimers();
+    try {
+      const { client, calls } = fakeEndpoint();
+      const coalescing = createCoalescingClient(client, { windowMs: 50, callers: () => 10 });
+      const pending = Promise.all([coalescing.invoke('m', ids([1])), coalescing.invoke('m', ids([2]))]);
+      await vi.advanceTimersByTimeAsync(49);
+      const before = calls.length;
+      await vi.advanceTimersByTimeAsync(1);
+      await pending;
+      expect([before, calls.length]).toEqual([0, 1]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('createInFlight', () => {
+  it('counts work while it runs, also work that fails', async () => {
+    const inFlight = createInFlight();
+    let release: () => void = () => undefined;
+    const running = inFlight.track(
+      () =>
+        new Promise<void>((r) => {
+          release = r;
+        }),
+    );
+    const failing = inFlight.track(async () => {
+      throw new Error('boom');
+    });
+    const during = inFlight.count();
+    await expect(failing).rejects.toThrow('boom');
+    const afterFailure = inFlight.count();
+    release();
+    await running;
+    expect([during, afterFailure, inFlight.count()]).toEqual([2, 1, 0]);
   });
 });

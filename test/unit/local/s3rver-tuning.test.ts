@@ -1,12 +1,21 @@
+import S3rver from 's3rver';
 import { describe, expect, it } from 'vitest';
-import { cacheBucketSubresources } from '#local/s3rver-cache.ts';
+import { cacheBucketState, tuneS3rver } from '#local/s3rver-tuning.ts';
 
 /** A stand-in for s3rver's FilesystemStore: counts the reads that would touch the disk. */
 function fakeS3rver() {
   const files = new Map<string, string>();
   const reads: string[] = [];
   const path = (bucket: string, key: string | undefined, type: string) => `${bucket}/${key ?? ''}/${type}`;
+  const buckets = new Set<string>();
   const store = {
+    async getBucket(bucket: string) {
+      reads.push(`stat ${bucket}`);
+      return buckets.has(bucket) ? { name: bucket } : null;
+    },
+    async putBucket(bucket: string) {
+      buckets.add(bucket);
+    },
     async getSubresource(bucket: string, key: string | undefined, type: string) {
       reads.push(path(bucket, key, type));
       return files.get(path(bucket, key, type)) ?? null;
@@ -18,20 +27,22 @@ function fakeS3rver() {
       files.delete(path(bucket, key, type));
     },
     async deleteBucket(bucket: string) {
+      buckets.delete(bucket);
       for (const k of files.keys()) if (k.startsWith(`${bucket}/`)) files.delete(k);
     },
     reset() {
+      buckets.clear();
       files.clear();
     },
   };
   return { s3rver: { store } as never, store, reads };
 }
 
-describe('cacheBucketSubresources', () => {
+describe('cacheBucketState', () => {
   it('reads a bucket configuration from disk once, and again after the store writes or deletes it', async () => {
     // Arrange
     const { s3rver, store, reads } = fakeS3rver();
-    cacheBucketSubresources(s3rver);
+    cacheBucketState(s3rver);
 
     // Act
     const first = await store.getSubresource('b', undefined, 'cors');
@@ -49,7 +60,7 @@ describe('cacheBucketSubresources', () => {
   it('never caches an object-level subresource (tags change with every verdict)', async () => {
     // Arrange
     const { s3rver, store, reads } = fakeS3rver();
-    cacheBucketSubresources(s3rver);
+    cacheBucketState(s3rver);
 
     // Act
     await store.getSubresource('b', 'k', 'tagging');
@@ -64,7 +75,7 @@ describe('cacheBucketSubresources', () => {
   it('forgets a bucket deleted or a store reset', async () => {
     // Arrange
     const { s3rver, store, reads } = fakeS3rver();
-    cacheBucketSubresources(s3rver);
+    cacheBucketState(s3rver);
     await store.getSubresource('b', undefined, 'website');
 
     // Act
@@ -75,5 +86,44 @@ describe('cacheBucketSubresources', () => {
 
     // Assert
     expect(reads).toHaveLength(3);
+  });
+
+  it('stats a bucket once, and again after it is created or deleted', async () => {
+    // Arrange
+    const { s3rver, store, reads } = fakeS3rver();
+    cacheBucketState(s3rver);
+
+    // Act
+    const missing = [await store.getBucket('b'), await store.getBucket('b')];
+    await store.putBucket('b');
+    const created = [await store.getBucket('b'), await store.getBucket('b')];
+    await store.deleteBucket('b');
+    const deleted = await store.getBucket('b');
+
+    // Assert
+    expect(missing).toEqual([null, null]);
+    expect(created).toEqual([{ name: 'b' }, { name: 'b' }]);
+    expect(deleted).toBeNull();
+    expect(reads).toEqual(['stat b', 'stat b', 'stat b']);
+  });
+});
+
+describe('tuneS3rver', () => {
+  it('leaves out the request logger of a silent s3rver, and only then', () => {
+    // Arrange
+    const silent = new S3rver({ silent: true, directory: '/nonexistent' });
+    const loud = new S3rver({ silent: false, directory: '/nonexistent' });
+    const names = (s: S3rver) =>
+      (s as unknown as { middleware: { name: string }[] }).middleware.map((m) => m.name);
+    const before = names(silent);
+
+    // Act
+    tuneS3rver(silent);
+    tuneS3rver(loud);
+
+    // Assert
+    expect(before[0]).toBe('logger');
+    expect(names(silent)).toEqual(before.slice(1));
+    expect(names(loud)[0]).toBe('logger');
   });
 });

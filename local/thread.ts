@@ -1,0 +1,135 @@
+/**
+ * Parts of the local stack in threads of their own. Locally the emulators, the inference server and
+ * the functions are all CPU-bound JavaScript; in one thread they take turns on one core and a slow
+ * request of one (an s3rver PUT) holds up every other (docs/PERFORMANCE.md, "Local pipeline: where
+ * the time goes"). In threads, they run side by side on the machine's cores and talk only over
+ * their wire protocols, as on AWS. `startLocalThread` runs a module that calls `runInThread`.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+
+/** An error as it crosses the thread: SDK errors hold values structured clone refuses. */
+interface ErrorCopy {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** Thread → stack. */
+type ThreadMessage<Ready, Event> =
+  | { type: 'ready'; ready: Ready }
+  | { type: 'event'; event: Event }
+  | { type: 'error'; error: ErrorCopy }
+  | { type: 'stopped' };
+
+/** Stack → thread. */
+type ThreadCommand = { type: 'stop' };
+
+/** What the thread's module starts, and how the stack stops it. */
+export interface ThreadPart<Ready> {
+  /** Sent to the stack once the part serves (its URL, say). */
+  ready: Ready;
+  stop(): Promise<unknown>;
+}
+
+export interface ThreadChannel<Event> {
+  /** Something the stack should know (an S3 event); delivered in order. */
+  emit(event: Event): void;
+  /** What the stack's `onError` should get. */
+  error(err: unknown): void;
+}
+
+export interface LocalThread<Ready> {
+  ready: Ready;
+  /** Stops the part (its own `stop`), then the thread. */
+  stop(): Promise<void>;
+}
+
+export interface LocalThreadOptions<Event> {
+  onEvent?: (event: Event) => void;
+  onError?: (err: unknown) => void;
+}
+
+function copyError(err: unknown): ErrorCopy {
+  return err instanceof Error
+    ? { name: err.name, message: err.message, stack: err.stack }
+    : { name: 'Error', message: String(err) };
+}
+
+function toError(copy: ErrorCopy): Error {
+  const err = new Error(copy.message);
+  err.name = copy.name;
+  if (copy.stack) err.stack = copy.stack;
+  return err;
+}
+
+/**
+ * The thread loads TypeScript through tsx's loader, whatever loaded this module (tsx, vitest):
+ * its `import` export is the loader `--import tsx` registers.
+ */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/**
+ * Runs `module` (which calls `runInThread`) in a new thread with `data` and this process's
+ * environment as it is now. Resolves once the part is ready; rejects if the thread fails first.
+ */
+export function startLocalThread<Data, Ready, Event = never>(
+  module: URL,
+  data: Data,
+  { onEvent, onError }: LocalThreadOptions<Event> = {},
+): Promise<LocalThread<Ready>> {
+  const worker = new Worker(module, { workerData: data, execArgv: ['--import', TSX_LOADER] });
+  let stopped: (() => void) | undefined;
+  const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    exited.then((code) => reject(new Error(`${module.pathname} exited (code ${code}) before it was ready`)));
+    worker.on('message', (message: ThreadMessage<Ready, Event>) => {
+      if (message.type === 'event') onEvent?.(message.event);
+      else if (message.type === 'error') onError?.(toError(message.error));
+      else if (message.type === 'stopped') stopped?.();
+      else {
+        worker.off('error', reject);
+        // Once it serves, a crash of the thread is the stack's error, as a failed invocation would be.
+        worker.on('error', (err) => onError?.(err));
+        resolve({
+          ready: message.ready,
+          async stop() {
+            const done = new Promise<void>((r) => {
+              stopped = r;
+            });
+            worker.postMessage({ type: 'stop' } satisfies ThreadCommand);
+            // A thread that died already has nothing to stop.
+            await Promise.race([done, exited]);
+            await worker.terminate();
+          },
+        });
+      }
+    });
+  });
+}
+
+/** The thread's side: starts the part with the stack's `data` and stops it when told. */
+export function runInThread<Data, Ready, Event = never>(
+  start: (data: Data, channel: ThreadChannel<Event>) => Promise<ThreadPart<Ready>>,
+): void {
+  const port = parentPort;
+  if (isMainThread || !port) throw new Error('this module runs in a thread started by startLocalThread');
+  const post = (message: ThreadMessage<Ready, Event>) => port.postMessage(message);
+  const channel: ThreadChannel<Event> = {
+    emit: (event) => post({ type: 'event', event }),
+    error: (err) => post({ type: 'error', error: copyError(err) }),
+  };
+  // A start that fails is an unhandled rejection: it ends the thread with the reason, which
+  // startLocalThread rejects with.
+  void start(workerData as Data, channel).then((part) => {
+    port.on('message', async (command: ThreadCommand) => {
+      if (command.type !== 'stop') return;
+      await part.stop().catch((err: unknown) => channel.error(err));
+      post({ type: 'stopped' });
+      port.close();
+    });
+    post({ type: 'ready', ready: part.ready });
+  });
+}
