@@ -1,37 +1,92 @@
 /**
- * `npx tsx bench/profile-pipeline.ts [text|image] [count] [out.cpuprofile]` — where a burst's time
- * goes in the local pipeline (docs/PERFORMANCE.md, "Local pipeline: where the time goes"). Starts
- * the stack, warms it up, then profiles only a burst of `count` uploads (the inspector's sampling
- * profiler; `node --cpu-prof` on a whole run is mostly module loading). Prints, on stderr, the HTTP
- * requests per upload by service and operation (counted at the emulators' servers), CPU per upload,
- * and the profile's samples by owner (the nearest known package on each sample's stack).
+ * `npx tsx bench/profile-pipeline.ts [text|image] [count] [out-prefix]` — where a burst's time goes
+ * in the local pipeline (docs/PERFORMANCE.md, "Local pipeline: where the time goes"). Starts the
+ * stack, warms it up, then profiles only a burst of `count` uploads (the inspector's sampling
+ * profiler; `node --cpu-prof` on a whole run is mostly module loading) in every thread: the
+ * stack's own (DynamoDB, SQS, the inference server, the uploads and the waiter) and those it
+ * starts (S3, the functions; local/thread.ts), reached through the inspector's `NodeWorker` domain.
+ * Prints, on stderr, the HTTP requests per upload by service and operation (counted at the
+ * emulators' servers, in whichever thread serves them), CPU per upload, and each thread's samples
+ * by owner (the nearest known package on each sample's stack). Writes `<out-prefix>-<thread>.cpuprofile`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { basename } from 'node:path';
 import { makeJpeg } from '#bench/lib/media.ts';
 import { startLocalStack } from '#local/stack.ts';
 
 const kind = process.argv[2] === 'image' ? 'image' : 'text';
 const count = Number(process.argv[3] ?? 200);
-const out = process.argv[4] ?? `pipeline-${kind}.cpuprofile`;
+const outPrefix = process.argv[4] ?? `pipeline-${kind}`;
 
-/** Requests seen by every HTTP server in this process, by port and operation. */
-const requests = new Map<string, number>();
-let counting = false;
-const emit = http.Server.prototype.emit;
-http.Server.prototype.emit = function (this: http.Server, event: string, ...args: unknown[]) {
-  if (counting && event === 'request') {
-    const req = args[0] as http.IncomingMessage;
-    const target = req.headers['x-amz-target'];
-    const path = (req.url ?? '').replace(/\?.*$/, (q) => (q.includes('tagging') ? '?tagging' : ''));
-    const op = target
-      ? String(target)
-      : `${req.method} ${path.replace(/\/(uploads|endpoints)\/.*?(\?|\/invocations|$)/, '/$1/…$2')}`;
-    requests.set(op, (requests.get(op) ?? 0) + 1);
-  }
-  return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
-} as typeof emit;
+/**
+ * Counts the requests every HTTP server of the thread it runs in answers, by operation, while
+ * `globalThis.benchCounting`. Runs as source in each thread (Runtime.evaluate), so it is written
+ * self-contained: no imports, no closures over this module.
+ */
+function installRequestCounter(): void {
+  const g = globalThis as unknown as { benchRequests?: Map<string, number>; benchCounting?: boolean };
+  if (g.benchRequests) return;
+  const requests = new Map<string, number>();
+  g.benchRequests = requests;
+  const http = process.getBuiltinModule('node:http');
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (this: unknown, event: string, ...args: unknown[]) {
+    if (g.benchCounting && event === 'request') {
+      const req = args[0] as { headers: Record<string, unknown>; method?: string; url?: string };
+      const target = req.headers['x-amz-target'];
+      const path = (req.url ?? '').replace(/\?.*$/, (q) => (q.includes('tagging') ? '?tagging' : ''));
+      const op = target
+        ? String(target)
+        : `${req.method} ${path.replace(/\/(uploads|inputs|endpoints)\/.*?(\?|\/invocations|$)/, '/$1/…$2')}`;
+      requests.set(op, (requests.get(op) ?? 0) + 1);
+    }
+    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+  } as typeof emit;
+}
+
+/** One thread's inspector: the stack's own session, or a worker's reached through it. */
+interface Thread {
+  name: string;
+  post(method: string, params?: object): Promise<Record<string, unknown>>;
+}
+
+/** The stack's thread and every thread it started, each with a way to send inspector commands. */
+async function attachThreads(session: Session): Promise<Thread[]> {
+  const threads: Thread[] = [{ name: 'stack', post: (m, p) => session.post(m, p) as never }];
+  const replies = new Map<number, { resolve(v: Record<string, unknown>): void; reject(e: Error): void }>();
+  let nextId = 1;
+  session.on('NodeWorker.receivedMessageFromWorker', ({ params }) => {
+    const reply = JSON.parse(params.message) as { id?: number; result?: object; error?: { message: string } };
+    const waiting = reply.id === undefined ? undefined : replies.get(reply.id);
+    if (!waiting || reply.id === undefined) return;
+    replies.delete(reply.id);
+    if (reply.error) waiting.reject(new Error(reply.error.message));
+    else waiting.resolve((reply.result ?? {}) as Record<string, unknown>);
+  });
+  session.on('NodeWorker.attachedToWorker', ({ params }) => {
+    const { sessionId, workerInfo } = params;
+    threads.push({
+      name: basename(workerInfo.url, '.ts'),
+      post: (method, p = {}) =>
+        new Promise((resolve, reject) => {
+          const id = nextId++;
+          replies.set(id, { resolve, reject });
+          void session.post('NodeWorker.sendMessageToWorker', {
+            sessionId,
+            message: JSON.stringify({ id, method, params: p }),
+          });
+        }),
+    });
+  });
+  await session.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
+  // Attachment events for running workers arrive right after enable.
+  await new Promise((r) => setTimeout(r, 200));
+  return threads;
+}
+
+const evaluate = (thread: Thread, expression: string) =>
+  thread.post('Runtime.evaluate', { expression, returnByValue: true });
 
 const OWNERS: [string, RegExp][] = [
   ['S3 emulator (s3rver)', /node_modules\/(s3rver|koa|@koa|koa-compose)/],
@@ -52,11 +107,13 @@ interface ProfileNode {
   children?: number[];
 }
 
-function owners(profile: {
+interface Profile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
-}): [string, number][] {
+}
+
+function owners(profile: Profile): [string, number][] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -103,26 +160,46 @@ try {
   await burst(20);
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
+  const threads = await attachThreads(session);
+  const counter = `(${installRequestCounter.toString()})()`;
+  const setCounting = (on: boolean) => `globalThis.benchCounting = ${on}`;
+  for (const thread of threads) {
+    await evaluate(thread, counter);
+    await thread.post('Profiler.enable');
+    await thread.post('Profiler.setSamplingInterval', { interval: 200 });
+  }
+  for (const thread of threads) {
+    await thread.post('Profiler.start');
+    await evaluate(thread, setCounting(true));
+  }
   const cpu0 = process.cpuUsage();
-  counting = true;
   const perSec = await burst(count);
-  counting = false;
   const cpu = process.cpuUsage(cpu0);
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(out, JSON.stringify(profile));
+  const requests = new Map<string, number>();
+  const profiles: { name: string; profile: Profile }[] = [];
+  for (const thread of threads) {
+    await evaluate(thread, setCounting(false));
+    const { profile } = (await thread.post('Profiler.stop')) as { profile: Profile };
+    profiles.push({ name: thread.name, profile });
+    const { result } = (await evaluate(thread, 'JSON.stringify([...globalThis.benchRequests])')) as {
+      result: { value: string };
+    };
+    for (const [op, c] of JSON.parse(result.value) as [string, number][])
+      requests.set(op, (requests.get(op) ?? 0) + c);
+  }
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(
-    `${kind} burst of ${count}: ${perSec.toFixed(1)} items/s, ${((cpu.user + cpu.system) / 1000 / count).toFixed(1)} ms CPU per upload (profiler on), load ${(await import('node:os')).loadavg()[0]?.toFixed(1)}`,
+    `${kind} burst of ${count}: ${perSec.toFixed(1)} items/s, ${((cpu.user + cpu.system) / 1000 / count).toFixed(1)} ms CPU per upload (all threads, profiler on), load ${(await import('node:os')).loadavg()[0]?.toFixed(1)}`,
   );
   log('HTTP requests per upload:');
   for (const [op, c] of [...requests].sort((a, b) => b[1] - a[1]))
     log(`  ${(c / count).toFixed(2).padStart(6)}  ${op}`);
-  log(`CPU samples by owner (${out}):`);
-  for (const [who, share] of owners(JSON.parse(readFileSync(out, 'utf8'))))
-    log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${who}`);
+  for (const { name, profile } of profiles) {
+    const file = `${outPrefix}-${name}.cpuprofile`;
+    writeFileSync(file, JSON.stringify(profile));
+    log(`thread ${name}: CPU samples by owner (${file}):`);
+    for (const [who, share] of owners(profile)) log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${who}`);
+  }
 } finally {
   await stack.stop();
 }

@@ -3,6 +3,8 @@
  * account and no Docker. S3 is s3rver (its put events drive the pipeline, as bucket notifications
  * do on AWS), SQS is fauxqs, DynamoDB is dynalite, and SageMaker is our own inference server
  * answering the SageMaker Runtime path. Ports are ephemeral, so several stacks can run at once.
+ * S3 and the functions run in threads of their own (local/thread.ts), like the separate services
+ * they stand for: they share nothing with this thread but the wire, and use the machine's cores.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';

@@ -31,7 +31,7 @@ import {
 import { openLocalInputs, replayTableWithModels, servePack } from '#ops/replay-models.ts';
 import { verdictPkOf } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
-import type { ObjectRef } from '#shared/events/s3-notification.ts';
+import { latestKey, type ObjectRef } from '#shared/events/s3-notification.ts';
 import { parseBankFile } from '#shared/matching/banks.ts';
 import { parseTermList } from '#shared/matching/terms.ts';
 import { applyPolicy, loadPolicy } from '#shared/policy/policy.ts';
@@ -113,6 +113,17 @@ async function uploadAndWait(stack: LocalStack, files: [string, Uint8Array][]): 
   const refs: ObjectRef[] = [];
   for (const [key, body] of files) refs.push(await stack.upload(key, body));
   expect((await stack.waitForVerdicts(refs, { timeoutMs: 60_000 })).size).toBe(files.length);
+  // The function advances each key's latest# pointer just after writing its verdict (and runs in
+  // a thread of its own): the table's counts below need the pointers written too.
+  for (const ref of refs) {
+    const deadline = Date.now() + 30_000;
+    const pointer = () =>
+      stack.doc.send(new GetCommand({ TableName: stack.tableName, Key: { pk: latestKey(ref) } }));
+    while (!(await pointer()).Item) {
+      if (Date.now() > deadline) throw new Error(`no latest pointer for ${ref.key}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
