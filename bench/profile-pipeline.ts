@@ -11,8 +11,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { basename } from 'node:path';
 import { makeJpeg } from '#bench/lib/media.ts';
+import { attachThreads, evaluate } from '#bench/lib/threads.ts';
 import { startLocalStack } from '#local/stack.ts';
 
 const kind = process.argv[2] === 'image' ? 'image' : 'text';
@@ -44,49 +44,6 @@ function installRequestCounter(): void {
     return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
   } as typeof emit;
 }
-
-/** One thread's inspector: the stack's own session, or a worker's reached through it. */
-interface Thread {
-  name: string;
-  post(method: string, params?: object): Promise<Record<string, unknown>>;
-}
-
-/** The stack's thread and every thread it started, each with a way to send inspector commands. */
-async function attachThreads(session: Session): Promise<Thread[]> {
-  const threads: Thread[] = [{ name: 'stack', post: (m, p) => session.post(m, p) as never }];
-  const replies = new Map<number, { resolve(v: Record<string, unknown>): void; reject(e: Error): void }>();
-  let nextId = 1;
-  session.on('NodeWorker.receivedMessageFromWorker', ({ params }) => {
-    const reply = JSON.parse(params.message) as { id?: number; result?: object; error?: { message: string } };
-    const waiting = reply.id === undefined ? undefined : replies.get(reply.id);
-    if (!waiting || reply.id === undefined) return;
-    replies.delete(reply.id);
-    if (reply.error) waiting.reject(new Error(reply.error.message));
-    else waiting.resolve((reply.result ?? {}) as Record<string, unknown>);
-  });
-  session.on('NodeWorker.attachedToWorker', ({ params }) => {
-    const { sessionId, workerInfo } = params;
-    threads.push({
-      name: basename(workerInfo.url, '.ts'),
-      post: (method, p = {}) =>
-        new Promise((resolve, reject) => {
-          const id = nextId++;
-          replies.set(id, { resolve, reject });
-          void session.post('NodeWorker.sendMessageToWorker', {
-            sessionId,
-            message: JSON.stringify({ id, method, params: p }),
-          });
-        }),
-    });
-  });
-  await session.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
-  // Attachment events for running workers arrive right after enable.
-  await new Promise((r) => setTimeout(r, 200));
-  return threads;
-}
-
-const evaluate = (thread: Thread, expression: string) =>
-  thread.post('Runtime.evaluate', { expression, returnByValue: true });
 
 const OWNERS: [string, RegExp][] = [
   ['S3 emulator (s3rver)', /node_modules\/(s3rver|koa|@koa|koa-compose)/],
@@ -181,10 +138,8 @@ try {
     await evaluate(thread, setCounting(false));
     const { profile } = (await thread.post('Profiler.stop')) as { profile: Profile };
     profiles.push({ name: thread.name, profile });
-    const { result } = (await evaluate(thread, 'JSON.stringify([...globalThis.benchRequests])')) as {
-      result: { value: string };
-    };
-    for (const [op, c] of JSON.parse(result.value) as [string, number][])
+    const counted = (await evaluate(thread, 'JSON.stringify([...globalThis.benchRequests])')) as string;
+    for (const [op, c] of JSON.parse(counted) as [string, number][])
       requests.set(op, (requests.get(op) ?? 0) + c);
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
