@@ -12,37 +12,24 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { makeJpeg } from '#bench/lib/media.ts';
-import { attachThreads, evaluate } from '#bench/lib/threads.ts';
+import {
+  attachThreads,
+  installRequestTap,
+  type ServedRequest,
+  takeServedRequests,
+  tapRequests,
+} from '#bench/lib/threads.ts';
 import { startLocalStack } from '#local/stack.ts';
 
 const kind = process.argv[2] === 'image' ? 'image' : 'text';
 const count = Number(process.argv[3] ?? 200);
 const outPrefix = process.argv[4] ?? `pipeline-${kind}`;
 
-/**
- * Counts the requests every HTTP server of the thread it runs in answers, by operation, while
- * `globalThis.benchCounting`. Runs as source in each thread (Runtime.evaluate), so it is written
- * self-contained: no imports, no closures over this module.
- */
-function installRequestCounter(): void {
-  const g = globalThis as unknown as { benchRequests?: Map<string, number>; benchCounting?: boolean };
-  if (g.benchRequests) return;
-  const requests = new Map<string, number>();
-  g.benchRequests = requests;
-  const http = process.getBuiltinModule('node:http');
-  const emit = http.Server.prototype.emit;
-  http.Server.prototype.emit = function (this: unknown, event: string, ...args: unknown[]) {
-    if (g.benchCounting && event === 'request') {
-      const req = args[0] as { headers: Record<string, unknown>; method?: string; url?: string };
-      const target = req.headers['x-amz-target'];
-      const path = (req.url ?? '').replace(/\?.*$/, (q) => (q.includes('tagging') ? '?tagging' : ''));
-      const op = target
-        ? String(target)
-        : `${req.method} ${path.replace(/\/(uploads|inputs|endpoints)\/.*?(\?|\/invocations|$)/, '/$1/…$2')}`;
-      requests.set(op, (requests.get(op) ?? 0) + 1);
-    }
-    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
-  } as typeof emit;
+/** A request's operation: the JSON protocols' target, or the method and the path with its key elided. */
+function operation({ method, url, target }: ServedRequest): string {
+  if (target) return target;
+  const path = url.replace(/\?.*$/, (q) => (q.includes('tagging') ? '?tagging' : ''));
+  return `${method} ${path.replace(/\/(uploads|inputs|endpoints)\/.*?(\?|\/invocations|$)/, '/$1/…$2')}`;
 }
 
 const OWNERS: [string, RegExp][] = [
@@ -118,29 +105,26 @@ try {
   const session = new Session();
   session.connect();
   const threads = await attachThreads(session);
-  const counter = `(${installRequestCounter.toString()})()`;
-  const setCounting = (on: boolean) => `globalThis.benchCounting = ${on}`;
+  await installRequestTap(threads);
   for (const thread of threads) {
-    await evaluate(thread, counter);
     await thread.post('Profiler.enable');
     await thread.post('Profiler.setSamplingInterval', { interval: 200 });
   }
-  for (const thread of threads) {
-    await thread.post('Profiler.start');
-    await evaluate(thread, setCounting(true));
-  }
+  for (const thread of threads) await thread.post('Profiler.start');
+  await tapRequests(threads, true);
   const cpu0 = process.cpuUsage();
   const perSec = await burst(count);
   const cpu = process.cpuUsage(cpu0);
-  const requests = new Map<string, number>();
+  await tapRequests(threads, false);
   const profiles: { name: string; profile: Profile }[] = [];
   for (const thread of threads) {
-    await evaluate(thread, setCounting(false));
     const { profile } = (await thread.post('Profiler.stop')) as { profile: Profile };
     profiles.push({ name: thread.name, profile });
-    const counted = (await evaluate(thread, 'JSON.stringify([...globalThis.benchRequests])')) as string;
-    for (const [op, c] of JSON.parse(counted) as [string, number][])
-      requests.set(op, (requests.get(op) ?? 0) + c);
+  }
+  const requests = new Map<string, number>();
+  for (const request of await takeServedRequests(threads)) {
+    const op = operation(request);
+    requests.set(op, (requests.get(op) ?? 0) + 1);
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(

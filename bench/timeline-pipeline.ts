@@ -3,48 +3,30 @@
  * in the local pipeline (docs/PERFORMANCE.md, "One upload's timeline"). Uploads `count` texts one
  * at a time, `pause-ms` apart so that each runs alone (the previous one's work after its verdict —
  * the latest pointer, the tags, the delete — is over), and records every HTTP request every
- * thread serves (local/thread.ts; reached as in bench/profile-pipeline.ts). Prints, on stderr, the
+ * thread serves (local/thread.ts; bench/lib/threads.ts). Prints, on stderr, the
  * latencies and, for each request an upload makes, the median over the uploads of when it reached
  * its server and when its response was sent (ms from just before the `PutObject`), and the thread
  * that served it.
  */
 import { Session } from 'node:inspector/promises';
 import { quantile } from '#bench/lib/measure.ts';
-import { attachThreads, evaluate } from '#bench/lib/threads.ts';
+import {
+  attachThreads,
+  installRequestTap,
+  type ServedRequest,
+  takeServedRequests,
+  tapRequests,
+} from '#bench/lib/threads.ts';
 import { startLocalStack } from '#local/stack.ts';
 
 const count = Number(process.argv[2] ?? 30);
 const pauseMs = Number(process.argv[3] ?? 50);
 
-/**
- * Records each request its thread's HTTP servers answer while `globalThis.timelineOn`: [start,
- * finish, operation], on the shared clock (`timeOrigin + now`, comparable across threads). Runs
- * as source in each thread, so it is self-contained; no named arrow functions (tsx would wrap
- * them in a helper the other thread lacks).
- */
-function installRecorder(): void {
-  const g = globalThis as unknown as { timeline?: unknown[]; timelineOn?: boolean };
-  if (g.timeline) return;
-  const timeline: unknown[] = [];
-  g.timeline = timeline;
-  const http = process.getBuiltinModule('node:http');
-  const emit = http.Server.prototype.emit;
-  http.Server.prototype.emit = function (this: unknown, event: string, ...args: unknown[]) {
-    if (g.timelineOn && event === 'request') {
-      const req = args[0] as { headers: Record<string, unknown>; method?: string; url?: string };
-      const res = args[1] as { once(e: string, f: () => void): void };
-      const target = req.headers['x-amz-target'];
-      const op = target
-        ? String(target).replace(/^.*\./, '')
-        : `${req.method} ${(req.url ?? '').replace(/\?x-id=.*$/, '').replace(/^\/[^/]+\/uploads\/[^?]*/, '<object>')}`;
-      const start = performance.timeOrigin + performance.now();
-      res.once('finish', () => timeline.push([start, performance.timeOrigin + performance.now(), op]));
-    }
-    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
-  } as typeof emit;
+/** A request's name in the table: the JSON protocols' operation, or the method and the path. */
+function operation({ method, url, target }: ServedRequest): string {
+  if (target) return target.replace(/^.*\./, '');
+  return `${method} ${url.replace(/\?x-id=.*$/, '').replace(/^\/[^/]+\/uploads\/[^?]*/, '<object>')}`;
 }
-
-type Row = { start: number; finish: number; op: string; thread: string };
 
 const stack = await startLocalStack({
   keepInputs: 'none',
@@ -63,21 +45,19 @@ try {
   const session = new Session();
   session.connect();
   const threads = await attachThreads(session);
-  for (const thread of threads) {
-    await evaluate(thread, `(${installRecorder.toString()})()`);
-    await evaluate(thread, 'globalThis.timelineOn = true');
-  }
-  const uploads: { ms: number; rows: Row[] }[] = [];
+  await installRequestTap(threads);
+  await tapRequests(threads, true);
+  const uploads: { ms: number; rows: { start: number; finish: number; op: string; thread: string }[] }[] = [];
   for (let i = 0; i < count; i++) {
-    for (const thread of threads) await evaluate(thread, 'globalThis.timeline.length = 0');
+    await takeServedRequests(threads); // what the previous upload left, if anything
     const { started, ms } = await one(100 + i);
     await new Promise((r) => setTimeout(r, pauseMs));
-    const rows: Row[] = [];
-    for (const thread of threads) {
-      const recorded = (await evaluate(thread, 'JSON.stringify(globalThis.timeline)')) as string;
-      for (const [start, finish, op] of JSON.parse(recorded) as [number, number, string][])
-        rows.push({ start: start - started, finish: finish - started, op, thread: thread.name });
-    }
+    const rows = (await takeServedRequests(threads)).map((r) => ({
+      start: r.reached - started,
+      finish: r.answered - started,
+      op: operation(r),
+      thread: r.thread,
+    }));
     uploads.push({ ms, rows: rows.sort((a, b) => a.start - b.start) });
   }
   const byLatency = [...uploads].sort((a, b) => a.ms - b.ms);

@@ -57,3 +57,75 @@ export async function evaluate(thread: Thread, expression: string): Promise<unkn
   }
   return result?.value;
 }
+
+/** A request one of a thread's HTTP servers answered. */
+export interface ServedRequest {
+  /** When it reached the server and when its response was sent: ms on the clock threads share. */
+  reached: number;
+  answered: number;
+  method: string;
+  url: string;
+  /** The AWS JSON protocols' operation header (DynamoDB, SQS), or ''. */
+  target: string;
+  thread: string;
+}
+
+/**
+ * Records each request the thread's HTTP servers answer while `globalThis.benchTapOn`, in
+ * `globalThis.benchServed`. Runs as source in each thread, so it is self-contained: no imports,
+ * no closures, no named arrow functions (tsx wraps those in a helper the other thread lacks).
+ */
+function requestTap(): void {
+  const g = globalThis as unknown as { benchServed?: unknown[]; benchTapOn?: boolean };
+  if (g.benchServed) return;
+  const served: unknown[] = [];
+  g.benchServed = served;
+  const http = process.getBuiltinModule('node:http');
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (this: unknown, event: string, ...args: unknown[]) {
+    if (g.benchTapOn && event === 'request') {
+      const req = args[0] as { headers: Record<string, unknown>; method?: string; url?: string };
+      const res = args[1] as { once(e: string, f: () => void): void };
+      const reached = performance.timeOrigin + performance.now();
+      res.once('finish', () =>
+        served.push([
+          reached,
+          performance.timeOrigin + performance.now(),
+          req.method ?? '',
+          req.url ?? '',
+          String(req.headers['x-amz-target'] ?? ''),
+        ]),
+      );
+    }
+    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+  } as typeof emit;
+}
+
+/** Installs the request tap in every thread (off until `tapRequests(threads, true)`). */
+export async function installRequestTap(threads: Thread[]): Promise<void> {
+  for (const thread of threads) await evaluate(thread, `(${requestTap.toString()})()`);
+}
+
+export async function tapRequests(threads: Thread[], on: boolean): Promise<void> {
+  for (const thread of threads) await evaluate(thread, `globalThis.benchTapOn = ${on}`);
+}
+
+/** The requests every thread has answered since the last call (each thread's record is emptied). */
+export async function takeServedRequests(threads: Thread[]): Promise<ServedRequest[]> {
+  const all: ServedRequest[] = [];
+  for (const thread of threads) {
+    const served = (await evaluate(
+      thread,
+      'JSON.stringify(globalThis.benchServed.splice(0, globalThis.benchServed.length))',
+    )) as string;
+    for (const [reached, answered, method, url, target] of JSON.parse(served) as [
+      number,
+      number,
+      string,
+      string,
+      string,
+    ][])
+      all.push({ reached, answered, method, url, target, thread: thread.name });
+  }
+  return all;
+}
