@@ -12,13 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { makeJpeg } from '#bench/lib/media.ts';
-import {
-  attachThreads,
-  installRequestTap,
-  type ServedRequest,
-  takeServedRequests,
-  tapRequests,
-} from '#bench/lib/threads.ts';
+import { attachThreads, type ServedRequest, tapRequests } from '#bench/lib/threads.ts';
 import { startLocalStack } from '#local/stack.ts';
 
 const kind = process.argv[2] === 'image' ? 'image' : 'text';
@@ -105,24 +99,24 @@ try {
   const session = new Session();
   session.connect();
   const threads = await attachThreads(session);
-  await installRequestTap(threads);
+  const tap = await tapRequests(threads);
   for (const thread of threads) {
     await thread.post('Profiler.enable');
     await thread.post('Profiler.setSamplingInterval', { interval: 200 });
   }
   for (const thread of threads) await thread.post('Profiler.start');
-  await tapRequests(threads, true);
+  await tap.on();
   const cpu0 = process.cpuUsage();
   const perSec = await burst(count);
   const cpu = process.cpuUsage(cpu0);
-  await tapRequests(threads, false);
+  await tap.off();
   const profiles: { name: string; profile: Profile }[] = [];
   for (const thread of threads) {
     const { profile } = (await thread.post('Profiler.stop')) as { profile: Profile };
     profiles.push({ name: thread.name, profile });
   }
   const requests = new Map<string, number>();
-  for (const request of await takeServedRequests(threads)) {
+  for (const request of await tap.take()) {
     const op = operation(request);
     requests.set(op, (requests.get(op) ?? 0) + 1);
   }

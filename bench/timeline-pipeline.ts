@@ -10,13 +10,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { quantile } from '#bench/lib/measure.ts';
-import {
-  attachThreads,
-  installRequestTap,
-  type ServedRequest,
-  takeServedRequests,
-  tapRequests,
-} from '#bench/lib/threads.ts';
+import { attachThreads, type ServedRequest, tapRequests } from '#bench/lib/threads.ts';
 import { startLocalStack } from '#local/stack.ts';
 
 const count = Number(process.argv[2] ?? 30);
@@ -45,14 +39,14 @@ try {
   const session = new Session();
   session.connect();
   const threads = await attachThreads(session);
-  await installRequestTap(threads);
-  await tapRequests(threads, true);
+  const tap = await tapRequests(threads);
+  await tap.on();
   const uploads: { ms: number; rows: { start: number; finish: number; op: string; thread: string }[] }[] = [];
   for (let i = 0; i < count; i++) {
-    await takeServedRequests(threads); // what the previous upload left, if anything
+    await tap.take(); // what the previous upload left, if anything
     const { started, ms } = await one(100 + i);
     await new Promise((r) => setTimeout(r, pauseMs));
-    const rows = (await takeServedRequests(threads)).map((r) => ({
+    const rows = (await tap.take()).map((r) => ({
       start: r.reached - started,
       finish: r.answered - started,
       op: operation(r),

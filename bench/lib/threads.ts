@@ -101,31 +101,40 @@ function requestTap(): void {
   } as typeof emit;
 }
 
-/** Installs the request tap in every thread (off until `tapRequests(threads, true)`). */
-export async function installRequestTap(threads: Thread[]): Promise<void> {
+/** The request tap of every thread: off until `on()`; `take()` empties each thread's record. */
+export interface RequestTap {
+  on(): Promise<void>;
+  off(): Promise<void>;
+  /** The requests every thread has answered since the last take. */
+  take(): Promise<ServedRequest[]>;
+}
+
+/** Installs the request tap in every thread. */
+export async function tapRequests(threads: Thread[]): Promise<RequestTap> {
   for (const thread of threads) await evaluate(thread, `(${requestTap.toString()})()`);
-}
-
-export async function tapRequests(threads: Thread[], on: boolean): Promise<void> {
-  for (const thread of threads) await evaluate(thread, `globalThis.benchTapOn = ${on}`);
-}
-
-/** The requests every thread has answered since the last call (each thread's record is emptied). */
-export async function takeServedRequests(threads: Thread[]): Promise<ServedRequest[]> {
-  const all: ServedRequest[] = [];
-  for (const thread of threads) {
-    const served = (await evaluate(
-      thread,
-      'JSON.stringify(globalThis.benchServed.splice(0, globalThis.benchServed.length))',
-    )) as string;
-    for (const [reached, answered, method, url, target] of JSON.parse(served) as [
-      number,
-      number,
-      string,
-      string,
-      string,
-    ][])
-      all.push({ reached, answered, method, url, target, thread: thread.name });
-  }
-  return all;
+  const turn = async (on: boolean) => {
+    for (const thread of threads) await evaluate(thread, `globalThis.benchTapOn = ${on}`);
+  };
+  return {
+    on: () => turn(true),
+    off: () => turn(false),
+    async take() {
+      const all: ServedRequest[] = [];
+      for (const thread of threads) {
+        const served = (await evaluate(
+          thread,
+          'JSON.stringify(globalThis.benchServed.splice(0, globalThis.benchServed.length))',
+        )) as string;
+        for (const [reached, answered, method, url, target] of JSON.parse(served) as [
+          number,
+          number,
+          string,
+          string,
+          string,
+        ][])
+          all.push({ reached, answered, method, url, target, thread: thread.name });
+      }
+      return all;
+    },
+  };
 }
