@@ -4,6 +4,7 @@ import { type ErrorCode, ModerationError } from '#shared/domain/errors.ts';
 import { errorVerdict, type Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import { InferenceError } from '#shared/inference/client.ts';
+import type { InFlight } from '#shared/inference/coalesce.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { readObject } from '#shared/ingest/read-object.ts';
 import type { LatestOutcome, VerdictStore } from '#shared/verdict/store.ts';
@@ -19,6 +20,16 @@ export interface ModeratorDeps extends JudgeDeps {
    * @default false
    */
   deferLongMedia?: boolean;
+  /**
+   * Runs once the verdict is stored (tag, quarantine, event), beside the latest pointer's advance;
+   * absent locally unless configured. Also on a redelivery, which is how a failed action is retried.
+   */
+  onVerdict?: (verdict: Verdict) => Promise<unknown>;
+  /**
+   * Counts the objects whose model calls may still come, for the coalescing client's `callers`
+   * (`createInFlight`): an object counts until its verdict is decided, not while it is stored.
+   */
+  inFlight?: InFlight;
 }
 
 /**
@@ -56,11 +67,54 @@ export interface ModerationResult {
 const REDRIVABLE: ErrorCode = 'PROCESSING_FAILED';
 
 /**
- * Moderates one object version end to end and stores exactly one verdict for it. Problems with the
- * upload itself become an `error` verdict; failures of what we call (S3, endpoints, DynamoDB) are
- * thrown so the queue redelivers the message.
+ * Moderates one object version end to end, stores exactly one verdict for it and acts on it
+ * (`onVerdict`). Problems with the upload itself become an `error` verdict; failures of what we
+ * call (S3, endpoints, DynamoDB, the actions) are thrown so the queue redelivers the message.
  */
 export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promise<ModerationResult> {
+  const pk = verdictKey(ref);
+  const decided = await (deps.inFlight ? deps.inFlight.track(() => decide(ref, deps)) : decide(ref, deps));
+  if ('existing' in decided) {
+    // A redelivery or duplicate notification: still advance the pointer (the delivery that wrote
+    // the verdict may have died before doing so) and run the actions again.
+    const { existing } = decided;
+    return {
+      verdict: existing,
+      outcome: 'already-moderated',
+      latest: await afterStored(ref, existing, deps),
+    };
+  }
+  const { verdict } = decided;
+  const outcome = await deps.store.putOnce(pk, verdict, { replaceErrorCode: REDRIVABLE });
+  // A lost race ('duplicate') leaves the actions to the delivery that won.
+  const latest = await afterStored(ref, outcome === 'duplicate' ? undefined : verdict, deps);
+  return { verdict, outcome, latest };
+}
+
+/**
+ * After the verdict is stored, and only then: the latest pointer (so a reader following it always
+ * finds a verdict) and the actions (so a failed one is retried with the verdict already safe),
+ * side by side, since neither needs the other. Both are idempotent (tags overwrite, the quarantine
+ * copy has a fixed key, consumers dedupe events), so a failure of either fails the record and its
+ * redelivery runs both again.
+ */
+async function afterStored(
+  ref: ObjectRef,
+  actOn: Verdict | undefined,
+  deps: ModeratorDeps,
+): Promise<LatestOutcome> {
+  const [latest] = await Promise.all([
+    deps.store.advanceLatest(ref),
+    actOn ? deps.onVerdict?.(actOn) : undefined,
+  ]);
+  return latest;
+}
+
+/** The object's verdict: the stored one if it is final, else a new one (not yet stored). */
+async function decide(
+  ref: ObjectRef,
+  deps: ModeratorDeps,
+): Promise<{ existing: Verdict } | { verdict: Verdict }> {
   const pk = verdictKey(ref);
   const started = performance.now();
   // The object is read while the table is asked for an existing verdict: a first delivery (nearly
@@ -71,11 +125,8 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
     ? undefined
     : settled(readObject(deps.s3, { ...ref, maxBytes: LIMITS.maxObjectBytes }));
   const existing = await deps.store.get(pk);
-  // A redelivery or duplicate notification: the verdict exists, so spend no GPU time on it again.
-  // (Still advance the pointer: the delivery that wrote the verdict may have died before doing so.)
-  if (existing && existing.error?.code !== REDRIVABLE) {
-    return { verdict: existing, outcome: 'already-moderated', latest: await deps.store.advanceLatest(ref) };
-  }
+  // Spend no GPU time on an object that has its verdict (the redrivable placeholder excepted).
+  if (existing && existing.error?.code !== REDRIVABLE) return { existing };
 
   const timings: Record<string, number> = {};
   const base = {
@@ -117,10 +168,7 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
     } else throw err;
   }
   verdict.timings.totalMs = elapsed(started);
-  const outcome = await deps.store.putOnce(pk, verdict, { replaceErrorCode: REDRIVABLE });
-  // Only after the verdict exists, so a reader following the pointer always finds one.
-  const latest = await deps.store.advanceLatest(ref);
-  return { verdict, outcome, latest };
+  return { verdict };
 }
 
 /** A promise that never rejects (so one left unawaited is no unhandled rejection), with its duration. */

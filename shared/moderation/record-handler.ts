@@ -6,7 +6,6 @@ import type { MediaDecoding } from '#shared/contracts/env.ts';
 import { decisionMetric, METRIC, METRIC_DIMENSION } from '#shared/contracts/metrics.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { decodeS3Key, type ObjectRef, parseS3Notification } from '#shared/events/s3-notification.ts';
-import type { InFlight } from '#shared/inference/coalesce.ts';
 import { describeError, objectId } from '#shared/logging/redact.ts';
 import { deadlineFromContext, runWithDeadline } from '#shared/retry/deadline.ts';
 import { LongMediaDeferral, type ModeratorDeps, moderateObject } from './moderate-object.ts';
@@ -20,8 +19,6 @@ export interface LongMediaQueue {
 export interface RecordHandlerDeps extends ModeratorDeps {
   logger: Logger;
   metrics: Metrics;
-  /** Runs once a new verdict is stored (tag, quarantine, event); absent locally unless configured. */
-  onVerdict?: (verdict: Verdict) => Promise<unknown>;
   /**
    * In the synchronous mode: media over its limits is forwarded here (the original notification,
    * that one object) and gets no verdict from this handler. Absent: it gets `TOO_LONG_FOR_SYNC`.
@@ -32,8 +29,6 @@ export interface RecordHandlerDeps extends ModeratorDeps {
    * because this function has no ffmpeg (docs/MEDIA.md, "Where media is decoded"). @default 'local'
    */
   mediaDecoding?: MediaDecoding;
-  /** Counts the objects being moderated, for the model calls' coalescing (`createInFlight`). */
-  inFlight?: InFlight;
 }
 
 /**
@@ -70,9 +65,7 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
       for (const ref of refs) {
         let result: Awaited<ReturnType<typeof moderateObject>>;
         try {
-          result = await (deps.inFlight
-            ? deps.inFlight.track(() => moderateObject(ref, moderatorDeps))
-            : moderateObject(ref, moderatorDeps));
+          result = await moderateObject(ref, moderatorDeps);
         } catch (err) {
           if (err instanceof LongMediaDeferral && longMedia) {
             // Over the synchronous limits: the long-media consumer writes this object's one verdict.
@@ -89,6 +82,7 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
             deps.metrics.addMetric(METRIC.longMediaForwarded, MetricUnit.Count, 1);
             continue;
           }
+          // Moderation or its actions failed (the verdict may be stored: the redelivery then acts on it).
           // Pseudonym, error class and receive count only: messages can quote keys or manifest text.
           deps.logger.warn('moderation failed; the message goes back to the queue', {
             object: objectId(ref),
@@ -108,11 +102,6 @@ export function createRecordHandler(deps: RecordHandlerDeps) {
           latest,
           totalMs: verdict.timings.totalMs,
         });
-        // After the write, so a failed action is retried with the verdict already safe. A redelivery
-        // ('already-moderated') runs them again, since that is how a failed action gets retried;
-        // they are idempotent (tags overwrite, the quarantine copy has a fixed key, consumers dedupe
-        // events). A lost race ('duplicate') leaves them to the delivery that won.
-        if (outcome !== 'duplicate') await deps.onVerdict?.(verdict);
         if (outcome === 'written') {
           deps.metrics.addMetric(decisionMetric(verdict.decision), MetricUnit.Count, 1);
           countMatches(deps.metrics, verdict);

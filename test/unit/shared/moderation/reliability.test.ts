@@ -11,6 +11,7 @@ import { loadPack } from '#model-artifacts/models/default-pack.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { latestKey, normaliseSequencer, type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import { InferenceUnavailableError } from '#shared/inference/client.ts';
+import { createInFlight } from '#shared/inference/coalesce.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
 import { moderateObject } from '#shared/moderation/moderate-object.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
@@ -170,5 +171,97 @@ describe('objects that cannot be read become error verdicts, not crashes', () =>
     const { store, items } = memoryStore();
     await expect(moderateObject(ref('v1', '01'), deps(store))).rejects.toThrow('ServiceUnavailable');
     expect(items.size).toBe(0);
+  });
+});
+
+describe('after the verdict is stored', () => {
+  beforeEach(() => {
+    s3.reset();
+    s3.on(GetObjectCommand).callsFake(() => body('a perfectly fine note'));
+  });
+
+  /** A store whose latest-pointer writes wait until `release()`, recording what ran meanwhile. */
+  function slowPointerStore() {
+    const { store, items } = memoryStore();
+    const events: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const advanceLatest = store.advanceLatest.bind(store);
+    store.advanceLatest = async (r) => {
+      events.push('pointer started');
+      await released;
+      events.push('pointer done');
+      return advanceLatest(r);
+    };
+    return { store, items, events, release };
+  }
+
+  it('acts on the verdict while the latest pointer advances, and only once the verdict is stored', async () => {
+    const { store, items, events, release } = slowPointerStore();
+    const v1 = ref('v1', '01');
+    const onVerdict = async (verdict: Verdict) => {
+      events.push(`acted, verdict stored: ${items.has(verdictKey(v1))}`);
+      expect(verdict.object).toBe('s3://b/uploads/note.txt');
+      release();
+    };
+    const result = await moderateObject(v1, { ...deps(store), onVerdict });
+    expect(result).toMatchObject({ outcome: 'written', latest: 'advanced' });
+    expect(events).toEqual(['pointer started', 'acted, verdict stored: true', 'pointer done']);
+  });
+
+  it('acts again on a redelivery, and leaves a lost race to the delivery that won', async () => {
+    const { store } = memoryStore();
+    const acted: string[] = [];
+    const d = { ...deps(store), onVerdict: async (v: Verdict) => void acted.push(v.decision) };
+    const v1 = ref('v1', '01');
+    await moderateObject(v1, d);
+    expect((await moderateObject(v1, d)).outcome).toBe('already-moderated');
+    expect(acted).toEqual(['allow', 'allow']);
+
+    // Another delivery writes its verdict between this one's existence check and its write.
+    const v2 = ref('v2', '02');
+    const get = store.get.bind(store);
+    store.get = async (pk) => {
+      const seen = await get(pk);
+      const won = deadLetterVerdict(v2, 'won', 'p', new Date());
+      await store.putOnce(pk, { ...won, error: { code: 'TOO_LARGE', message: 'won' } });
+      return seen;
+    };
+    expect((await moderateObject(v2, d)).outcome).toBe('duplicate');
+    expect(acted).toHaveLength(2);
+  });
+
+  it('fails the record when an action fails, with the verdict already stored', async () => {
+    const { store, items } = memoryStore();
+    const v1 = ref('v1', '01');
+    const onVerdict = async () => {
+      throw new Error('tagging failed');
+    };
+    await expect(moderateObject(v1, { ...deps(store), onVerdict })).rejects.toThrow('tagging failed');
+    expect(items.has(verdictKey(v1))).toBe(true);
+    expect(items.has(latestKey(v1))).toBe(true);
+  });
+
+  it('counts the object in flight (for the coalescing client) until its verdict is decided, not while storing it', async () => {
+    const { store } = memoryStore();
+    const inFlight = createInFlight();
+    const counted: Record<string, number> = {};
+    const get = store.get.bind(store);
+    store.get = async (pk) => {
+      counted.existence = inFlight.count();
+      return get(pk);
+    };
+    const putOnce = store.putOnce.bind(store);
+    store.putOnce = async (...args) => {
+      counted.write = inFlight.count();
+      return putOnce(...args);
+    };
+    const onVerdict = async () => {
+      counted.actions = inFlight.count();
+    };
+    await moderateObject(ref('v1', '01'), { ...deps(store), inFlight, onVerdict });
+    expect(counted).toEqual({ existence: 1, write: 0, actions: 0 });
   });
 });
