@@ -232,7 +232,8 @@ async function main(): Promise<number> {
   const deadline = startHardDeadline({
     atMs: timeoutS * 1000,
     watchdogGraceMs: WATCHDOG_GRACE_MS,
-    exitGraceMs: STOP_GRACE_MS.deadline + 1000,
+    // The stack's stop grace, and room for a loaded machine to finish exiting once it has printed.
+    exitGraceMs: STOP_GRACE_MS.deadline + 3000,
     output: output(),
     cleanup: ownDataDir ? [ownDataDir] : [],
   });
