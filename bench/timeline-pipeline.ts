@@ -65,10 +65,11 @@ try {
     for (const r of rows) {
       const k = (seen.get(r.op) ?? 0) + 1;
       seen.set(r.op, k);
-      const step = steps.get(`${r.op} #${k}`) ?? { thread: r.thread, starts: [], finishes: [] };
+      const name = `${r.op} #${k}`;
+      const step = steps.get(name) ?? { thread: r.thread, starts: [], finishes: [] };
       step.starts.push(r.start);
       step.finishes.push(r.finish);
-      steps.set(`${r.op} #${k}`, step);
+      steps.set(name, step);
     }
   }
   const median = (xs: number[]) => quantile(xs, 0.5);

@@ -73,7 +73,9 @@ const REDRIVABLE: ErrorCode = 'PROCESSING_FAILED';
  */
 export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promise<ModerationResult> {
   const pk = verdictKey(ref);
-  const decided = await (deps.inFlight ? deps.inFlight.track(() => decide(ref, deps)) : decide(ref, deps));
+  const decided = await (deps.inFlight
+    ? deps.inFlight.track(() => decide(ref, pk, deps))
+    : decide(ref, pk, deps));
   if ('existing' in decided) {
     // A redelivery or duplicate notification: still advance the pointer (the delivery that wrote
     // the verdict may have died before doing so) and run the actions again.
@@ -113,9 +115,9 @@ async function afterStored(
 /** The object's verdict: the stored one if it is final, else a new one (not yet stored). */
 async function decide(
   ref: ObjectRef,
+  pk: string,
   deps: ModeratorDeps,
 ): Promise<{ existing: Verdict } | { verdict: Verdict }> {
-  const pk = verdictKey(ref);
   const started = performance.now();
   // The object is read while the table is asked for an existing verdict: a first delivery (nearly
   // every one) needs both, so the two round trips overlap instead of adding up. A redelivery reads
