@@ -14,6 +14,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
@@ -151,12 +152,13 @@ export interface WaitOptions {
   /** @default 120000 */
   timeoutMs?: number;
   /**
-   * Least pause between two reads of the table. After a first read of every key, a read asks only
-   * for the keys just written (one BatchGetItem per 100), so a long wait costs no reads. @default 10
+   * Least pause between two reads of the table. After a first read of every key, verdicts are taken
+   * from the writes that store them, and a read asks only for keys written some other way (one
+   * BatchGetItem per 100), so a long wait costs no reads. @default 10
    */
   pollMs?: number;
   onProgress?: (done: number, total: number) => void;
-  /** Called once per verdict, as soon as the poll that found it returns. */
+  /** Called once per verdict, as soon as the stack sees it stored (or a read finds it). */
   onVerdict?: (ref: ObjectRef, verdict: Verdict) => void;
 }
 
@@ -757,8 +759,9 @@ const BATCH_GETS_IN_FLIGHT = 8;
 
 /**
  * `LocalStack.waitForVerdicts`: reads every key once (verdicts may exist already: a data folder, a
- * notification sent again), then only the keys the table has just written (table-writes.ts), at
- * most one read per `pollMs`, until every ref has its verdict or the time is up.
+ * notification sent again), then takes each verdict from the write that stores it (table-writes.ts:
+ * a put's item is what a read would return), reading only keys written some other way (an update),
+ * at most one read per `pollMs`, until every ref has its verdict or the time is up.
  */
 async function waitForVerdictWrites(
   doc: DynamoDBDocumentClient,
@@ -776,32 +779,49 @@ async function waitForVerdictWrites(
     if (same) same.push(ref);
     else missing.set(pk, [ref]);
   }
+  const take = (item: Record<string, unknown>) => {
+    const { [VERDICT_TABLE.partitionKey]: pk, ...verdict } = item as Verdict & Record<string, unknown>;
+    for (const ref of missing.get(String(pk)) ?? []) {
+      found.set(ref, verdict);
+      onVerdict?.(ref, verdict);
+    }
+    missing.delete(String(pk));
+  };
   const written = new Set<string>();
-  let wake: (() => void) | undefined;
-  const stopWatching = writes.onWrite((table, pk) => {
+  // Whichever pause the loop is in ends early once its condition holds (checked after each write).
+  let check: (() => void) | undefined;
+  const pause = (ms: number, until: () => boolean) =>
+    new Promise<void>((resolve) => {
+      if (until()) return resolve();
+      const finish = () => {
+        clearTimeout(timer);
+        check = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      check = () => {
+        if (until()) finish();
+      };
+    });
+  const stopWatching = writes.onWrite(({ table, pk, item }) => {
     if (table !== tableName || !missing.has(pk)) return;
-    written.add(pk);
-    wake?.();
+    if (item) {
+      take(unmarshall(item));
+      onProgress?.(found.size, refs.length);
+    } else written.add(pk);
+    check?.();
   });
   try {
     let keys = [...missing.keys()];
     let lastFullRead = Date.now();
     while (missing.size && Date.now() < deadline) {
-      for (const pk of await readVerdicts(doc, tableName, keys, missing, found, onVerdict)) written.add(pk);
+      for (const pk of await readVerdicts(doc, tableName, keys, take)) written.add(pk);
       onProgress?.(found.size, refs.length);
       if (!missing.size) break;
-      await sleep(pollMs);
-      if (!written.size) {
-        const waitMs = Math.max(0, Math.min(lastFullRead + FULL_READ_MS, deadline) - Date.now());
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
+      await pause(pollMs, () => !missing.size);
+      const waitMs = Math.max(0, Math.min(lastFullRead + FULL_READ_MS, deadline) - Date.now());
+      await pause(waitMs, () => !missing.size || [...written].some((pk) => missing.has(pk)));
+      if (!missing.size) break;
       if (Date.now() - lastFullRead >= FULL_READ_MS) {
         keys = [...missing.keys()];
         lastFullRead = Date.now();
@@ -814,19 +834,15 @@ async function waitForVerdictWrites(
   return found;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * One round: BatchGetItem for these keys (100 a request, a few requests at a time), moving what it
- * finds from `missing` to `found`. Resolves to the keys DynamoDB left unprocessed, to ask again.
+ * One round: BatchGetItem for these keys (100 a request, a few requests at a time), handing each
+ * item found to `take`. Resolves to the keys DynamoDB left unprocessed, to ask again.
  */
 async function readVerdicts(
   doc: DynamoDBDocumentClient,
   tableName: string,
   pks: string[],
-  missing: Map<string, ObjectRef[]>,
-  found: Map<ObjectRef, Verdict>,
-  onVerdict: WaitOptions['onVerdict'],
+  take: (item: Record<string, unknown>) => void,
 ): Promise<string[]> {
   const { partitionKey } = VERDICT_TABLE;
   const unprocessed: string[] = [];
@@ -841,14 +857,7 @@ async function readVerdicts(
             RequestItems: { [tableName]: { Keys: chunk.map((pk) => ({ [partitionKey]: pk })) } },
           }),
         );
-        for (const item of Responses?.[tableName] ?? []) {
-          const { [partitionKey]: pk, ...verdict } = item as Verdict & { [partitionKey]: string };
-          for (const ref of missing.get(pk) ?? []) {
-            found.set(ref, verdict);
-            onVerdict?.(ref, verdict);
-          }
-          missing.delete(pk);
-        }
+        for (const item of Responses?.[tableName] ?? []) take(item);
         for (const key of UnprocessedKeys?.[tableName]?.Keys ?? [])
           unprocessed.push(String(key[partitionKey]));
       }),

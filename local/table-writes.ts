@@ -1,21 +1,35 @@
 /**
  * Which items of which tables the local DynamoDB has just written, learnt from dynalite's own HTTP
- * server: the stack's `waitForVerdicts` reads a key when it is written instead of reading every
- * missing key on a timer. A blind poll of a large upload (10,000 files) read up to 10,000 keys
- * per round, which cost the emulator more than the writes it waited for (docs/PERFORMANCE.md).
- * Local harness only: the pipeline's writes are untouched, this only listens.
+ * server: the stack's `waitForVerdicts` takes a verdict from the write that stored it, or reads a
+ * key when it is written, instead of reading every missing key on a timer. A blind poll of a large
+ * upload (10,000 files) read up to 10,000 keys per round, which cost the emulator more than the
+ * writes it waited for (docs/PERFORMANCE.md). Local harness only: the pipeline's writes are
+ * untouched, this only listens.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /** The write operations whose items carry their key in the request (UpdateItem/DeleteItem: `Key`). */
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
-export interface TableWrites {
-  /** Calls `listener(table, pk)` after each successful write of an item (its string partition key). */
-  onWrite(listener: (table: string, pk: string) => void): () => void;
+/** One item a successful write request named. */
+export interface TableWrite {
+  table: string;
+  /** The item's string partition key. */
+  pk: string;
+  /**
+   * The whole item as stored, for a put (PutItem, a BatchWriteItem or TransactWriteItems put): a put
+   * replaces the item, so this is what a read would return now. Absent for updates and deletes.
+   */
+  item?: Record<string, AttributeValue>;
 }
 
-type AttributeMap = Record<string, { S?: string } | undefined>;
+export interface TableWrites {
+  /** Calls `listener` after each successful write, once for every item the request named. */
+  onWrite(listener: (write: TableWrite) => void): () => void;
+}
+
+type AttributeMap = Record<string, AttributeValue | undefined>;
 type WriteRequest = {
   TableName?: string;
   Item?: AttributeMap;
@@ -30,27 +44,30 @@ type WriteRequest = {
   >[];
 };
 
-/** The (table, partition key) pairs a write request names; unparseable requests name none. */
-export function writtenKeys(body: string, partitionKey: string): [string, string][] {
+/** The items a write request names (with the whole item for puts); unparseable requests name none. */
+export function writtenItems(body: string, partitionKey: string): TableWrite[] {
   let request: WriteRequest;
   try {
     request = JSON.parse(body) as WriteRequest;
   } catch {
     return [];
   }
-  const keys: [string, string][] = [];
-  const add = (table: string | undefined, item: AttributeMap | undefined) => {
-    const pk = item?.[partitionKey]?.S;
-    if (table && pk !== undefined) keys.push([table, pk]);
+  const writes: TableWrite[] = [];
+  const add = (table: string | undefined, item: AttributeMap | undefined, key: AttributeMap | undefined) => {
+    const pk = (item ?? key)?.[partitionKey]?.S;
+    if (!table || pk === undefined) return;
+    writes.push(item ? { table, pk, item: item as Record<string, AttributeValue> } : { table, pk });
   };
-  add(request.TableName, request.Item ?? request.Key);
+  add(request.TableName, request.Item, request.Key);
   for (const [table, requests] of Object.entries(request.RequestItems ?? {})) {
-    for (const r of requests) add(table, r.PutRequest?.Item ?? r.DeleteRequest?.Key);
+    for (const r of requests) add(table, r.PutRequest?.Item, r.DeleteRequest?.Key);
   }
   for (const entry of request.TransactItems ?? []) {
-    for (const op of Object.values(entry)) add(op?.TableName, op?.Item ?? op?.Key);
+    // Put carries Item; Update, Delete and ConditionCheck carry Key (a check writes nothing, but
+    // naming it costs a reader one needless read at most).
+    for (const op of Object.values(entry)) add(op?.TableName, op?.Item, op?.Key);
   }
-  return keys;
+  return writes;
 }
 
 /**
@@ -59,7 +76,7 @@ export function writtenKeys(body: string, partitionKey: string): [string, string
  * missed); other operations are not buffered.
  */
 export function watchTableWrites(server: Server, partitionKey: string): TableWrites {
-  const listeners = new Set<(table: string, pk: string) => void>();
+  const listeners = new Set<(write: TableWrite) => void>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!listeners.size) return;
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -68,8 +85,8 @@ export function watchTableWrites(server: Server, partitionKey: string): TableWri
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     res.once('finish', () => {
       if (res.statusCode !== 200) return;
-      for (const [table, pk] of writtenKeys(Buffer.concat(chunks).toString('utf8'), partitionKey)) {
-        for (const listener of listeners) listener(table, pk);
+      for (const write of writtenItems(Buffer.concat(chunks).toString('utf8'), partitionKey)) {
+        for (const listener of listeners) listener(write);
       }
     });
   });

@@ -112,7 +112,7 @@ export function markdown(lines: readonly BenchLine[], machine: Machine, command:
       '### Local pipeline end to end (upload → verdict in DynamoDB)',
       '',
       '`startLocalStack`: s3rver → fauxqs → the real handler → inference server → dynalite, one process (S3 and the functions in threads of their own). ' +
-        'Timed from just before PutObject to the poll (every 5 ms) that finds the verdict, after warm-up.',
+        'Timed from just before PutObject until DynamoDB has answered the write that stores the verdict (the stack watches the emulator’s writes), after warm-up.',
       '',
       '| modality | mode | items/s | p50 ms | p99 ms | samples |',
       '|---|---|---|---|---|---|',

@@ -1,7 +1,8 @@
 /**
  * The local pipeline end to end (`startLocalStack`): S3 put → s3rver event → fauxqs → the real
- * handler → the inference server → dynalite, timed from just before the PutObject to the poll that
- * finds the verdict in DynamoDB. Everything runs in this one process, as `npm start` does (S3 and
+ * handler → the inference server → dynalite, timed from just before the PutObject until the stack
+ * sees DynamoDB answer the write that stores the verdict (`waitForVerdicts` takes the verdict from
+ * that write, local/table-writes.ts, rather than reading it back). Everything runs in this one process, as `npm start` does (S3 and
  * the functions in threads of their own, local/thread.ts), so the process's RSS high-water mark is
  * the pipeline's peak memory.
  *
@@ -24,7 +25,7 @@ import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
 
 const { quick } = suiteArgs();
-/** Poll interval while timing one upload: 5 ms of resolution at one BatchGetItem per poll. */
+/** Least pause between the waiter's reads (its first read, writes that are not puts). */
 const POLL_MS = 5;
 /** Issue 16's targets: one-at-a-time text p50, and burst throughput. */
 const TARGET_P50_MS = { text: 20, image: 150 } as const;

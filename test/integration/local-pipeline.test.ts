@@ -2,14 +2,17 @@
  * The whole pipeline on the local stack: s3rver events → fauxqs → the real handler → the inference
  * server with the real models → dynalite. No mocks anywhere.
  */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
+import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
-import type { ObjectRef } from '#shared/events/s3-notification.ts';
+import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 
 let stack: LocalStack;
 const verdicts = new Map<string, Verdict>();
+const refOf = new Map<string, ObjectRef>();
 
 const inputs: Record<string, () => Promise<Uint8Array> | Uint8Array> = {
   'hateful.txt': () => Buffer.from('I hate you, you worthless stupid idiot. Go back to where you came from.'),
@@ -38,7 +41,10 @@ beforeAll(async () => {
     refs.set(await stack.upload(`it/${name}`, await make()), name);
   }
   const found = await stack.waitForVerdicts([...refs.keys()], { timeoutMs: 90_000 });
-  for (const [ref, verdict] of found) verdicts.set(refs.get(ref)!, verdict);
+  for (const [ref, verdict] of found) {
+    verdicts.set(refs.get(ref)!, verdict);
+    refOf.set(refs.get(ref)!, ref);
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -48,6 +54,20 @@ afterAll(async () => {
 describe('local pipeline, end to end', () => {
   it('gives every upload exactly one verdict', () => {
     expect([...verdicts.keys()].sort()).toEqual(Object.keys(inputs).sort());
+  });
+
+  it('waits for verdicts exactly as the table holds them (taken from the write that stored each)', async () => {
+    for (const [name, ref] of refOf) {
+      const { Item } = await stack.doc.send(
+        new GetCommand({
+          TableName: stack.tableName,
+          Key: { [VERDICT_TABLE.partitionKey]: verdictKey(ref) },
+          ConsistentRead: true,
+        }),
+      );
+      const { [VERDICT_TABLE.partitionKey]: _pk, ...stored } = Item ?? {};
+      expect(verdicts.get(name), name).toEqual(stored);
+    }
   });
 
   it('scores a hateful sentence above a benign one', () => {

@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { watchTableWrites, writtenKeys } from '#local/table-writes.ts';
+import { watchTableWrites, writtenItems } from '#local/table-writes.ts';
 
-describe('writtenKeys', () => {
-  it('names the items of PutItem, DeleteItem, BatchWriteItem and TransactWriteItems', () => {
+describe('writtenItems', () => {
+  it('names the items of PutItem, DeleteItem, BatchWriteItem and TransactWriteItems, whole for puts', () => {
     // Arrange
     const put = { TableName: 'v', Item: { pk: { S: 'a' }, decision: { S: 'allow' } } };
     const del = { TableName: 'v', Key: { pk: { S: 'b' } } };
@@ -14,25 +14,33 @@ describe('writtenKeys', () => {
         v: [{ PutRequest: { Item: { pk: { S: 'c' } } } }, { DeleteRequest: { Key: { pk: { S: 'd' } } } }],
       },
     };
-    const transact = { TransactItems: [{ Put: { TableName: 'w', Item: { pk: { S: 'e' } } } }] };
+    const transact = {
+      TransactItems: [
+        { Put: { TableName: 'w', Item: { pk: { S: 'e' } } } },
+        { Update: { TableName: 'w', Key: { pk: { S: 'f' } }, UpdateExpression: 'SET n = :n' } },
+      ],
+    };
+    const update = { TableName: 'v', Key: { pk: { S: 'g' } }, UpdateExpression: 'SET n = :n' };
 
     // Act
-    const keys = [put, del, batch, transact].flatMap((r) => writtenKeys(JSON.stringify(r), 'pk'));
+    const writes = [put, del, batch, transact, update].flatMap((r) => writtenItems(JSON.stringify(r), 'pk'));
 
     // Assert
-    expect(keys).toEqual([
-      ['v', 'a'],
-      ['v', 'b'],
-      ['v', 'c'],
-      ['v', 'd'],
-      ['w', 'e'],
+    expect(writes).toEqual([
+      { table: 'v', pk: 'a', item: { pk: { S: 'a' }, decision: { S: 'allow' } } },
+      { table: 'v', pk: 'b' },
+      { table: 'v', pk: 'c', item: { pk: { S: 'c' } } },
+      { table: 'v', pk: 'd' },
+      { table: 'w', pk: 'e', item: { pk: { S: 'e' } } },
+      { table: 'w', pk: 'f' },
+      { table: 'v', pk: 'g' },
     ]);
   });
 
   it('names nothing for a body that is not JSON or has no string key', () => {
     // Act / Assert
-    expect(writtenKeys('{not json', 'pk')).toEqual([]);
-    expect(writtenKeys(JSON.stringify({ TableName: 'v', Item: { pk: { N: '1' } } }), 'pk')).toEqual([]);
+    expect(writtenItems('{not json', 'pk')).toEqual([]);
+    expect(writtenItems(JSON.stringify({ TableName: 'v', Item: { pk: { N: '1' } } }), 'pk')).toEqual([]);
   });
 });
 
@@ -65,7 +73,7 @@ describe('watchTableWrites', () => {
     // Arrange
     const { server, writes, send } = await serve(200);
     const seen: string[] = [];
-    writes.onWrite((table, pk) => seen.push(`${table}/${pk}`));
+    writes.onWrite(({ table, pk }) => seen.push(`${table}/${pk}`));
 
     // Act
     await send('DynamoDB_20120810.PutItem', { TableName: 'v', Item: { pk: { S: 'a' } } });
@@ -80,7 +88,7 @@ describe('watchTableWrites', () => {
     // Arrange
     const { server, writes, send } = await serve(400);
     const seen: string[] = [];
-    writes.onWrite((table, pk) => seen.push(`${table}/${pk}`));
+    writes.onWrite(({ table, pk }) => seen.push(`${table}/${pk}`));
 
     // Act
     await send('DynamoDB_20120810.PutItem', { TableName: 'v', Item: { pk: { S: 'a' } } });
