@@ -69,10 +69,12 @@ function toSharp(input: OcrInput, page?: number): Sharp {
  * more than EDGE_STEP levels. Rendered glyphs are dense in such edges; flat or smooth images have none.
  */
 export async function edgeFraction(input: OcrInput, page?: number): Promise<number> {
+  // Grey at the output (`b-w`), not `greyscale()`, which converts every full-size pixel before the
+  // resize: 640×480 JPEG 10.7 → 7.3 ms of CPU, the thumbnail within 2 levels of the other order.
   const { data, info } = await toSharp(input, page)
     .flatten({ background: '#ffffff' })
-    .greyscale()
     .resize(EDGE_PROBE_SIDE, EDGE_PROBE_SIDE, { fit: 'inside', withoutEnlargement: true })
+    .toColourspace('b-w')
     .raw()
     .toBuffer({ resolveWithObject: true });
   const { width, height } = info;
