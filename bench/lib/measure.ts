@@ -29,6 +29,8 @@ export function round(value: number, digits = 3): number {
 
 /** One time-boxed measurement: throughput, and CPU time of this whole process per item. */
 export interface Sample {
+  /** Items done in the measurement. */
+  items: number;
   itemsPerSec: number;
   /** User + system CPU of every thread of the process (ONNX Runtime's pool included), per item. */
   cpuMsPerItem: number;
@@ -37,6 +39,7 @@ export interface Sample {
 function sample(items: number, started: number, cpu: NodeJS.CpuUsage): Sample {
   const used = process.cpuUsage(cpu);
   return {
+    items,
     itemsPerSec: items / ((performance.now() - started) / 1000),
     cpuMsPerItem: (used.user + used.system) / 1000 / items,
   };

@@ -14,21 +14,19 @@
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { Tensor as OrtTensor } from 'onnxruntime-node';
 import { REPO_ROOT } from '#bench/lib/child.ts';
 import { emit, progress, suiteArgs } from '#bench/lib/line.ts';
 import { concurrentRate, paired, rate, round } from '#bench/lib/measure.ts';
-import { loadPack } from '#model-artifacts/models/default-pack.ts';
+import { makeInputs, toOrt } from '#bench/lib/model-inputs.ts';
 import { DEFAULT_BATCHING } from '#model-artifacts/server/batcher.ts';
 import { loadModel } from '#model-artifacts/server/registry.ts';
 import { startInferenceServer } from '#model-artifacts/server/server.ts';
 import { readSessionEnv } from '#shared/contracts/env.ts';
-import { ENCODER_MODELS, MODELS, type ModelName } from '#shared/contracts/models.ts';
+import { ENCODER_MODELS } from '#shared/contracts/models.ts';
 import { JSON_CONTENT_TYPE } from '#shared/contracts/tensor-wire.ts';
 import { createInferenceClient, type InferenceClient } from '#shared/inference/client.ts';
 import { manifestContentTypes } from '#shared/inference/manifest.ts';
 import type { Tensor } from '#shared/inference/tensor-codec.ts';
-import { featurize, padBatch } from '#shared/text/featurize.ts';
 
 const { quick } = suiteArgs();
 const BATCHES = quick ? [1, 16] : [1, 4, 16, 32, 64];
@@ -42,46 +40,7 @@ const OVERHEAD_TARGET = 0.1;
 const DYNAMIC_TARGET = 0.8;
 
 const modelsDir = join(REPO_ROOT, 'model-artifacts/models');
-const pack = loadPack();
 const SESSION = readSessionEnv();
-
-const SENTENCES = [
-  'Thank you so much for the lovely dinner last night, the soup was delicious and the company even better.',
-  'You are a worthless idiot and everyone at school laughs at you behind your back.',
-  'The meeting has been moved to Thursday at three; please bring the quarterly figures.',
-  'Go back to where you came from, nobody wants people like you here.',
-  'I loved the film, although the ending felt a little rushed compared with the book.',
-  'Shut up, you pathetic loser, nobody asked for your stupid opinion.',
-  'Our team won the match on Saturday after a penalty in the last minute of extra time.',
-  'If you post that again I will find you and make you regret it.',
-];
-
-/** `n` items of the model's input, as the pipeline would send them. */
-function makeInputs(model: ModelName, n: number, offset = 0): Record<string, Tensor> {
-  if (model === MODELS.text) {
-    const texts = Array.from(
-      { length: n },
-      (_, i) => `${SENTENCES[(offset + i) % SENTENCES.length]} (${offset + i})`,
-    );
-    const batch = padBatch(texts.map((t) => featurize(t, pack.text.featurizer)));
-    const dims = [n, batch.tokens];
-    return {
-      ids: { dtype: 'int64', dims, data: batch.ids },
-      weights: { dtype: 'float32', dims, data: batch.weights },
-    };
-  }
-  const size = pack.image.size;
-  const data = new Uint8Array(n * size * size * 3);
-  let x = 12345 + offset;
-  for (let i = 0; i < data.length; i++) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = x >>> 23;
-  }
-  return { image: { dtype: 'uint8', dims: [n, size, size, 3], data } };
-}
-
-const toOrt = (inputs: Record<string, Tensor>) =>
-  Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new OrtTensor(t.dtype, t.data, t.dims)]));
 
 interface Stats {
   items: number;
@@ -122,7 +81,7 @@ async function main(): Promise<void> {
       const { session } = await loadModel(join(modelsDir, model), SESSION);
       const byBatch = new Map(BATCHES.map((b) => [b, makeInputs(model, b)] as const));
       const feedsByBatch = new Map([...byBatch].map(([b, inputs]) => [b, toOrt(inputs)] as const));
-      const raw = (b: number) => () => session.run(feedsByBatch.get(b) as Record<string, OrtTensor>);
+      const raw = (b: number) => () => session.run(feedsByBatch.get(b) as ReturnType<typeof toOrt>);
       const servedBy = (client: InferenceClient, b: number) => () =>
         client.invoke(model, byBatch.get(b) as Record<string, Tensor>);
 

@@ -19,8 +19,8 @@ describe('bench helpers', () => {
     // Act
     const r = await paired(
       2,
-      async () => ({ itemsPerSec: base.shift() as number, cpuMsPerItem: 1 }),
-      async () => ({ itemsPerSec: meas.shift() as number, cpuMsPerItem: 2 }),
+      async () => ({ items: 10, itemsPerSec: base.shift() as number, cpuMsPerItem: 1 }),
+      async () => ({ items: 10, itemsPerSec: meas.shift() as number, cpuMsPerItem: 2 }),
     );
 
     // Assert
