@@ -15,18 +15,17 @@ import { execFileSync } from 'node:child_process';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { listSupportedBackends, Tensor as OrtTensor } from 'onnxruntime-node';
-import { loadPack } from '#model-artifacts/models/default-pack.ts';
+import { listSupportedBackends } from 'onnxruntime-node';
 import { loadModel } from '#model-artifacts/server/registry.ts';
 import { startInferenceServer } from '#model-artifacts/server/server.ts';
-import { ENCODER_MODELS, MODELS, type ModelName } from '#shared/contracts/models.ts';
+import { ENCODER_MODELS } from '#shared/contracts/models.ts';
 import { createInferenceClient } from '#shared/inference/client.ts';
 import type { Tensor } from '#shared/inference/tensor-codec.ts';
 import type { SessionConfig } from '#shared/onnx/sessions.ts';
-import { featurize, padBatch } from '#shared/text/featurize.ts';
 import { REPO_ROOT } from './lib/child.ts';
 import { type BenchLine, formatJsonLine } from './lib/line.ts';
 import { concurrentRate, paired, rate, round } from './lib/measure.ts';
+import { makeInputs, toOrt } from './lib/model-inputs.ts';
 import { humanLine } from './lib/report.ts';
 
 const argv = process.argv.slice(2);
@@ -38,7 +37,6 @@ const MS = quick ? 300 : 1000;
 const REPS = quick ? 1 : 3;
 const modelsDir = join(REPO_ROOT, 'model-artifacts/models');
 const CUDA: Partial<SessionConfig> = { executionProviders: ['cuda'], cpuFallback: false };
-const pack = loadPack();
 
 function say(line: BenchLine): void {
   process.stdout.write(`${json ? formatJsonLine(line) : humanLine(line)}\n`);
@@ -75,27 +73,6 @@ async function cudaUnavailable(): Promise<string | undefined> {
   return undefined;
 }
 
-function inputs(model: ModelName, n: number, offset = 0): Record<string, Tensor> {
-  if (model === MODELS.text) {
-    const texts = Array.from(
-      { length: n },
-      (_, i) => `you are message number ${offset + i} and a worthless idiot`,
-    );
-    const batch = padBatch(texts.map((t) => featurize(t, pack.text.featurizer)));
-    const dims = [n, batch.tokens];
-    return {
-      ids: { dtype: 'int64', dims, data: batch.ids },
-      weights: { dtype: 'float32', dims, data: batch.weights },
-    };
-  }
-  const size = pack.image.size;
-  const data = new Uint8Array(n * size * size * 3).map((_, i) => (i * 7919 + offset) & 255);
-  return { image: { dtype: 'uint8', dims: [n, size, size, 3], data } };
-}
-
-const toOrt = (t: Record<string, Tensor>) =>
-  Object.fromEntries(Object.entries(t).map(([k, v]) => [k, new OrtTensor(v.dtype, v.data, v.dims)]));
-
 async function main(): Promise<void> {
   const why = await cudaUnavailable();
   if (why) skip(why);
@@ -118,7 +95,7 @@ async function main(): Promise<void> {
       const cuda = await loadModel(join(modelsDir, model), CUDA);
       const cpu = await loadModel(join(modelsDir, model), { executionProviders: ['cpu'] });
       for (const b of BATCHES) {
-        const feeds = toOrt(inputs(model, b));
+        const feeds = toOrt(makeInputs(model, b));
         for (let i = 0; i < 3; i++) await cuda.session.run(feeds);
         await cpu.session.run(feeds);
         const r = await paired(
@@ -134,10 +111,10 @@ async function main(): Promise<void> {
           batch: b,
         });
       }
-      const singles = Array.from({ length: CONCURRENCY }, (_, i) => inputs(model, 1, i));
+      const singles = Array.from({ length: CONCURRENCY }, (_, i) => makeInputs(model, 1, i));
       let next = 0;
       const single = () => client.invoke(model, singles[next++ % singles.length] as Record<string, Tensor>);
-      const feeds = toOrt(inputs(model, maxBatch));
+      const feeds = toOrt(makeInputs(model, maxBatch));
       await concurrentRate(single, 1, CONCURRENCY, MS / 2);
       const r = await paired(
         REPS,
