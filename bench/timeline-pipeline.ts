@@ -9,7 +9,7 @@
  * that served it.
  */
 import { Session } from 'node:inspector/promises';
-import { quantile } from '#bench/lib/measure.ts';
+import { median } from '#bench/lib/measure.ts';
 import { attachThreads, type ServedRequest, tapRequests } from '#bench/lib/threads.ts';
 import { startLocalStack } from '#local/stack.ts';
 
@@ -56,7 +56,7 @@ try {
   }
   const byLatency = [...uploads].sort((a, b) => a.ms - b.ms);
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  log(`${count} text uploads one at a time, ${pauseMs} ms apart: latency to the verdict's read (ms, sorted)`);
+  log(`${count} text uploads one at a time, ${pauseMs} ms apart: latency to the stored verdict (ms, sorted)`);
   log(`  ${byLatency.map((u) => u.ms.toFixed(1)).join(' ')}`);
   // The same request of every upload (its operation and its occurrence in that upload), by median.
   const steps = new Map<string, { thread: string; starts: number[]; finishes: number[] }>();
@@ -72,7 +72,6 @@ try {
       steps.set(name, step);
     }
   }
-  const median = (xs: number[]) => quantile(xs, 0.5);
   log('requests served, median over the uploads, ms from just before the PutObject:');
   log('  reached   answered   took  uploads  thread            request');
   const rows = [...steps].map(([name, s]) => ({

@@ -2,9 +2,9 @@
  * The local pipeline end to end (`startLocalStack`): S3 put → s3rver event → fauxqs → the real
  * handler → the inference server → dynalite, timed from just before the PutObject until the stack
  * sees DynamoDB answer the write that stores the verdict (`waitForVerdicts` takes the verdict from
- * that write, local/table-writes.ts, rather than reading it back). Everything runs in this one process, as `npm start` does (S3 and
- * the functions in threads of their own, local/thread.ts), so the process's RSS high-water mark is
- * the pipeline's peak memory.
+ * that write, local/table-writes.ts, rather than reading it back). Everything runs in this one
+ * process, as `npm start` does (S3 and the functions in threads of their own, local/thread.ts), so
+ * the process's RSS high-water mark is the pipeline's peak memory.
  *
  * Latency is measured one upload at a time (p50/p99 after warm-up); throughput with a burst of
  * uploads sent together (items per second from the first PutObject to the last verdict). Last,
