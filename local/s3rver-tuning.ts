@@ -9,6 +9,8 @@
  *   are not cached.
  * - a silent s3rver still formats a koa-logger line for every response and hands it to a winston
  *   transport that drops it; with `silent` that middleware is left out.
+ * And it adds what s3rver leaves out and the pipeline relies on: `x-amz-tagging-count` on a
+ * GetObject or HeadObject of an object with tags (`reportTagCount`).
  */
 import type S3rver from 's3rver';
 
@@ -26,10 +28,48 @@ interface BucketStore {
 /** Before `run()`: koa composes its middleware when the server starts listening. */
 export function tuneS3rver(s3rver: S3rver): void {
   cacheBucketState(s3rver);
+  reportTagCount(s3rver);
   const app = s3rver as unknown as { silent?: boolean; middleware?: { name: string }[] };
   // The first middleware s3rver adds is koa-logger's, named `logger` (s3rver/lib/middleware/logger.js).
   if (app.silent && Array.isArray(app.middleware) && app.middleware[0]?.name === 'logger')
     app.middleware.splice(0, 1);
+}
+
+/** What s3rver's FilesystemStore.getObject resolves to: `metadata` becomes the response's headers. */
+interface StoredObject {
+  metadata: Record<string, string>;
+}
+
+/** s3rver's parsed `<Tagging><TagSet><Tag>…` (s3rver/lib/models/config.js): one tag, or a list. */
+interface TaggingConfig {
+  rawConfig?: { Tagging?: { TagSet?: { Tag?: unknown } | '' } };
+}
+
+/**
+ * S3 answers a GetObject or HeadObject with `x-amz-tagging-count` when the object has tags (and
+ * leaves it out when it has none); s3rver never sends it. The moderate function writes its verdict
+ * tags without reading the upload's tags when its read found none (shared/actions/verdict-actions.ts),
+ * so without the header it would replace an uploader's tags here that it keeps on AWS. The store's
+ * object read also reads the tags, side by side; s3rver sends every metadata entry as a header.
+ */
+export function reportTagCount(s3rver: S3rver): void {
+  const store = (s3rver as unknown as { store?: BucketStore & { getObject?: unknown } }).store;
+  if (!store || typeof store.getObject !== 'function') return;
+  const getObject = store.getObject as (
+    bucket: string,
+    key: string,
+    options: unknown,
+  ) => Promise<StoredObject | null>;
+  store.getObject = async (bucket: string, key: string, options: unknown) => {
+    const [object, tagging] = await Promise.all([
+      getObject.call(store, bucket, key, options),
+      store.getSubresource(bucket, key, 'tagging') as Promise<TaggingConfig | null>,
+    ]);
+    const tagSet = tagging?.rawConfig?.Tagging?.TagSet;
+    const count = typeof tagSet === 'object' ? [tagSet.Tag ?? []].flat().length : 0;
+    if (object && count > 0) object.metadata['x-amz-tagging-count'] = String(count);
+    return object;
+  };
 }
 
 export function cacheBucketState(s3rver: S3rver): void {

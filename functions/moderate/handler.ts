@@ -53,7 +53,7 @@ export function createHandler(env: PipelineEnv, deps: Partial<ModerateDeps> = {}
     inputs: inputsKeeperFromEnv(env, s3, logger, metrics),
     logger,
     metrics,
-    onVerdict: (verdict) => applyVerdictActions(verdict, actions),
+    onVerdict: (verdict, upload) => applyVerdictActions(verdict, actions, upload),
     mediaDecoding: env.mediaDecoding,
     ...(forwards && {
       longMedia: {

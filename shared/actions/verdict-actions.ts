@@ -88,10 +88,12 @@ function copySource(bucket: string, key: string, versionId: string | undefined):
  * kept), copies `block` uploads to the quarantine bucket (exactly the moderated version, tagged,
  * under `<source bucket>/<key>`), and publishes a `Moderation Verdict` event. Every step is
  * idempotent except the event, which consumers dedupe on `verdictKey`. Failures throw.
+ * `upload.untagged` (the moderation's read just found no tags on it) skips reading the tags to keep.
  */
 export async function applyVerdictActions(
   verdict: Verdict,
   deps: VerdictActionsDeps,
+  upload: { untagged?: boolean } = {},
 ): Promise<VerdictActionsResult> {
   const location = parseS3Uri(verdict.object);
   const versionId = versionIdOf(verdict);
@@ -103,9 +105,11 @@ export async function applyVerdictActions(
 
   if (location) {
     try {
-      const { TagSet = [] } = await deps.s3.send(
-        new GetObjectTaggingCommand({ Bucket: location.bucket, Key: location.key, VersionId: versionId }),
-      );
+      const { TagSet = [] } = upload.untagged
+        ? {}
+        : await deps.s3.send(
+            new GetObjectTaggingCommand({ Bucket: location.bucket, Key: location.key, VersionId: versionId }),
+          );
       const kept = TagSet.filter((t) => t.Key !== DECISION_TAG && t.Key !== POLICY_TAG);
       await deps.s3.send(
         new PutObjectTaggingCommand({

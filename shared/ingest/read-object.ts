@@ -20,11 +20,26 @@ export interface ReadOptions {
   notFound?: ErrorCode;
 }
 
+/** An object's bytes and what its GetObject response said about its tags. */
+export interface ObjectRead {
+  bytes: Uint8Array;
+  /**
+   * The tags on the version read: S3's `x-amz-tagging-count`, which S3 leaves out when there are
+   * none (and for a caller that may not read tags: the moderate functions are granted that).
+   */
+  tagCount: number;
+}
+
+/** Downloads one object's bytes (`readObjectAndTagCount`). */
+export async function readObject(s3: S3Client, opts: ReadOptions): Promise<Uint8Array> {
+  return (await readObjectAndTagCount(s3, opts)).bytes;
+}
+
 /**
  * Downloads one object, refusing anything over `maxBytes` from its Content-Length and again while
  * streaming (a lying header can't make the function buffer more than the limit).
  */
-export async function readObject(s3: S3Client, opts: ReadOptions): Promise<Uint8Array> {
+export async function readObjectAndTagCount(s3: S3Client, opts: ReadOptions): Promise<ObjectRead> {
   const notFound = opts.notFound ?? 'OBJECT_NOT_FOUND';
   let response: GetObjectCommandOutput;
   try {
@@ -39,8 +54,9 @@ export async function readObject(s3: S3Client, opts: ReadOptions): Promise<Uint8
       });
     throw err;
   }
+  const tagCount = response.TagCount ?? 0;
   const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-  if (!body) return new Uint8Array();
+  if (!body) return { bytes: new Uint8Array(), tagCount };
   if ((response.ContentLength ?? 0) > opts.maxBytes) {
     body.destroy?.();
     throw new ModerationError(
@@ -58,5 +74,5 @@ export async function readObject(s3: S3Client, opts: ReadOptions): Promise<Uint8
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return { bytes: Buffer.concat(chunks), tagCount };
 }

@@ -6,7 +6,7 @@ import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
 import { InferenceError } from '#shared/inference/client.ts';
 import type { InFlight } from '#shared/inference/coalesce.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
-import { readObject } from '#shared/ingest/read-object.ts';
+import { readObjectAndTagCount } from '#shared/ingest/read-object.ts';
 import type { LatestOutcome, VerdictStore } from '#shared/verdict/store.ts';
 import { MediaDecodingDeferral, s3Objects } from './collect.ts';
 import { elapsed, type JudgeDeps, judge } from './judge.ts';
@@ -24,7 +24,7 @@ export interface ModeratorDeps extends JudgeDeps {
    * Runs once the verdict is stored (tag, quarantine, event), beside the latest pointer's advance;
    * absent locally unless configured. Also on a redelivery, which is how a failed action is retried.
    */
-  onVerdict?: (verdict: Verdict) => Promise<unknown>;
+  onVerdict?: (verdict: Verdict, upload: UploadTags) => Promise<unknown>;
   /**
    * Counts the objects whose model calls may still come, for the coalescing client's `callers`
    * (`createInFlight`): an object counts until its verdict is decided, not while it is stored.
@@ -50,6 +50,23 @@ export class LongMediaDeferral extends Error {
     this.reason = cause instanceof MediaDecodingDeferral ? 'needs-media-decoding' : 'over-sync-limits';
   }
 }
+
+/** What the moderation learnt of the upload's tags, for the actions that tag it. */
+export interface UploadTags {
+  /**
+   * The upload had no tags when it was read, less than `TAG_COUNT_TRUSTED_MS` ago, so the verdict's
+   * tags can be written without reading its tags first.
+   */
+  untagged: boolean;
+}
+
+/**
+ * How long the tag count of the upload's read (GetObject's `x-amz-tagging-count`) is trusted. Within
+ * it the actions skip their tag read, one S3 request of the seven an upload costs; tags someone adds
+ * in that window are replaced, as they would be in the gap between a read and a write. After it (long
+ * media, a slow endpoint) the actions read the tags again, so that nothing added meanwhile is lost.
+ */
+export const TAG_COUNT_TRUSTED_MS = 5_000;
 
 export type Outcome = 'written' | 'duplicate' | 'already-moderated';
 
@@ -83,13 +100,14 @@ export async function moderateObject(ref: ObjectRef, deps: ModeratorDeps): Promi
     return {
       verdict: existing,
       outcome: 'already-moderated',
-      latest: await afterStored(ref, existing, deps),
+      latest: await afterStored(ref, existing, deps, { untagged: false }),
     };
   }
-  const { verdict } = decided;
+  const { verdict, untaggedAt } = decided;
   const outcome = await deps.store.putOnce(pk, verdict, { replaceErrorCode: REDRIVABLE });
+  const untagged = untaggedAt !== undefined && nowMs(deps) - untaggedAt < TAG_COUNT_TRUSTED_MS;
   // A lost race ('duplicate') leaves the actions to the delivery that won.
-  const latest = await afterStored(ref, outcome === 'duplicate' ? undefined : verdict, deps);
+  const latest = await afterStored(ref, outcome === 'duplicate' ? undefined : verdict, deps, { untagged });
   return { verdict, outcome, latest };
 }
 
@@ -104,28 +122,35 @@ async function afterStored(
   ref: ObjectRef,
   actOn: Verdict | undefined,
   deps: ModeratorDeps,
+  upload: UploadTags,
 ): Promise<LatestOutcome> {
   const [latest] = await Promise.all([
     deps.store.advanceLatest(ref),
-    actOn ? deps.onVerdict?.(actOn) : undefined,
+    actOn ? deps.onVerdict?.(actOn, upload) : undefined,
   ]);
   return latest;
 }
 
-/** The object's verdict: the stored one if it is final, else a new one (not yet stored). */
+const nowMs = (deps: ModeratorDeps) => (deps.now?.() ?? new Date()).getTime();
+
+/**
+ * The object's verdict: the stored one if it is final, else a new one (not yet stored), with when
+ * the read that found the upload without tags started.
+ */
 async function decide(
   ref: ObjectRef,
   pk: string,
   deps: ModeratorDeps,
-): Promise<{ existing: Verdict } | { verdict: Verdict }> {
+): Promise<{ existing: Verdict } | { verdict: Verdict; untaggedAt?: number }> {
   const started = performance.now();
   // The object is read while the table is asked for an existing verdict: a first delivery (nearly
   // every one) needs both, so the two round trips overlap instead of adding up. A redelivery reads
   // the object for nothing; its result (or error) is then dropped.
   const tooLarge = (ref.size ?? 0) > LIMITS.maxObjectBytes;
+  const readAt = nowMs(deps);
   const reading = tooLarge
     ? undefined
-    : settled(readObject(deps.s3, { ...ref, maxBytes: LIMITS.maxObjectBytes }));
+    : settled(readObjectAndTagCount(deps.s3, { ...ref, maxBytes: LIMITS.maxObjectBytes }));
   const existing = await deps.store.get(pk);
   // Spend no GPU time on an object that has its verdict (the redrivable placeholder excepted).
   if (existing && existing.error?.code !== REDRIVABLE) return { existing };
@@ -137,6 +162,7 @@ async function decide(
     policyVersion: deps.policy.version,
   };
   let verdict: Verdict;
+  let untaggedAt: number | undefined;
   try {
     if (!reading) {
       throw new ModerationError(
@@ -147,8 +173,9 @@ async function decide(
     const read = await reading;
     if ('error' in read) throw read.error;
     timings.fetchMs = read.ms;
+    if (read.value.tagCount === 0) untaggedAt = readAt;
     verdict = await judge(
-      read.value,
+      read.value.bytes,
       { objects: s3Objects(deps.s3, ref.bucket), key: ref.key, keepInputsAs: pk },
       base,
       timings,
@@ -170,7 +197,7 @@ async function decide(
     } else throw err;
   }
   verdict.timings.totalMs = elapsed(started);
-  return { verdict };
+  return { verdict, untaggedAt };
 }
 
 /** A promise that never rejects (so one left unawaited is no unhandled rejection), with its duration. */

@@ -2,10 +2,12 @@
  * The whole pipeline on the local stack: s3rver events → fauxqs → the real handler → the inference
  * server with the real models → dynalite. No mocks anywhere.
  */
+import { GetObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
+import { DECISION_TAG, POLICY_TAG } from '#shared/actions/verdict-actions.ts';
 import { VERDICT_TABLE } from '#shared/contracts/verdict-table.ts';
 import type { Verdict } from '#shared/domain/verdict.ts';
 import { type ObjectRef, verdictKey } from '#shared/events/s3-notification.ts';
@@ -109,5 +111,48 @@ describe('local pipeline, end to end', () => {
     expect(verdicts.get('unreadable.png')?.error?.code).toBe('IMAGE_DECODE_FAILED');
     expect(verdicts.get('random.bin')?.error?.code).toBe('UNSUPPORTED_TYPE');
     expect(verdicts.get('random.bin')?.decision).toBe('error');
+  });
+
+  it('tags each upload with its verdict, keeping the tags an uploader set', async () => {
+    // An object outside uploads/ gets no notification: tag it first, then notify as S3 would.
+    const Key = 'staging/tagged.txt';
+    const Body = Buffer.from('See you at the match on Saturday, I will bring the snacks.');
+    const put = await stack.s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key, Body }));
+    const owner = { Key: 'owner', Value: 'u1' };
+    await stack.s3.send(
+      new PutObjectTaggingCommand({ Bucket: stack.bucket, Key, Tagging: { TagSet: [owner] } }),
+    );
+    const tagged: ObjectRef = {
+      bucket: stack.bucket,
+      key: Key,
+      eTag: put.ETag?.replace(/"/g, ''),
+      size: Body.length,
+    };
+    await stack.notify([tagged]);
+    const found = await stack.waitForVerdicts([tagged], { timeoutMs: 30_000 });
+    const decision = found.get(tagged)?.decision;
+    expect(decision).toBe('allow');
+
+    // The tags are written beside the latest pointer, after the verdict: wait for them.
+    const tagsOf = async (key: string) => {
+      for (let i = 0; i < 100; i++) {
+        const { TagSet = [] } = await stack.s3.send(
+          new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: key }),
+        );
+        if (TagSet.some((t) => t.Key === DECISION_TAG)) return TagSet;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`${key} never got its verdict tags`);
+    };
+    const policy = verdicts.get('benign.txt')!.policyVersion;
+    expect(await tagsOf(Key)).toEqual([
+      owner,
+      { Key: DECISION_TAG, Value: 'allow' },
+      { Key: POLICY_TAG, Value: policy },
+    ]);
+    expect(await tagsOf(refOf.get('benign.txt')!.key)).toEqual([
+      { Key: DECISION_TAG, Value: 'allow' },
+      { Key: POLICY_TAG, Value: policy },
+    ]);
   });
 });

@@ -1,5 +1,16 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localS3rver } from '#local/s3-emulator.ts';
 import { cacheBucketState, tuneS3rver } from '#local/s3rver-tuning.ts';
 
 /** A stand-in for s3rver's FilesystemStore: counts the reads that would touch the disk. */
@@ -125,5 +136,60 @@ describe('tuneS3rver', () => {
     expect(before[0]).toBe('logger');
     expect(names(silent)).toEqual(before.slice(1));
     expect(names(loud)[0]).toBe('logger');
+  });
+});
+
+describe('a tuned s3rver, through the S3 client', () => {
+  let dir: string;
+  let s3rver: S3rver;
+  let s3: S3Client;
+  const Bucket = 'b';
+  const tag = (Key: string, Value: string) => ({ Key, Value });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 's3rver-tuning-'));
+    s3rver = localS3rver(dir, [Bucket]);
+    const { port } = await s3rver.run();
+    s3 = new S3Client({
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await s3rver?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('counts an object’s tags on GetObject and HeadObject as S3 does, and leaves the count out when there are none', async () => {
+    // Arrange
+    for (const Key of ['none.txt', 'one.txt', 'three.txt'])
+      await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
+    await s3.send(
+      new PutObjectTaggingCommand({ Bucket, Key: 'one.txt', Tagging: { TagSet: [tag('owner', 'u1')] } }),
+    );
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket,
+        Key: 'three.txt',
+        Tagging: { TagSet: [tag('a', '1'), tag('b', '2'), tag('c', '3')] },
+      }),
+    );
+
+    // Act
+    const counts = async (Key: string) => {
+      const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
+      await got.Body?.transformToString();
+      const head = await s3.send(new HeadObjectCommand({ Bucket, Key }));
+      return [got.TagCount, head.TagCount];
+    };
+
+    // Assert
+    expect(await counts('none.txt')).toEqual([undefined, undefined]);
+    expect(await counts('one.txt')).toEqual([1, 1]);
+    expect(await counts('three.txt')).toEqual([3, 3]);
   });
 });

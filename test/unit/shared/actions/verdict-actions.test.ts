@@ -81,6 +81,16 @@ describe('applyVerdictActions', () => {
     expect(tags?.filter((t) => t.Key === DECISION_TAG)).toEqual([{ Key: DECISION_TAG, Value: 'block' }]);
   });
 
+  it('writes only the verdict tags, without reading the upload’s, when the moderation found it untagged', async () => {
+    await applyVerdictActions(verdict(), deps, { untagged: true });
+
+    expect(s3Mock.commandCalls(GetObjectTaggingCommand)).toHaveLength(0);
+    expect(s3Mock.commandCalls(PutObjectTaggingCommand)[0]!.args[0].input.Tagging?.TagSet).toEqual([
+      { Key: DECISION_TAG, Value: 'allow' },
+      { Key: POLICY_TAG, Value: 'balanced@1.0.0' },
+    ]);
+  });
+
   it('does not pass an ETag as a version id', async () => {
     await applyVerdictActions(verdict({ objectVersion: '"9b2cf535f27731c974343645a3985328"' }), deps);
 

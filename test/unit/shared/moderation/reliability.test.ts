@@ -13,7 +13,7 @@ import { latestKey, normaliseSequencer, type ObjectRef, verdictKey } from '#shar
 import { InferenceUnavailableError } from '#shared/inference/client.ts';
 import { createInFlight } from '#shared/inference/coalesce.ts';
 import { createModelGateway } from '#shared/moderation/models.ts';
-import { moderateObject } from '#shared/moderation/moderate-object.ts';
+import { moderateObject, TAG_COUNT_TRUSTED_MS, type UploadTags } from '#shared/moderation/moderate-object.ts';
 import { loadPolicy } from '#shared/policy/policy.ts';
 import { deadLetterVerdict } from '#shared/verdict/dead-letter.ts';
 import type { LatestPointer, VerdictItem, VerdictStore } from '#shared/verdict/store.ts';
@@ -263,5 +263,42 @@ describe('after the verdict is stored', () => {
     };
     await moderateObject(ref('v1', '01'), { ...deps(store), inFlight, onVerdict });
     expect(counted).toEqual({ existence: 1, write: 0, actions: 0 });
+  });
+
+  it('tells the actions an upload is untagged only when its read just found no tags', async () => {
+    // Arrange
+    const { store } = memoryStore();
+    const told: (UploadTags & { key: string })[] = [];
+    let clock = Date.parse('2026-12-02T10:00:00Z');
+    const d = {
+      ...deps(store),
+      now: () => new Date(clock),
+      onVerdict: async (v: Verdict, upload: UploadTags) =>
+        void told.push({ key: v.objectVersion!, ...upload }),
+    };
+    s3.on(GetObjectCommand, { VersionId: 'tagged' }).callsFake(() => ({ ...body('a note'), TagCount: 2 }));
+    const putOnce = store.putOnce.bind(store);
+    store.putOnce = async (pk, verdict, options) => {
+      // A slow moderation: its read is older than the trusted window when its verdict is stored.
+      if (verdict.objectVersion === 'slow') clock += TAG_COUNT_TRUSTED_MS;
+      return putOnce(pk, verdict, options);
+    };
+
+    // Act
+    for (const [version, sequencer] of [
+      ['untagged', '01'],
+      ['tagged', '02'],
+      ['slow', '03'],
+      ['untagged', '04'],
+    ] as const)
+      await moderateObject(ref(version, sequencer), d);
+
+    // Assert: the last is a redelivery, whose verdict was stored by another delivery's read.
+    expect(told).toEqual([
+      { key: 'untagged', untagged: true },
+      { key: 'tagged', untagged: false },
+      { key: 'slow', untagged: false },
+      { key: 'untagged', untagged: false },
+    ]);
   });
 });
