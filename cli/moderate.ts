@@ -43,7 +43,8 @@ options:
   --policy <name>    policy preset: balanced (default), strict, lenient
   --data-dir <dir>   keep emulator data here (default: a temporary folder, removed afterwards)
                      (with the model inputs of each scored verdict, for npm run replay -- --models;
-                     KEEP_INPUTS=text keeps only texts, KEEP_INPUTS=none nothing)
+                     KEEP_INPUTS=text keeps only texts, KEEP_INPUTS=none nothing; without
+                     --data-dir nothing is kept, since no replay could read it)
   --timeout <s>      hard deadline, counted from the start (default 300): then the verdicts so far are
                      printed, each missing one as a TIMEOUT error verdict, and the command exits (status 1)
 ${MATCH_LIST_USAGE}
@@ -255,6 +256,8 @@ async function main(): Promise<number> {
     progress(`starting local stack (S3, SQS, DynamoDB, inference server) for ${toUpload.length} file(s)…`);
     stack = await startLocalStack({
       dataDir: ownDataDir ?? values['data-dir'],
+      // Kept inputs serve a later replay of the data folder; ours is gone when the command ends.
+      ...(ownDataDir && { keepInputs: 'none' as const }),
       policyName: values.policy,
       matchLists,
       onError: (err) => progress(`pipeline: ${(err as Error).message}`),

@@ -37,6 +37,8 @@ describe('cli', () => {
     expect(verdicts[0]?.decision).not.toBe('allow');
     expect(verdicts[2]?.modalities.image).toBeDefined();
     expect(verdicts[3]?.error?.code).toBe('OBJECT_NOT_FOUND');
+    // No --data-dir: the emulators' folder goes with the command, so no model inputs are kept in it.
+    expect(verdicts.filter((v) => v.inputs)).toEqual([]);
     expect(stderr).toContain('moderated');
   });
 
@@ -192,6 +194,8 @@ describe('cli', () => {
       expect(image?.reasons.join(' ')).toMatch(/models not run/);
       // The blocklist span is evidence; the text model reads the leetspeak itself (evasion folding) and blocks.
       expect(text?.decision).toBe('block');
+      // With --data-dir, a scored verdict's model inputs are kept there for `npm run replay -- --models`.
+      expect(text?.inputs?.uri).toMatch(/^s3:\/\//);
       expect(text?.matches).toEqual([
         expect.objectContaining({ bank: 'blocklist', label: 'idiot', signal: '1d10t', range: [18, 23] }),
       ]);
