@@ -257,7 +257,7 @@ async function main(): Promise<number> {
     stack = await startLocalStack({
       dataDir: ownDataDir ?? values['data-dir'],
       // Kept inputs serve a later replay of the data folder; ours is gone when the command ends.
-      ...(ownDataDir && { keepInputs: 'none' as const }),
+      keepInputs: ownDataDir ? 'none' : undefined,
       policyName: values.policy,
       matchLists,
       onError: (err) => progress(`pipeline: ${(err as Error).message}`),
