@@ -83,6 +83,8 @@ function localError(object: string, code: ErrorCode, message: string): Verdict {
  * process, so exiting stops them): after the deadline, work in flight is not waited for.
  */
 const STOP_GRACE_MS = { deadline: 1_000, normal: 10_000 };
+/** How long the stack's threads get to end themselves after that (local/thread.ts, `exit`). */
+const ABANDON_GRACE_MS = 1_000;
 /** After the deadline: how long the watchdog waits for a busy main thread before it prints and kills. */
 const WATCHDOG_GRACE_MS = 1_500;
 
@@ -233,8 +235,8 @@ async function main(): Promise<number> {
   const deadline = startHardDeadline({
     atMs: timeoutS * 1000,
     watchdogGraceMs: WATCHDOG_GRACE_MS,
-    // The stack's stop grace, and room for a loaded machine to finish exiting once it has printed.
-    exitGraceMs: STOP_GRACE_MS.deadline + 3000,
+    // The stack's stop and abandon graces, and room for a loaded machine to finish exiting once it has printed.
+    exitGraceMs: STOP_GRACE_MS.deadline + ABANDON_GRACE_MS + 3000,
     output: output(),
     cleanup: ownDataDir ? [ownDataDir] : [],
   });
@@ -329,6 +331,9 @@ async function main(): Promise<number> {
       stack?.stop().catch(() => undefined),
       sleep(timedOut ? STOP_GRACE_MS.deadline : STOP_GRACE_MS.normal),
     ]);
+    // Threads still at work end themselves before the process exits: exiting around a thread busy
+    // in native code (the VAD's onnxruntime) aborts the process, and the exit status with it.
+    await Promise.race([stack?.abandon().catch(() => undefined), sleep(ABANDON_GRACE_MS)]);
     removeOwnData();
   }
 }

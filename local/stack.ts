@@ -35,7 +35,7 @@ import type { FunctionSource } from './function-worker.ts';
 import { localS3Path } from './s3-emulator.ts';
 import type { S3rverEvent, S3ThreadData } from './s3-thread.ts';
 import { type TableWrites, watchTableWrites } from './table-writes.ts';
-import { startLocalThread } from './thread.ts';
+import { type LocalThread, startLocalThread } from './thread.ts';
 
 export const LOCAL_BUCKET = 'moderation-uploads';
 /** Banks and term lists (shared/contracts/match-lists.ts), kept with the rest under the data folder. */
@@ -146,6 +146,12 @@ export interface LocalStack {
   queues: LocalQueues;
   control: LocalStackControl;
   stop(): Promise<void>;
+  /**
+   * Ends the stack's threads (S3, the functions) at once, work in flight dropped: for a process
+   * that will exit without waiting for `stop` (the CLI at its deadline). Exiting with a busy thread
+   * can abort the process (local/thread.ts, `exit`).
+   */
+  abandon(): Promise<void>;
 }
 
 export interface WaitOptions {
@@ -196,6 +202,8 @@ const MAX_RECEIVE_COUNT = 5;
  * the emulators they read still answer), servers pushed in start order. A failed start runs it reversed.
  */
 type Stops = (() => Promise<unknown>)[];
+/** The stack's threads, for `abandon`. */
+type Threads = LocalThread<unknown>[];
 type Queue = { queueUrl: string; queueArn: string };
 /** A queue and the dead-letter queue its redrive policy moves messages to after MAX_RECEIVE_COUNT receives. */
 type RedrivenQueue = { queue: Queue; dlq: Queue };
@@ -208,13 +216,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const { onError } = options;
   const data = await prepareDataDir(options.dataDir);
   const stops: Stops = [];
+  const threads: Threads = [];
   /** Notifications on their way to the ingest queue; `stop` lets them land first. */
   const pending = new Set<Promise<unknown>>();
   try {
     // Upload events forwarded once the stack's SQS client exists (below); until then only the stack
     // itself writes to S3, outside uploads/.
     let onUploadEvent: ((event: S3rverEvent) => void) | undefined;
-    const s3Emulator = await startS3Emulator(data.dir, (event) => onUploadEvent?.(event), onError, stops);
+    const s3Emulator = await startS3Emulator(
+      data.dir,
+      (event) => onUploadEvent?.(event),
+      onError,
+      stops,
+      threads,
+    );
     const queues = await startQueues(options, stops);
     const dynamo = await startDynamoDb(stops, options.dataDir && localDynamoDbPath(data.dir));
     const dynamoUrl = dynamo.url;
@@ -245,7 +260,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     onUploadEvent = forwardUploadEvents(sqs, queues.ingest.queue.queueUrl, pending, onError);
-    await startModerateFunctions(queues, onError, stops);
+    await startModerateFunctions(queues, onError, stops, threads);
     const deadLetterQueues = [queues.ingest.dlq, queues.longMedia.dlq];
     const deadLetterConsumer = await startDeadLetterConsumer(sqs, deadLetterQueues, onError, stops);
 
@@ -266,6 +281,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await Promise.allSettled(pending);
         for (const stop of stops) await stop().catch(() => undefined);
         await data.remove();
+      },
+      async abandon() {
+        await Promise.all(threads.map((thread) => thread.exit()));
       },
     };
   } catch (err) {
@@ -299,6 +317,7 @@ async function startS3Emulator(
   onEvent: (event: S3rverEvent) => void,
   onError: OnError,
   stops: Stops,
+  threads: Threads,
 ): Promise<{ url: string }> {
   const s3 = await startLocalThread<S3ThreadData, { url: string }, S3rverEvent>(
     new URL('./s3-thread.ts', import.meta.url),
@@ -306,6 +325,7 @@ async function startS3Emulator(
     { onEvent, onError },
   );
   stops.push(() => s3.stop());
+  threads.push(s3);
   return s3.ready;
 }
 
@@ -648,7 +668,12 @@ const MODERATE_POLL_SECONDS = 20;
  * thread of their own (local/function-worker.ts) built from this stack's environment, so a second
  * stack in the same process gets clients pointing at its own emulators.
  */
-async function startModerateFunctions(queues: StackQueues, onError: OnError, stops: Stops): Promise<void> {
+async function startModerateFunctions(
+  queues: StackQueues,
+  onError: OnError,
+  stops: Stops,
+  threads: Threads,
+): Promise<void> {
   const functions = await startLocalThread<FunctionSource[], null>(
     new URL('./function-worker.ts', import.meta.url),
     [
@@ -671,6 +696,7 @@ async function startModerateFunctions(queues: StackQueues, onError: OnError, sto
     { onError },
   );
   stops.unshift(() => functions.stop());
+  threads.push(functions);
 }
 
 /**

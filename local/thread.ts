@@ -24,7 +24,7 @@ type ThreadMessage<Ready, Event> =
   | { type: 'stopped' };
 
 /** Stack → thread. */
-type ThreadCommand = { type: 'stop' };
+type ThreadCommand = { type: 'stop' } | { type: 'exit' };
 
 /** What the thread's module starts, and how the stack stops it. */
 export interface ThreadPart<Ready> {
@@ -44,6 +44,15 @@ export interface LocalThread<Ready> {
   ready: Ready;
   /** Stops the part (its own `stop`), then the thread. */
   stop(): Promise<void>;
+  /**
+   * Ends the thread at once, work in flight dropped, for a process about to exit. The thread exits
+   * itself, between two of its tasks: a thread stopped from outside (`worker.terminate()`, or the
+   * process's exit) in the middle of a native call that returns into JavaScript, such as
+   * onnxruntime's synchronous `run` under the VAD, aborts the whole process (node-addon-api throws
+   * `Napi::Error` in the stopping environment, and nothing catches it). Resolves when it has gone;
+   * a thread stuck in synchronous code never reads the request, so callers bound the wait.
+   */
+  exit(): Promise<void>;
 }
 
 export interface LocalThreadOptions<Event> {
@@ -102,7 +111,12 @@ export function startLocalThread<Data, Ready, Event = never>(
             worker.postMessage({ type: 'stop' } satisfies ThreadCommand);
             // A thread that died already has nothing to stop.
             await Promise.race([done, exited]);
+            // The part has stopped, so the thread is idle: terminating it cuts no native call.
             await worker.terminate();
+          },
+          async exit() {
+            worker.postMessage({ type: 'exit' } satisfies ThreadCommand);
+            await exited;
           },
         });
       }
@@ -117,6 +131,8 @@ export function runInThread<Data, Ready, Event = never>(
   const port = parentPort;
   if (isMainThread || !port) throw new Error('this module runs in a thread started by startLocalThread');
   const post = (message: ThreadMessage<Ready, Event>) => port.postMessage(message);
+  // In a worker, process.exit ends only this thread; run from a message, it cuts no native call.
+  port.on('message', (command: ThreadCommand) => command.type === 'exit' && process.exit(0));
   const channel: ThreadChannel<Event> = {
     emit: (event) => post({ type: 'event', event }),
     error: (err) => post({ type: 'error', error: copyError(err) }),
