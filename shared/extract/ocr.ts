@@ -38,8 +38,16 @@ export interface OcrResult {
   ms: number;
 }
 
-/** Input to OCR: an encoded image (any format sharp reads), or raw RGB pixels. */
-export type OcrInput = Uint8Array | { data: Uint8Array; width: number; height: number; channels: 1 | 3 | 4 };
+/** Raw pixels, row-major, `channels` bytes each. */
+export interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+/** Input to OCR: an encoded image (any format sharp reads), or raw pixels. */
+export type OcrInput = Uint8Array | RawImage;
 
 export interface OcrOptions {
   limits?: OcrLimits;
@@ -49,10 +57,18 @@ export interface OcrOptions {
   minWordConfidence?: number;
   /** Fraction of strong-edge pixels under which an image is assumed to hold no text. */
   minEdgeFraction?: number;
+  /** Small pixels of the same image for the edge test instead of its own decode (`modelInputProbe`). */
+  probe?: RawImage;
 }
 
 const DEFAULT_MIN_WORD_CONFIDENCE = 55;
 const DEFAULT_MIN_EDGE_FRACTION = 0.004;
+/**
+ * A probe's fractions run 10–35 % below the thumbnail's on the same image (it squashes the image to
+ * a square and is smaller), so its threshold is lowered by a quarter: a missed sign costs more than
+ * an engine run on a busy photo (docs/MEDIA.md, "Cheap skip").
+ */
+const PROBE_THRESHOLD_SCALE = 0.75;
 /** Side of the thumbnail the edge test runs on: a few thousand pixels, well under a millisecond. */
 const EDGE_PROBE_SIDE = 256;
 const EDGE_STEP = 48;
@@ -77,7 +93,20 @@ export async function edgeFraction(input: OcrInput, page?: number): Promise<numb
     .toColourspace('b-w')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const { width, height } = info;
+  return greyEdgeFraction(data, info.width, info.height);
+}
+
+/** `edgeFraction` of pixels already small (a probe): grey by Rec. 709 luma, no decode, no resize. */
+export function edgeFractionOfPixels({ data, width, height, channels }: RawImage): number {
+  if (channels === 1) return greyEdgeFraction(data, width, height);
+  const grey = new Uint8Array(width * height);
+  for (let i = 0, p = 0; i < grey.length; i++, p += channels) {
+    grey[i] = 0.2126 * (data[p] ?? 0) + 0.7152 * (data[p + 1] ?? 0) + 0.0722 * (data[p + 2] ?? 0);
+  }
+  return greyEdgeFraction(grey, width, height);
+}
+
+function greyEdgeFraction(data: Uint8Array, width: number, height: number): number {
   let edges = 0;
   for (let y = 0; y < height - 1; y++) {
     for (let x = 0; x < width - 1; x++) {
@@ -88,6 +117,21 @@ export async function edgeFraction(input: OcrInput, page?: number): Promise<numb
     }
   }
   return edges / Math.max(1, (width - 1) * (height - 1));
+}
+
+/**
+ * The image model's input (RGB, squashed to `size`²) as the edge test's probe, so a still image or
+ * a frame is decoded once, not twice (docs/MEDIA.md, "Cheap skip"). Only for an image at least the
+ * thumbnail's size, which the model's resize shrinks as the thumbnail's would: a smaller one was
+ * enlarged for the model, which softens its edges, and gets the test on its own pixels.
+ */
+export function modelInputProbe(
+  pixels: Uint8Array,
+  size: number,
+  image: { width: number; height: number },
+): RawImage | undefined {
+  if (Math.max(image.width, image.height) < EDGE_PROBE_SIDE) return undefined;
+  return { data: pixels, width: size, height: size, channels: 3 };
 }
 
 /** Greyscale PNG scaled to fit `maxSide`: what the engine reads. Uncompressed (level 0): it is read once, in memory. */
@@ -114,7 +158,10 @@ export async function ocrImage(
   const limits = options.limits ?? LIMITS.ocr;
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
-  if ((await edgeFraction(input, options.page)) < (options.minEdgeFraction ?? DEFAULT_MIN_EDGE_FRACTION)) {
+  const edges = options.probe ? edgeFractionOfPixels(options.probe) : await edgeFraction(input, options.page);
+  const threshold =
+    (options.minEdgeFraction ?? DEFAULT_MIN_EDGE_FRACTION) * (options.probe ? PROBE_THRESHOLD_SCALE : 1);
+  if (edges < threshold) {
     return { text: '', confidence: 0, skipped: 'no-edges', partial: false, ms: ms() };
   }
   const png = await prepare(input, limits.maxSide, options.page);

@@ -6,7 +6,14 @@ import type { Category } from '#shared/domain/taxonomy.ts';
 import { readImageHeader } from '#shared/extract/animation.ts';
 import { planImageDecode } from '#shared/extract/decode-budget.ts';
 import { checkImageBytes, extractImage, extractImagePages } from '#shared/extract/image.ts';
-import { type OcrEngine, type OcrInput, ocrImage } from '#shared/extract/ocr.ts';
+import {
+  modelInputProbe,
+  type OcrEngine,
+  type OcrInput,
+  type OcrOptions,
+  ocrImage,
+  type RawImage,
+} from '#shared/extract/ocr.ts';
 import { extractText } from '#shared/extract/text.ts';
 import { LIMITS } from '#shared/ingest/limits.ts';
 import { trailingBytes } from '#shared/ingest/trailing.ts';
@@ -61,6 +68,8 @@ export interface OcrFrame {
   input: OcrInput;
   page?: number;
   timestampMs?: number;
+  /** The frame's model input, when it can stand in for the edge test's own decode (`modelInputProbe`). */
+  probe?: RawImage;
 }
 
 /**
@@ -77,7 +86,11 @@ export async function ocrFrames(
   out.engines = { ...out.engines, ocr: engine.name };
   const byText = new Map<string, TextItem[]>();
   for (const frame of frames) {
-    const result = await ocrImage(frame.input, engine, frame.page === undefined ? {} : { page: frame.page });
+    const options: OcrOptions = {
+      ...(frame.page !== undefined && { page: frame.page }),
+      ...(frame.probe && { probe: frame.probe }),
+    };
+    const result = await ocrImage(frame.input, engine, options);
     if (result.skipped === 'timeout') {
       const where = frame.timestampMs === undefined ? 'the image' : `the frame at ${frame.timestampMs} ms`;
       unscored(out, `text in ${where} was not read (OCR time limit)`);
@@ -125,10 +138,11 @@ export const imageModality: Modality = {
     };
     if (plan.where === 'in-process') {
       // An ordinary still image: decoded here, with no process hop.
-      const { pixels } = await extractImage(bytes, imageSize);
-      addItems(out, IMAGE_CHANNEL, [{ source, pixels }]);
+      const image = await extractImage(bytes, imageSize);
+      addItems(out, IMAGE_CHANNEL, [{ source, pixels: image.pixels }]);
       notePolyglot();
-      await ocrFrames([{ input: bytes, page: 0 }], source, ctx.engines.ocr(), out);
+      const probe = modelInputProbe(image.pixels, imageSize, image);
+      await ocrFrames([{ input: bytes, page: 0, ...(probe && { probe }) }], source, ctx.engines.ocr(), out);
       // Hashes for bank matching (PDQ of the full-size pixels, MD5/SHA-256 of the bytes).
       if (ctx.signals !== false) out.signals = await imageSignals(bytes, source);
       return out;
@@ -147,10 +161,15 @@ export const imageModality: Modality = {
       ]);
       if (page.page === 0) notePolyglot();
     }
+    const frameSize = { width: header.width, height: header.pageHeight };
     await ocrFrames(
-      decoded.flatMap((page) => {
+      decoded.flatMap((page): OcrFrame[] => {
+        if (!page.ocr) return [];
         const timestampMs = times.get(page.page);
-        return page.ocr ? [{ input: page.ocr, ...(timestampMs !== undefined && { timestampMs }) }] : [];
+        const probe = modelInputProbe(page.pixels, imageSize, frameSize);
+        return [
+          { input: page.ocr, ...(timestampMs !== undefined && { timestampMs }), ...(probe && { probe }) },
+        ];
       }),
       source,
       ocr,

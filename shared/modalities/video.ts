@@ -1,9 +1,10 @@
 /** Video: sampled frames (image channel, OCR channel) and the sound track (speech channel), each with its time. */
 import { extractImage } from '#shared/extract/image.ts';
+import { modelInputProbe } from '#shared/extract/ocr.ts';
 import { extractVideo } from '#shared/extract/video.ts';
 import { byteSignals, frameSignals } from '#shared/matching/signals.ts';
 import { collectSpeech, SPEECH_CHANNEL } from './audio.ts';
-import { IMAGE_CHANNEL, OCR_CHANNEL, ocrFrames } from './image.ts';
+import { IMAGE_CHANNEL, OCR_CHANNEL, type OcrFrame, ocrFrames } from './image.ts';
 import { addItems, emptyCollected, type Modality } from './types.ts';
 
 export const videoModality: Modality = {
@@ -20,16 +21,15 @@ export const videoModality: Modality = {
       engines.limits.audio,
       engines.media,
     );
+    const ocr: OcrFrame[] = [];
     for (const frame of video.frames) {
-      const { pixels } = await extractImage(frame.png, ctx.imageSize);
-      addItems(out, IMAGE_CHANNEL, [{ source, pixels, timestampMs: frame.timestampMs }]);
+      const image = await extractImage(frame.png, ctx.imageSize);
+      const { timestampMs } = frame;
+      addItems(out, IMAGE_CHANNEL, [{ source, pixels: image.pixels, timestampMs }]);
+      const probe = modelInputProbe(image.pixels, ctx.imageSize, image);
+      ocr.push({ input: frame.png, timestampMs, ...(probe && { probe }) });
     }
-    await ocrFrames(
-      video.frames.map((f) => ({ input: f.png, timestampMs: f.timestampMs })),
-      source,
-      engines.ocr(),
-      out,
-    );
+    await ocrFrames(ocr, source, engines.ocr(), out);
     if (video.audio) await collectSpeech(video.audio, source, engines, out);
     // PDQ of the sampled frames (each with its time) and MD5/SHA-256 of the bytes, for bank matching.
     if (ctx.signals !== false)
