@@ -46,12 +46,15 @@ describe('bench --json --quick', () => {
     }
   });
 
-  it('reports end-to-end latency for text and image, peak memory and the Lambda bundle', () => {
+  it('reports end-to-end latency and burst CPU for text and image, peak memory and the Lambda bundle', () => {
     // Assert
     for (const modality of ['text', 'image']) {
       const e2e = lines.find((l) => l.name === `pipeline/${modality}/one-at-a-time`);
       expect(e2e?.itemsPerSec).toBeGreaterThan(0);
       expect(e2e?.p99Ms).toBeGreaterThanOrEqual(e2e?.p50Ms ?? Number.POSITIVE_INFINITY);
+      const burst = lines.find((l) => l.name === `pipeline/${modality}/burst`);
+      expect(burst?.itemsPerSec).toBeGreaterThan(0);
+      expect(burst?.cpuMsPerItem).toBeGreaterThan(0);
     }
     expect(lines.find((l) => l.name === 'pipeline/peak-rss')?.value).toBeGreaterThan(50);
     const bundle = lines.find((l) => l.name === 'lambda/moderate/bundle-zipped');
