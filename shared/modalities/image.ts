@@ -10,7 +10,6 @@ import {
   modelInputProbe,
   type OcrEngine,
   type OcrInput,
-  type OcrOptions,
   ocrImage,
   type RawImage,
 } from '#shared/extract/ocr.ts';
@@ -86,11 +85,7 @@ export async function ocrFrames(
   out.engines = { ...out.engines, ocr: engine.name };
   const byText = new Map<string, TextItem[]>();
   for (const frame of frames) {
-    const options: OcrOptions = {
-      ...(frame.page !== undefined && { page: frame.page }),
-      ...(frame.probe && { probe: frame.probe }),
-    };
-    const result = await ocrImage(frame.input, engine, options);
+    const result = await ocrImage(frame.input, engine, { page: frame.page, probe: frame.probe });
     if (result.skipped === 'timeout') {
       const where = frame.timestampMs === undefined ? 'the image' : `the frame at ${frame.timestampMs} ms`;
       unscored(out, `text in ${where} was not read (OCR time limit)`);
@@ -142,7 +137,7 @@ export const imageModality: Modality = {
       addItems(out, IMAGE_CHANNEL, [{ source, pixels: image.pixels }]);
       notePolyglot();
       const probe = modelInputProbe(image.pixels, imageSize, image);
-      await ocrFrames([{ input: bytes, page: 0, ...(probe && { probe }) }], source, ctx.engines.ocr(), out);
+      await ocrFrames([{ input: bytes, page: 0, probe }], source, ctx.engines.ocr(), out);
       // Hashes for bank matching (PDQ of the full-size pixels, MD5/SHA-256 of the bytes).
       if (ctx.signals !== false) out.signals = await imageSignals(bytes, source);
       return out;
@@ -167,9 +162,7 @@ export const imageModality: Modality = {
         if (!page.ocr) return [];
         const timestampMs = times.get(page.page);
         const probe = modelInputProbe(page.pixels, imageSize, frameSize);
-        return [
-          { input: page.ocr, ...(timestampMs !== undefined && { timestampMs }), ...(probe && { probe }) },
-        ];
+        return [{ input: page.ocr, ...(timestampMs !== undefined && { timestampMs }), probe }];
       }),
       source,
       ocr,

@@ -26,8 +26,7 @@ export const videoModality: Modality = {
       const image = await extractImage(frame.png, ctx.imageSize);
       const { timestampMs } = frame;
       addItems(out, IMAGE_CHANNEL, [{ source, pixels: image.pixels, timestampMs }]);
-      const probe = modelInputProbe(image.pixels, ctx.imageSize, image);
-      ocr.push({ input: frame.png, timestampMs, ...(probe && { probe }) });
+      ocr.push({ input: frame.png, timestampMs, probe: modelInputProbe(image.pixels, ctx.imageSize, image) });
     }
     await ocrFrames(ocr, source, engines.ocr(), out);
     if (video.audio) await collectSpeech(video.audio, source, engines, out);
