@@ -19,7 +19,8 @@ export interface EventSourceOptions {
    * How long one receive waits for a message; a message that arrives ends the wait at once. Long
    * waits make an idle queue cheap (one request per wait) but `stop` then aborts the receive in
    * flight, and the emulator may already have taken a message for it, which stays invisible until
-   * its visibility timeout: use them only for sources that stop with the stack. @default 1
+   * its visibility timeout: use them only for sources that stop with the stack (EventSource.stop).
+   * @default 1
    */
   waitTimeSeconds?: number;
   onError?: (err: unknown) => void;
@@ -62,15 +63,24 @@ function localContext(): Context {
   };
 }
 
+export interface EventSource {
+  /**
+   * Stops polling once the batch in hand is handled and deleted. A long receive wait is aborted; a
+   * short one (1 s) is let finish, so that a source stopped and started again while its queue lives
+   * on (a paused consumer) loses no message to a receive that was cut off. `abortReceive` cuts it
+   * too: for a source whose queue goes away with it (the stack stopping).
+   */
+  stop(options?: { abortReceive?: boolean }): Promise<void>;
+}
+
 /**
  * What Lambda's SQS event source mapping does, on the local queue: long-poll a batch, invoke the
  * handler, delete the records it did not report as failed. Failed records stay in the queue and
  * come back after the visibility timeout, exactly as on AWS.
  */
-export function startEventSource(opts: EventSourceOptions): { stop(): Promise<void> } {
+export function startEventSource(opts: EventSourceOptions): EventSource {
   let running = true;
   const waitTimeSeconds = opts.waitTimeSeconds ?? 1;
-  // Only a long wait is aborted at stop (see waitTimeSeconds); a 1 s one is let finish.
   const stopping = new AbortController();
   const loop = (async () => {
     while (running) {
@@ -84,7 +94,9 @@ export function startEventSource(opts: EventSourceOptions): { stop(): Promise<vo
           }),
           { abortSignal: stopping.signal },
         );
-        if (!running || Messages.length === 0) continue;
+        // A batch that arrives after stop is still handled: dropped, it would stay invisible in the
+        // queue for its visibility timeout.
+        if (Messages.length === 0) continue;
         const event: SQSEvent = { Records: Messages.map((m) => toRecord(m, opts.queueArn)) };
         const response = await opts.handler(event, localContext());
         const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
@@ -98,15 +110,17 @@ export function startEventSource(opts: EventSourceOptions): { stop(): Promise<vo
           );
         }
       } catch (err) {
-        if (running) opts.onError?.(err);
+        // A receive aborted by `stop` ends the loop at once; anything else is reported and retried.
+        if (!running) break;
+        opts.onError?.(err);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
   })();
   return {
-    async stop() {
+    async stop({ abortReceive = false } = {}) {
       running = false;
-      if (waitTimeSeconds > 1) stopping.abort();
+      if (abortReceive || waitTimeSeconds > 1) stopping.abort();
       await loop;
     },
   };

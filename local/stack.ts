@@ -29,7 +29,7 @@ import type { Bank } from '#shared/matching/banks.ts';
 import { writeBank, writeTermList } from '#shared/matching/store.ts';
 import type { TermList } from '#shared/matching/terms.ts';
 import type { RetryPolicy } from '#shared/retry/retry.ts';
-import { type SqsHandler, startEventSource } from './event-source.ts';
+import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import type { FunctionSource } from './function-worker.ts';
 import { localS3Path } from './s3-emulator.ts';
@@ -223,17 +223,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Upload events forwarded once the stack's SQS client exists (below); until then only the stack
     // itself writes to S3, outside uploads/.
     let onUploadEvent: ((event: S3rverEvent) => void) | undefined;
-    const s3Emulator = await startS3Emulator(
-      data.dir,
-      (event) => onUploadEvent?.(event),
-      onError,
-      stops,
-      threads,
-    );
-    const queues = await startQueues(options, stops);
-    const dynamo = await startDynamoDb(stops, options.dataDir && localDynamoDbPath(data.dir));
+    // The emulators and the inference server need nothing of each other: they start side by side
+    // (S3's thread loads its modules while this one loads the models).
+    const [s3Emulator, queues, dynamo, inference] = await allStarted([
+      startS3Emulator(data.dir, (event) => onUploadEvent?.(event), onError, stops, threads),
+      startQueues(options, stops),
+      startDynamoDb(stops, options.dataDir && localDynamoDbPath(data.dir)),
+      startRestartableInferenceServer(options.modelsDir ?? DEFAULT_MODELS_DIR, stops),
+    ] as const);
     const dynamoUrl = dynamo.url;
-    const inference = await startRestartableInferenceServer(options.modelsDir ?? DEFAULT_MODELS_DIR, stops);
     // Fault injection: proxies in front of DynamoDB and the inference server (tests only).
     const proxies = options.faultProxies
       ? await startFaultProxies({ dynamodb: dynamoUrl, inference: inference.url }, stops)
@@ -260,9 +258,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     onUploadEvent = forwardUploadEvents(sqs, queues.ingest.queue.queueUrl, pending, onError);
-    await startModerateFunctions(queues, onError, stops, threads);
     const deadLetterQueues = [queues.ingest.dlq, queues.longMedia.dlq];
-    const deadLetterConsumer = await startDeadLetterConsumer(sqs, deadLetterQueues, onError, stops);
+    // The functions' thread loads the handler while this one loads the dead-letter handler.
+    const [, deadLetterConsumer] = await allStarted([
+      startModerateFunctions(queues, onError, stops, threads),
+      startDeadLetterConsumer(sqs, deadLetterQueues, onError, stops),
+    ] as const);
 
     return {
       bucket: LOCAL_BUCKET,
@@ -291,6 +292,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await data.remove();
     throw err;
   }
+}
+
+/**
+ * `Promise.all` for parts that start side by side, except that when one fails it still waits for
+ * the others: each registers its stop once started, and the caller's cleanup stops every part that
+ * did start, not only those that were quicker than the failure.
+ */
+async function allStarted<T extends readonly unknown[]>(
+  parts: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  await Promise.allSettled(parts);
+  return Promise.all(parts) as Promise<T>;
 }
 
 /** The emulators' data folder: the caller's (kept), or a temporary one that `remove` deletes. */
@@ -712,21 +725,25 @@ async function startDeadLetterConsumer(
 ): Promise<LocalStackControl['deadLetterConsumer']> {
   const { createHandler } = await import('#functions/dead-letter/handler.ts');
   const handler = createHandler(readDeadLetterEnv()) as SqsHandler;
-  let sources: { stop(): Promise<void> }[] | undefined;
+  let sources: EventSource[] | undefined;
+  const stopSources = async (options?: { abortReceive: boolean }) => {
+    const running = sources;
+    sources = undefined;
+    await Promise.all((running ?? []).map((r) => r.stop(options)));
+  };
   const consumer: LocalStackControl['deadLetterConsumer'] = {
     start() {
       sources ??= deadLetterQueues.map((q) =>
         startEventSource({ sqs, queueUrl: q.queueUrl, queueArn: q.queueArn, handler, onError }),
       );
     },
-    async stop() {
-      const running = sources;
-      sources = undefined;
-      await Promise.all((running ?? []).map((r) => r.stop()));
-    },
+    // Paused while the queues live on: receives in flight finish (EventSource.stop).
+    stop: () => stopSources(),
   };
   consumer.start();
-  stops.unshift(() => consumer.stop());
+  // The stack stopping takes the queues with it: nothing is lost by cutting a receive short, and
+  // letting it run out took up to a second of every `npm start`.
+  stops.unshift(() => stopSources({ abortReceive: true }));
   return consumer;
 }
 

@@ -8,9 +8,10 @@
  *
  * Latency is measured one upload at a time (p50/p99 after warm-up); throughput with a burst of
  * uploads sent together (items per second from the first PutObject to the last verdict). Last,
- * `npm start -- --json <folder>` runs in a process of its own on a folder of generated texts
- * (10,000; 50 with --quick; BENCH_PIPELINE_FOLDER_FILES to choose): wall time, every verdict
- * accounted for, and that process's peak RSS.
+ * `npm start -- --json` runs in processes of its own: on one text (the quick start's wait: start-up,
+ * a verdict, shutdown), then on a folder of generated texts (10,000; 50 with --quick;
+ * BENCH_PIPELINE_FOLDER_FILES to choose): wall time, every verdict accounted for, and that
+ * process's peak RSS.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '#bench/lib/child.ts';
 import { emit, progress, suiteArgs } from '#bench/lib/line.ts';
-import { quantile, round } from '#bench/lib/measure.ts';
+import { median, quantile, round } from '#bench/lib/measure.ts';
 import { makeJpeg } from '#bench/lib/media.ts';
 import { type LocalStack, startLocalStack } from '#local/stack.ts';
 import type { ObjectRef } from '#shared/events/s3-notification.ts';
@@ -31,8 +32,14 @@ const POLL_MS = 5;
 const TARGET_P50_MS = { text: 20, image: 150 } as const;
 const TARGET_BURST_PER_SEC = { text: 400, image: 60 } as const;
 const PLAN = quick
-  ? { warmup: 2, sequential: { text: 4, image: 3 }, burst: { text: 10, image: 4 }, folder: 50 }
-  : { warmup: 6, sequential: { text: 40, image: 25 }, burst: { text: 100, image: 30 }, folder: 10_000 };
+  ? { warmup: 2, sequential: { text: 4, image: 3 }, burst: { text: 10, image: 4 }, folder: 50, cliRuns: 1 }
+  : {
+      warmup: 6,
+      sequential: { text: 40, image: 25 },
+      burst: { text: 100, image: 30 },
+      folder: 10_000,
+      cliRuns: 3,
+    };
 const FOLDER_TARGET_S = 60;
 /** How many files the folder line uses instead (a slow machine, a quick look): the line's name says it. */
 const folderFiles = Number(process.env.BENCH_PIPELINE_FOLDER_FILES) || PLAN.folder;
@@ -177,6 +184,59 @@ async function writeTexts(count: number): Promise<string> {
   return dir;
 }
 
+/** The CLI as a user runs it, on a folder: wall time from the command's start to its exit, and its output. */
+async function runCli(dir: string): Promise<{ wallS: number; stdout: string; stderr: string }> {
+  const started = performance.now();
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'cli/moderate.ts', '--json', '--timeout', '600', dir],
+    { cwd: REPO_ROOT, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+  );
+  return { wallS: (performance.now() - started) / 1000, stdout, stderr };
+}
+
+/** One verdict per file, none an error, or the line is not worth printing. */
+function checkVerdicts(stdout: string, count: number): void {
+  const verdicts = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { object: string; decision: string });
+  const objects = new Set(verdicts.map((v) => v.object));
+  const errors = verdicts.filter((v) => v.decision === 'error').length;
+  if (verdicts.length !== count || objects.size !== count || errors) {
+    throw new Error(
+      `folder of ${count}: ${verdicts.length} verdicts, ${objects.size} files, ${errors} errors`,
+    );
+  }
+}
+
+/**
+ * `npm start` on one text, as the quick start runs it: Node and tsx loading, the stack starting,
+ * one verdict, the stack stopping. What a user waits for on every command; the median of a few runs.
+ */
+async function oneTextRun(): Promise<void> {
+  progress(`pipeline: npm start -- --json <one text>, ${PLAN.cliRuns} times`);
+  const dir = await writeTexts(1);
+  try {
+    const walls: number[] = [];
+    for (let i = 0; i < PLAN.cliRuns; i++) {
+      const { wallS, stdout } = await runCli(dir);
+      checkVerdicts(stdout, 1);
+      walls.push(wallS);
+    }
+    emit({
+      name: 'pipeline/cli/one-text',
+      itemsPerSec: null,
+      value: round(median(walls)),
+      unit: 's',
+      runs: walls.length,
+      note: 'wall time of `npm start -- --json <one text>`: start-up, one verdict, shutdown',
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * The CLI on a folder, as a user runs it: wall time from the command's start (Node, the stack, every
  * upload and verdict, the shutdown), one verdict per file checked, and the peak RSS it reports.
@@ -185,24 +245,8 @@ async function folderRun(count: number): Promise<void> {
   progress(`pipeline: npm start -- --json <folder of ${count} texts>`);
   const dir = await writeTexts(count);
   try {
-    const started = performance.now();
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'cli/moderate.ts', '--json', '--timeout', '600', dir],
-      { cwd: REPO_ROOT, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, NODE_NO_WARNINGS: '1' } },
-    );
-    const wallS = (performance.now() - started) / 1000;
-    const verdicts = stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { object: string; decision: string });
-    const objects = new Set(verdicts.map((v) => v.object));
-    const errors = verdicts.filter((v) => v.decision === 'error').length;
-    if (verdicts.length !== count || objects.size !== count || errors) {
-      throw new Error(
-        `folder of ${count}: ${verdicts.length} verdicts, ${objects.size} files, ${errors} errors`,
-      );
-    }
+    const { wallS, stdout, stderr } = await runCli(dir);
+    checkVerdicts(stdout, count);
     const rss = /peak RSS (\d+) MiB/.exec(stderr)?.[1];
     emit({
       name: `pipeline/text/folder-${count}`,
@@ -220,4 +264,5 @@ async function folderRun(count: number): Promise<void> {
 }
 
 await main();
+await oneTextRun();
 await folderRun(folderFiles);

@@ -46,7 +46,7 @@ describe('bench --json --quick', () => {
     }
   });
 
-  it('reports end-to-end latency and burst CPU for text and image, peak memory and the Lambda bundle', () => {
+  it('reports end-to-end latency and burst CPU for text and image, the CLI, peak memory and the Lambda bundle', () => {
     // Assert
     for (const modality of ['text', 'image']) {
       const e2e = lines.find((l) => l.name === `pipeline/${modality}/one-at-a-time`);
@@ -57,6 +57,10 @@ describe('bench --json --quick', () => {
       expect(burst?.cpuMsPerItem).toBeGreaterThan(0);
     }
     expect(lines.find((l) => l.name === 'pipeline/peak-rss')?.value).toBeGreaterThan(50);
+    // The CLI in processes of its own: one text (the quick start's wait), then a folder (50 with --quick).
+    expect(lines.find((l) => l.name === 'pipeline/cli/one-text')).toMatchObject({ unit: 's', runs: 1 });
+    expect(lines.find((l) => l.name === 'pipeline/cli/one-text')?.value).toBeGreaterThan(0);
+    expect(lines.find((l) => l.name === 'pipeline/text/folder-50')).toMatchObject({ unit: 's', files: 50 });
     const bundle = lines.find((l) => l.name === 'lambda/moderate/bundle-zipped');
     expect(bundle?.value).toBeGreaterThan(10_000);
     expect(bundle?.value).toBeLessThan(bundle?.bundleBytes as number);
