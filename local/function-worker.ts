@@ -4,6 +4,20 @@
  * Like Lambda's, it shares nothing with the stack but the wire: its own module instances, AWS
  * clients and event loop.
  */
+// The handler's heaviest dependencies, none of which reads configuration at load: loaded while the
+// stack starts its emulators (this thread is started first and waits for its data meanwhile). The
+// handler itself, which configures its logger and clients at load, is imported once that data and
+// the environment have come.
+import '@aws-lambda-powertools/batch';
+import '@aws-lambda-powertools/logger';
+import '@aws-lambda-powertools/metrics';
+import '@aws-sdk/client-dynamodb';
+import '@aws-sdk/client-eventbridge';
+import '@aws-sdk/client-s3';
+import '@aws-sdk/client-sagemaker-runtime';
+import '@aws-sdk/lib-dynamodb';
+import '@middy/core';
+import 'sharp';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type PipelineEnv, readPipelineEnv } from '#shared/contracts/env.ts';
 import { type SqsHandler, startEventSource } from './event-source.ts';

@@ -219,6 +219,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const threads: Threads = [];
   /** Notifications on their way to the ingest queue; `stop` lets them land first. */
   const pending = new Set<Promise<unknown>>();
+  // The functions' thread starts first: it loads the handler's dependencies while the emulators
+  // start, and gets its queues (and the environment that names the emulators) once they are up.
+  let functionQueues: { resolve(queues: StackQueues): void; reject(err: unknown): void } | undefined;
+  const functions = startModerateFunctions(
+    new Promise<StackQueues>((resolve, reject) => {
+      functionQueues = { resolve, reject };
+    }),
+    onError,
+    stops,
+    threads,
+  );
+  // Awaited below; a thread that fails before then must not be an unhandled rejection meanwhile.
+  functions.catch(() => undefined);
   try {
     // Upload events forwarded once the stack's SQS client exists (below); until then only the stack
     // itself writes to S3, outside uploads/.
@@ -258,10 +271,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     onUploadEvent = forwardUploadEvents(sqs, queues.ingest.queue.queueUrl, pending, onError);
+    functionQueues?.resolve(queues);
     const deadLetterQueues = [queues.ingest.dlq, queues.longMedia.dlq];
-    // The functions' thread loads the handler while this one loads the dead-letter handler.
+    // The functions' thread imports the handler while this one loads the dead-letter handler.
     const [, deadLetterConsumer] = await allStarted([
-      startModerateFunctions(queues, onError, stops, threads),
+      functions,
       startDeadLetterConsumer(sqs, deadLetterQueues, onError, stops),
     ] as const);
 
@@ -288,6 +302,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
   } catch (err) {
+    // The functions' thread, still waiting for its queues, exits; then every part that started stops.
+    functionQueues?.reject(err);
+    await functions.catch(() => undefined);
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await data.remove();
     throw err;
@@ -682,14 +699,14 @@ const MODERATE_POLL_SECONDS = 20;
  * stack in the same process gets clients pointing at its own emulators.
  */
 async function startModerateFunctions(
-  queues: StackQueues,
+  queuesReady: Promise<StackQueues>,
   onError: OnError,
   stops: Stops,
   threads: Threads,
 ): Promise<void> {
   const functions = await startLocalThread<FunctionSource[], null>(
     new URL('./function-worker.ts', import.meta.url),
-    [
+    queuesReady.then((queues) => [
       {
         queueUrl: queues.ingest.queue.queueUrl,
         queueArn: queues.ingest.queue.queueArn,
@@ -705,7 +722,7 @@ async function startModerateFunctions(
         batchSize: 1,
         waitTimeSeconds: MODERATE_POLL_SECONDS,
       },
-    ],
+    ]),
     { onError },
   );
   stops.unshift(() => functions.stop());

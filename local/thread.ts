@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 
 /** An error as it crosses the thread: SDK errors hold values structured clone refuses. */
 interface ErrorCopy {
@@ -23,8 +23,11 @@ type ThreadMessage<Ready, Event> =
   | { type: 'error'; error: ErrorCopy }
   | { type: 'stopped' };
 
-/** Stack → thread. */
-type ThreadCommand = { type: 'stop' } | { type: 'exit' };
+/** Stack → thread. `start` carries the part's data and the environment it starts in. */
+type ThreadCommand<Data = unknown> =
+  | { type: 'start'; data: Data; env: NodeJS.ProcessEnv }
+  | { type: 'stop' }
+  | { type: 'exit' };
 
 /** What the thread's module starts, and how the stack stops it. */
 export interface ThreadPart<Ready> {
@@ -80,20 +83,39 @@ function toError(copy: ErrorCopy): Error {
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /**
- * Runs `module` (which calls `runInThread`) in a new thread with `data` and this process's
- * environment as it is now. Resolves once the part is ready; rejects if the thread fails first.
+ * Runs `module` (which calls `runInThread`) in a new thread. The thread starts at once and loads
+ * its module while `data` may still be on its way (a promise: the stack's emulators starting); the
+ * part starts when it arrives, with this process's environment as it is then. Resolves once the
+ * part is ready; rejects if the thread fails first, or with `data`'s reason once the thread, told
+ * to exit, has gone.
  */
 export function startLocalThread<Data, Ready, Event = never>(
   module: URL,
-  data: Data,
+  data: Data | Promise<Data>,
   { onEvent, onError }: LocalThreadOptions<Event> = {},
 ): Promise<LocalThread<Ready>> {
-  const worker = new Worker(module, { workerData: data, execArgv: ['--import', TSX_LOADER] });
+  const worker = new Worker(module, { execArgv: ['--import', TSX_LOADER] });
+  const command = (c: ThreadCommand<Data>) => worker.postMessage(c);
   let stopped: (() => void) | undefined;
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
-    exited.then((code) => reject(new Error(`${module.pathname} exited (code ${code}) before it was ready`)));
+    /** Set when `data` failed: the thread was told to exit, and its exit rejects with this. */
+    let dataFailure: { reason: unknown } | undefined;
+    exited.then((code) =>
+      reject(
+        dataFailure
+          ? dataFailure.reason
+          : new Error(`${module.pathname} exited (code ${code}) before it was ready`),
+      ),
+    );
+    Promise.resolve(data).then(
+      (value) => command({ type: 'start', data: value, env: { ...process.env } }),
+      (reason: unknown) => {
+        dataFailure = { reason };
+        command({ type: 'exit' });
+      },
+    );
     worker.on('message', (message: ThreadMessage<Ready, Event>) => {
       if (message.type === 'event') onEvent?.(message.event);
       else if (message.type === 'error') onError?.(toError(message.error));
@@ -108,14 +130,14 @@ export function startLocalThread<Data, Ready, Event = never>(
             const done = new Promise<void>((r) => {
               stopped = r;
             });
-            worker.postMessage({ type: 'stop' } satisfies ThreadCommand);
+            command({ type: 'stop' });
             // A thread that died already has nothing to stop.
             await Promise.race([done, exited]);
             // The part has stopped, so the thread is idle: terminating it cuts no native call.
             await worker.terminate();
           },
           async exit() {
-            worker.postMessage({ type: 'exit' } satisfies ThreadCommand);
+            command({ type: 'exit' });
             await exited;
           },
         });
@@ -124,28 +146,36 @@ export function startLocalThread<Data, Ready, Event = never>(
   });
 }
 
-/** The thread's side: starts the part with the stack's `data` and stops it when told. */
+/**
+ * The thread's side: starts the part when the stack's `data` arrives, in the stack's environment as
+ * it was sent (the thread's own copy of process.env is made to match it), and stops it when told.
+ */
 export function runInThread<Data, Ready, Event = never>(
   start: (data: Data, channel: ThreadChannel<Event>) => Promise<ThreadPart<Ready>>,
 ): void {
   const port = parentPort;
   if (isMainThread || !port) throw new Error('this module runs in a thread started by startLocalThread');
   const post = (message: ThreadMessage<Ready, Event>) => port.postMessage(message);
-  // In a worker, process.exit ends only this thread; run from a message, it cuts no native call.
-  port.on('message', (command: ThreadCommand) => command.type === 'exit' && process.exit(0));
   const channel: ThreadChannel<Event> = {
     emit: (event) => post({ type: 'event', event }),
     error: (err) => post({ type: 'error', error: copyError(err) }),
   };
-  // A start that fails is an unhandled rejection: it ends the thread with the reason, which
-  // startLocalThread rejects with.
-  void start(workerData as Data, channel).then((part) => {
-    port.on('message', async (command: ThreadCommand) => {
-      if (command.type !== 'stop') return;
-      await part.stop().catch((err: unknown) => channel.error(err));
+  let part: Promise<ThreadPart<Ready>> | undefined;
+  port.on('message', async (command: ThreadCommand<Data>) => {
+    // In a worker, process.exit ends only this thread; run from a message, it cuts no native call.
+    if (command.type === 'exit') process.exit(0);
+    if (command.type === 'start') {
+      for (const name of Object.keys(process.env)) if (!(name in command.env)) delete process.env[name];
+      Object.assign(process.env, command.env);
+      // A start that fails is an unhandled rejection: it ends the thread with the reason, which
+      // startLocalThread rejects with.
+      part = start(command.data, channel);
+      post({ type: 'ready', ready: (await part).ready });
+    }
+    if (command.type === 'stop' && part) {
+      await (await part).stop().catch((err: unknown) => channel.error(err));
       post({ type: 'stopped' });
       port.close();
-    });
-    post({ type: 'ready', ready: part.ready });
+    }
   });
 }

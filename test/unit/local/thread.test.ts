@@ -32,6 +32,44 @@ describe('startLocalThread', () => {
     expect(errors[0]).toMatchObject({ name: 'TypeError', message: 'reported from the thread' });
   });
 
+  it('starts the part when its data comes, in the environment as it is then', async () => {
+    // Arrange: the thread is running before its data exists, as the stack's functions' thread is
+    // while the emulators start; the variable is set after the thread was created.
+    let give: (data: { greeting: string; envName: string }) => void = () => undefined;
+    const data = new Promise<{ greeting: string; envName: string }>((resolve) => {
+      give = resolve;
+    });
+    const events: string[] = [];
+    const starting = startLocalThread<{ greeting: string; envName: string }, { answer: number }, string>(
+      ECHO,
+      data,
+      { onEvent: (e) => events.push(e) },
+    );
+    delete process.env.THREAD_TEST_LATE;
+
+    // Act
+    process.env.THREAD_TEST_LATE = 'set after the thread started';
+    give({ greeting: 'late', envName: 'THREAD_TEST_LATE' });
+    const thread = await starting;
+    await thread.stop();
+    delete process.env.THREAD_TEST_LATE;
+
+    // Assert
+    expect(thread.ready).toEqual({ answer: 42 });
+    expect(events).toEqual(['late', 'THREAD_TEST_LATE=set after the thread started', 'stopping']);
+  });
+
+  it("rejects with the data's reason when the data fails, once the waiting thread has exited", async () => {
+    // Arrange
+    const failure = new Error('the emulators did not start');
+
+    // Act
+    const starting = startLocalThread(ECHO, Promise.reject(failure));
+
+    // Assert
+    await expect(starting).rejects.toBe(failure);
+  });
+
   it('rejects with the reason when the part fails to start', async () => {
     await expect(startLocalThread(ECHO, { greeting: 'no', fail: true })).rejects.toThrow('cannot start: no');
   });
