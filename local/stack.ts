@@ -221,7 +221,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const pending = new Set<Promise<unknown>>();
   // The functions' thread starts first: it loads the handler's dependencies while the emulators
   // start, and gets its queues (and the environment that names the emulators) once they are up.
-  let functionQueues: { resolve(queues: StackQueues): void; reject(err: unknown): void } | undefined;
+  // Assigned by the promise's executor, which runs at once.
+  let functionQueues!: { resolve(queues: StackQueues): void; reject(err: unknown): void };
   const functions = startModerateFunctions(
     new Promise<StackQueues>((resolve, reject) => {
       functionQueues = { resolve, reject };
@@ -271,7 +272,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
     onUploadEvent = forwardUploadEvents(sqs, queues.ingest.queue.queueUrl, pending, onError);
-    functionQueues?.resolve(queues);
+    functionQueues.resolve(queues);
     const deadLetterQueues = [queues.ingest.dlq, queues.longMedia.dlq];
     // The functions' thread imports the handler while this one loads the dead-letter handler.
     const [, deadLetterConsumer] = await allStarted([
@@ -303,7 +304,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
   } catch (err) {
     // The functions' thread, still waiting for its queues, exits; then every part that started stops.
-    functionQueues?.reject(err);
+    functionQueues.reject(err);
     await functions.catch(() => undefined);
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await data.remove();
