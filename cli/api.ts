@@ -18,8 +18,8 @@ The key is MODERATION_API_KEY, or one generated and printed on stderr.
 options:
   --port <n>         port (default 8787; 0 = any free port)
   --policy <name>    the key's policy preset: balanced (default), strict, lenient
-  --data-dir <dir>   keep emulator data (verdicts, banks, kept model inputs) here (default: a temporary
-                     folder); KEEP_INPUTS=text|none keeps less of what the models read (default all)
+  --data-dir <dir>   keep emulator data (verdicts, banks, kept model inputs) here (default: in memory,
+                     until it stops); KEEP_INPUTS=text|none keeps less of what the models read (default all)
   --allow-fetch <h>  hosts (host or host:port, comma-separated) whose image URLs may be fetched
 ${MATCH_LIST_USAGE}
   --verbose          pipeline logs on stderr

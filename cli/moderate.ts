@@ -41,7 +41,7 @@ With no inputs, moderates the bundled samples/ folder.
 options:
   --json             one JSON verdict per line on stdout, nothing else there
   --policy <name>    policy preset: balanced (default), strict, lenient
-  --data-dir <dir>   keep emulator data here (default: a temporary folder, removed afterwards)
+  --data-dir <dir>   keep emulator data here (default: in memory, large uploads in a temporary folder)
                      (with the model inputs of each scored verdict, for npm run replay -- --models;
                      KEEP_INPUTS=text keeps only texts, KEEP_INPUTS=none nothing; without
                      --data-dir nothing is kept, since no replay could read it)
@@ -258,6 +258,8 @@ async function main(): Promise<number> {
     progress(`starting local stack (S3, SQS, DynamoDB, inference server) for ${toUpload.length} file(s)…`);
     stack = await startLocalStack({
       dataDir: ownDataDir ?? values['data-dir'],
+      // Ours goes when the command ends: the emulators need not write their tables and objects to it.
+      persistData: !ownDataDir,
       // Kept inputs serve a later replay of the data folder; ours is gone when the command ends.
       keepInputs: ownDataDir ? 'none' : undefined,
       policyName: values.policy,

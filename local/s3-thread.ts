@@ -10,6 +10,8 @@ import { runInThread } from './thread.ts';
 export interface S3ThreadData {
   dataDir: string;
   buckets: string[];
+  /** The folder goes with the stack: keep objects in memory (local/s3-memory-store.ts). */
+  inMemory: boolean;
 }
 
 /** What s3rver emits per request that changed an object (its S3 event shape). */
@@ -17,8 +19,8 @@ export interface S3rverEvent {
   Records: { eventName: string; s3: { object: { key: string; sequencer?: unknown } } }[];
 }
 
-runInThread<S3ThreadData, { url: string }, S3rverEvent>(async ({ dataDir, buckets }, channel) => {
-  const s3rver = localS3rver(dataDir, buckets);
+runInThread<S3ThreadData, { url: string }, S3rverEvent>(async ({ dataDir, buckets, inMemory }, channel) => {
+  const s3rver = localS3rver(dataDir, buckets, { inMemory });
   s3rver.on('event', (event: S3rverEvent) => channel.emit(event));
   const { port } = await s3rver.run();
   return { ready: { url: `http://127.0.0.1:${port}` }, stop: () => s3rver.close() };

@@ -25,9 +25,12 @@ interface BucketStore {
   reset(): unknown;
 }
 
-/** Before `run()`: koa composes its middleware when the server starts listening. */
-export function tuneS3rver(s3rver: S3rver): void {
-  cacheBucketState(s3rver);
+/**
+ * Before `run()`: koa composes its middleware when the server starts listening. `onDisk`: the store
+ * is s3rver's FilesystemStore, whose bucket reads are worth caching (not local/s3-memory-store.ts).
+ */
+export function tuneS3rver(s3rver: S3rver, { onDisk = true }: { onDisk?: boolean } = {}): void {
+  if (onDisk) cacheBucketState(s3rver);
   reportTagCount(s3rver);
   const app = s3rver as unknown as { silent?: boolean; middleware?: { name: string }[] };
   // The first middleware s3rver adds is koa-logger's, named `logger` (s3rver/lib/middleware/logger.js).

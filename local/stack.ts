@@ -55,6 +55,13 @@ const LONG_MEDIA_QUEUE = 'moderation-long-media';
 export interface LocalStackOptions {
   /** Where the emulators keep their data. @default a temporary folder, removed on stop */
   dataDir?: string;
+  /**
+   * Whether the emulators' tables and objects must outlive the stack in `dataDir`. `false` (a folder
+   * the caller removes afterwards, as `npm start` does with its own) keeps them in memory; only
+   * object bodies over 1 MiB are written to the folder (local/s3-memory-store.ts).
+   * @default true with `dataDir`; without it, the temporary folder is never kept
+   */
+  persistData?: boolean;
   /** Model directories served by the local inference server. @default model-artifacts/models */
   modelsDir?: string;
   /** Policy preset. @default 'balanced' */
@@ -214,7 +221,7 @@ type OnError = LocalStackOptions['onError'];
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const { onError } = options;
-  const data = await prepareDataDir(options.dataDir);
+  const data = await prepareDataDir(options.dataDir, options.persistData);
   const stops: Stops = [];
   const threads: Threads = [];
   /** Notifications on their way to the ingest queue; `stop` lets them land first. */
@@ -240,9 +247,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The emulators and the inference server need nothing of each other: they start side by side
     // (S3's thread loads its modules while this one loads the models).
     const [s3Emulator, queues, dynamo, inference] = await allStarted([
-      startS3Emulator(data.dir, (event) => onUploadEvent?.(event), onError, stops, threads),
+      startS3Emulator(data, (event) => onUploadEvent?.(event), onError, stops, threads),
       startQueues(options, stops),
-      startDynamoDb(stops, options.dataDir && localDynamoDbPath(data.dir)),
+      startDynamoDb(stops, data.persisted ? localDynamoDbPath(data.dir) : undefined),
       startRestartableInferenceServer(options.modelsDir ?? DEFAULT_MODELS_DIR, stops),
     ] as const);
     const dynamoUrl = dynamo.url;
@@ -324,15 +331,21 @@ async function allStarted<T extends readonly unknown[]>(
   return Promise.all(parts) as Promise<T>;
 }
 
+interface DataDir {
+  dir: string;
+  /** The emulators keep their data in the folder's files (else in memory, large bodies apart). */
+  persisted: boolean;
+  remove(): Promise<void>;
+}
+
 /** The emulators' data folder: the caller's (kept), or a temporary one that `remove` deletes. */
-async function prepareDataDir(
-  dataDir: string | undefined,
-): Promise<{ dir: string; remove(): Promise<void> }> {
+async function prepareDataDir(dataDir: string | undefined, persistData = true): Promise<DataDir> {
   const owned = !dataDir;
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'moderation-')));
   await mkdir(localS3Path(dir), { recursive: true });
   return {
     dir,
+    persisted: !owned && persistData,
     async remove() {
       if (owned) await rm(dir, { recursive: true, force: true });
     },
@@ -344,7 +357,7 @@ async function prepareDataDir(
  * stand in for the bucket notification and reach `onEvent` here.
  */
 async function startS3Emulator(
-  dataDir: string,
+  data: DataDir,
   onEvent: (event: S3rverEvent) => void,
   onError: OnError,
   stops: Stops,
@@ -352,7 +365,7 @@ async function startS3Emulator(
 ): Promise<{ url: string }> {
   const s3 = await startLocalThread<S3ThreadData, { url: string }, S3rverEvent>(
     new URL('./s3-thread.ts', import.meta.url),
-    { dataDir, buckets: [LOCAL_BUCKET, MATCH_LISTS_BUCKET] },
+    { dataDir: data.dir, buckets: [LOCAL_BUCKET, MATCH_LISTS_BUCKET], inMemory: !data.persisted },
     { onEvent, onError },
   );
   stops.push(() => s3.stop());
