@@ -1,4 +1,4 @@
-/** The local S3: s3rver on a data folder's files (the stack's S3 thread, replay's own server). */
+/** The local S3: s3rver on a data folder's files or in memory (the stack's S3 thread, replay's own server). */
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { MemoryStore } from './s3-memory-store.ts';
@@ -15,7 +15,7 @@ export const localS3Path = (dataDir: string) => join(dataDir, 's3');
 export function localS3rver(
   dataDir: string,
   buckets: readonly string[] = [],
-  { inMemory = false }: { inMemory?: boolean } = {},
+  { inMemory = false, spillBytes }: { inMemory?: boolean; spillBytes?: number } = {},
 ): S3rver {
   const s3rver = new S3rver({
     address: '127.0.0.1',
@@ -26,7 +26,7 @@ export function localS3rver(
     configureBuckets: buckets.map((name) => ({ name })),
   });
   if (inMemory) {
-    const store = new MemoryStore({ spillDir: localS3Path(dataDir) });
+    const store = new MemoryStore({ spillDir: localS3Path(dataDir), spillBytes });
     // s3rver's controllers reach the store through the app and through each request's context.
     const app = s3rver as unknown as { store: unknown; context: { store: unknown } };
     app.store = app.context.store = store;

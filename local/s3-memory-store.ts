@@ -14,7 +14,7 @@
  * s3rver 3.7), which s3rver's controllers call; behaviour the controllers rely on is kept, including
  * what FilesystemStore does unlike S3 (a multipart object's ETag is its content's MD5).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -71,6 +71,8 @@ export class MemoryStore {
   readonly #spillDir: string;
   readonly #spillBytes: number;
   #spilled = 0;
+  /** Names this store's spilled files apart from another's in the same folder. */
+  readonly #spillPrefix = randomBytes(4).toString('hex');
 
   constructor({ spillDir, spillBytes = 1024 * 1024 }: MemoryStoreOptions) {
     this.#spillDir = spillDir;
@@ -116,7 +118,7 @@ export class MemoryStore {
   /** A new file's path in the spill folder, which the first spill creates. */
   async #spillPath(): Promise<string> {
     if (this.#spilled === 0) await mkdir(this.#spillDir, { recursive: true });
-    return join(this.#spillDir, `body-${++this.#spilled}`);
+    return join(this.#spillDir, `body-${this.#spillPrefix}-${++this.#spilled}`);
   }
 
   async #forget(body: Body | undefined): Promise<void> {
@@ -178,6 +180,7 @@ export class MemoryStore {
     { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY },
   ): Promise<{ objects: S3Object[]; commonPrefixes: string[]; isTruncated: boolean }> {
     const bucket = this.#buckets.get(name);
+    // Sorted per listing: the pipeline lists only the match-lists bucket, a few keys per bank.
     const keys = bucket ? [...bucket.objects.keys()].sort() : [];
     const commonPrefixes = new Set<string>();
     const objects: S3Object[] = [];
@@ -214,6 +217,7 @@ export class MemoryStore {
     if (!object) return null;
     const metadata = this.#metadata(object);
     const lastByte = Math.max(0, Number(metadata['content-length']) - 1);
+    // As FilesystemStore reads them (an `end` of 0 reads to the end); the pipeline sends no ranges.
     const range = {
       start: options?.start || 0,
       end: Math.min(options?.end || Number.POSITIVE_INFINITY, lastByte),
@@ -277,7 +281,9 @@ export class MemoryStore {
       // s3rver ignores the tagging directive and FilesystemStore copies no tags: nor does this.
       subresources: same ? source.subresources : new Map(),
     };
+    const replaced = destination.objects.get(destKey);
     destination.objects.set(destKey, copy);
+    if (!same) await this.#forget(replaced?.body);
     return this.#metadata(copy);
   }
 

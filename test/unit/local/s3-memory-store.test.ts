@@ -18,14 +18,13 @@ import {
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3Path, localS3rver } from '#local/s3-emulator.ts';
-import { MemoryStore } from '#local/s3-memory-store.ts';
 
 const Bucket = 'b';
 
 /** An s3rver on a new folder, and an S3 client for it; in memory or on s3rver's own files. */
-async function serve(inMemory: boolean) {
+async function serve(inMemory: boolean, spillBytes?: number) {
   const dir = await mkdtemp(join(tmpdir(), `s3-store-${inMemory ? 'memory' : 'files'}-`));
-  const s3rver = localS3rver(dir, [Bucket], { inMemory });
+  const s3rver = localS3rver(dir, [Bucket], { inMemory, spillBytes });
   const { port } = await s3rver.run();
   const s3 = new S3Client({
     endpoint: `http://127.0.0.1:${port}`,
@@ -164,19 +163,8 @@ describe('s3rver in memory, against s3rver on its files, through the S3 client',
 describe('s3rver in memory', () => {
   it('keeps small bodies in memory and writes large ones to files of their own, removed with the object', async () => {
     // Arrange
-    const dir = await mkdtemp(join(tmpdir(), 's3-store-spill-'));
-    const s3rver = localS3rver(dir, [Bucket], { inMemory: true });
-    // The same store with a small spill size, so that a test body crosses it.
-    const store = new MemoryStore({ spillDir: localS3Path(dir), spillBytes: 64 });
-    Object.assign(s3rver as object, { store });
-    Object.assign((s3rver as unknown as { context: object }).context, { store });
-    const { port } = await s3rver.run();
-    const s3 = new S3Client({
-      endpoint: `http://127.0.0.1:${port}`,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    });
+    // A small spill size, so that a test body crosses it.
+    const { s3, dir, close } = await serve(true, 64);
     const large = 'x'.repeat(50) + 'y'.repeat(50);
     // The store creates its spill folder with the first spilled body.
     const spilled = async () => (await readdir(localS3Path(dir)).catch(() => [])).length;
@@ -193,6 +181,7 @@ describe('s3rver in memory', () => {
       const part = await (
         await s3.send(new GetObjectCommand({ Bucket, Key: 'large', Range: 'bytes=48-51' }))
       ).Body?.transformToString();
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'copy', Body: large }));
       await s3.send(new CopyObjectCommand({ Bucket, Key: 'copy', CopySource: `${Bucket}/large` }));
       const afterCopy = await spilled();
       await s3.send(new DeleteObjectCommand({ Bucket, Key: 'large' }));
@@ -211,9 +200,7 @@ describe('s3rver in memory', () => {
       expect(copied).toBe(large);
       expect(afterReplace).toBe(0);
     } finally {
-      s3.destroy();
-      await s3rver.close();
-      await rm(dir, { recursive: true, force: true });
+      await close();
     }
   });
 
