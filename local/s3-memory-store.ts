@@ -1,10 +1,10 @@
 /**
  * s3rver's storage in memory, for a stack whose data folder goes with it (no --data-dir): the same
- * S3 REST protocol, answered by the same s3rver routes, without the four to six file operations
- * per request that its FilesystemStore makes (object, `.md5` and `.metadata.json` files per object,
- * one `.xml` file per subresource). Those were a fifth of the S3 thread's samples in a text burst
- * and more in libuv's file threads, and their 40,000-odd files after 10,000 uploads took seconds
- * to remove (docs/PERFORMANCE.md, "s3rver in memory").
+ * S3 REST protocol, answered by the same s3rver routes, without the file operations its
+ * FilesystemStore makes, up to a dozen per request (a body, `.md5` and `.metadata.json` file per
+ * object, an `.xml` file per subresource). They were a quarter of the S3 thread's busy samples in a
+ * text burst, and more in libuv's file threads, and the 40,000-odd files of 10,000 uploads took
+ * seconds to remove (docs/PERFORMANCE.md, "s3rver in memory").
  *
  * Bodies above `spillBytes` go to a file of their own in `spillDir`, as LocalStack's S3 spools large
  * objects to disk: a folder of videos must not have to fit in memory. Everything else — metadata,
