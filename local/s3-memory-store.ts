@@ -24,8 +24,8 @@ import S3Bucket from 's3rver/lib/models/bucket.js';
 import { getConfigModel } from 's3rver/lib/models/config.js';
 import S3Object from 's3rver/lib/models/object.js';
 
-/** A body kept in memory, or in a file of its own once it passed the spill size. */
-type Body = { bytes: Buffer } | { file: string; size: number };
+/** A body kept in memory, or in a file of its own once it passed the spill size; `size` in bytes either way. */
+type Body = { bytes: Buffer; size: number } | { file: string; size: number };
 
 interface StoredObject {
   body: Body;
@@ -92,7 +92,7 @@ export class MemoryStore {
     const iterator = source[Symbol.asyncIterator]();
     while (size <= this.#spillBytes) {
       const next = await iterator.next();
-      if (next.done) return { body: { bytes: Buffer.concat(chunks, size) }, md5: hash.digest('hex') };
+      if (next.done) return { body: { bytes: Buffer.concat(chunks, size), size }, md5: hash.digest('hex') };
       hash.update(next.value);
       chunks.push(next.value);
       size += next.value.length;
@@ -138,7 +138,7 @@ export class MemoryStore {
       ...object.metadata,
       etag: JSON.stringify(object.md5),
       'last-modified': object.lastModified.toUTCString(),
-      'content-length': 'bytes' in object.body ? object.body.bytes.length : object.body.size,
+      'content-length': object.body.size,
     };
   }
 
@@ -179,13 +179,14 @@ export class MemoryStore {
     name: string,
     { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY },
   ): Promise<{ objects: S3Object[]; commonPrefixes: string[]; isTruncated: boolean }> {
-    const bucket = this.#buckets.get(name);
     // Sorted per listing: the pipeline lists only the match-lists bucket, a few keys per bank.
-    const keys = bucket ? [...bucket.objects.keys()].sort() : [];
+    const entries = [...(this.#buckets.get(name)?.objects ?? [])].sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     const commonPrefixes = new Set<string>();
     const objects: S3Object[] = [];
     let isTruncated = false;
-    for (const key of keys) {
+    for (const [key, object] of entries) {
       if (key <= startAfter || !key.startsWith(prefix)) continue;
       if (delimiter) {
         const at = key.indexOf(delimiter, prefix.length);
@@ -198,7 +199,6 @@ export class MemoryStore {
         isTruncated = true;
         break;
       }
-      const object = bucket?.objects.get(key) as StoredObject;
       objects.push(new S3Object(name, key, null, this.#metadata(object)));
     }
     return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
@@ -231,7 +231,7 @@ export class MemoryStore {
         ? Readable.from([object.body.bytes.subarray(range.start, range.end + 1)], { objectMode: false })
         : createReadStream(object.body.file, range);
     const result = new S3Object(bucket, key, content, metadata);
-    if (ranged) (result as S3Object & { range?: typeof range }).range = range;
+    if (ranged) result.range = range;
     return result;
   }
 
@@ -253,7 +253,7 @@ export class MemoryStore {
       subresources: new Map(),
     });
     await this.#forget(previous?.body);
-    return { size: 'bytes' in body ? body.bytes.length : body.size, md5 };
+    return { size: body.size, md5 };
   }
 
   async copyObject(
@@ -316,7 +316,7 @@ export class MemoryStore {
     const number = Number(partNumber);
     await this.#forget(upload.parts.get(number));
     upload.parts.set(number, body);
-    return { size: 'bytes' in body ? body.bytes.length : body.size, md5 };
+    return { size: body.size, md5 };
   }
 
   async putObjectMultipart(
