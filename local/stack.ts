@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ClassicLevel } from 'classic-level';
@@ -214,7 +214,13 @@ type Threads = LocalThread<unknown>[];
 type Queue = { queueUrl: string; queueArn: string };
 /** A queue and the dead-letter queue its redrive policy moves messages to after MAX_RECEIVE_COUNT receives. */
 type RedrivenQueue = { queue: Queue; dlq: Queue };
-type StackQueues = { endpoint: string; ingest: RedrivenQueue; longMedia: RedrivenQueue };
+type StackQueues = {
+  endpoint: string;
+  ingest: RedrivenQueue;
+  longMedia: RedrivenQueue;
+  /** S3's own delivery of one bucket notification to the ingest queue (`forwardUploadEvents`). */
+  deliverToIngest: (body: string) => void;
+};
 type InferenceRetryOverrides = NonNullable<LocalStackOptions['inferenceRetry']>;
 type FaultProxies = NonNullable<LocalStackControl['proxies']>;
 type OnError = LocalStackOptions['onError'];
@@ -224,7 +230,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const data = await prepareDataDir(options.dataDir, options.persistData);
   const stops: Stops = [];
   const threads: Threads = [];
-  /** Notifications on their way to the ingest queue; `stop` lets them land first. */
+  /** Notifications of this turn's uploads not yet in the ingest queue; `stop` lets them land first. */
   const pending = new Set<Promise<unknown>>();
   // The functions' thread starts first: it loads the handler's dependencies while the emulators
   // start, and gets its queues (and the environment that names the emulators) once they are up.
@@ -278,7 +284,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createAuditTable(dynamoClient, AUDIT_TABLE_NAME).catch(tableExists);
     // Before the functions start, so their first load (their cold start) finds them.
     await writeMatchLists(s3, options.matchLists, options.policyName ?? 'balanced');
-    onUploadEvent = forwardUploadEvents(sqs, queues.ingest.queue.queueUrl, pending, onError);
+    onUploadEvent = forwardUploadEvents(queues.deliverToIngest, pending, onError);
     functionQueues.resolve(queues);
     const deadLetterQueues = [queues.ingest.dlq, queues.longMedia.dlq];
     // The functions' thread imports the handler while this one loads the dead-letter handler.
@@ -296,7 +302,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName: TABLE,
       queues: describeQueues(sqs, queues),
       control: { inference: inference.control, deadLetterConsumer, proxies },
-      notify: (refs) => sendObjectCreatedNotifications(sqs, queues.ingest.queue.queueUrl, refs),
+      notify: async (refs) => queues.deliverToIngest(objectCreatedNotification(refs)),
       upload: (key, body) => uploadUnderPrefix(s3, key, body),
       waitForVerdicts: (refs, waitOptions) =>
         waitForVerdictWrites(doc, TABLE, dynamo.writes, refs, waitOptions),
@@ -394,6 +400,12 @@ async function startQueues(options: LocalStackOptions, stops: Stops): Promise<St
     endpoint: fauxqs.address,
     ingest: createRedrivenQueue(QUEUE, options.visibilityTimeoutSeconds ?? 5),
     longMedia: createRedrivenQueue(LONG_MEDIA_QUEUE, options.longMediaVisibilityTimeoutSeconds ?? 60),
+    // Into the queue itself, as S3 delivers its notifications on AWS: not through the SQS API, which
+    // only the queue's consumers use. fauxqs checks the body as SendMessage would, and wakes a
+    // waiting receive (docs/PERFORMANCE.md, "Notifications straight into the queue").
+    deliverToIngest: (body) => {
+      fauxqs.sendMessage(QUEUE, body);
+    },
   };
 }
 
@@ -628,30 +640,28 @@ function createStackClients(dynamoUrl: string) {
   return { s3, sqs, dynamoClient, doc: DynamoDBDocumentClient.from(dynamoClient) };
 }
 
-/** SendMessageBatch's limits: 10 messages, 256 KiB in all. */
-const SEND_BATCH = { messages: 10, bytes: 256 * 1024 } as const;
-
 /**
  * Bucket notification: ObjectCreated under uploads/ → the ingest queue, one message per event as S3
- * sends them. Events of the same event-loop turn (a burst of uploads) go out in SendMessageBatch
- * requests of up to 10 instead of one request each: S3 delivers its notifications by itself on
- * AWS, so locally the round trip per object is the emulator's cost, not the pipeline's.
+ * sends them. The events of one event-loop turn (a burst of uploads) land together, after the turn,
+ * so that a waiting receive takes them as one batch rather than the first alone. A message the
+ * queue refuses (too large, invalid characters) is an error for `onError`, like a failed send.
  */
-function forwardUploadEvents(
-  sqs: SQSClient,
-  queueUrl: string,
+export function forwardUploadEvents(
+  deliver: (body: string) => void,
   pending: Set<Promise<unknown>>,
   onError: OnError,
 ): (event: S3rverEvent) => void {
   let bodies: string[] = [];
-  const track = (sent: Promise<unknown>) => {
-    const tracked = sent.catch((err) => onError?.(err)).finally(() => pending.delete(tracked));
-    pending.add(tracked);
-  };
   const flush = () => {
     const batch = bodies;
     bodies = [];
-    for (const chunk of sendBatches(batch)) track(sendNotificationBatch(sqs, queueUrl, chunk));
+    for (const body of batch) {
+      try {
+        deliver(body);
+      } catch (err) {
+        onError?.(err);
+      }
+    }
   };
   return (event) => {
     const records = event.Records.filter(
@@ -662,47 +672,15 @@ function forwardUploadEvents(
       r.s3.object.key = encodeKeyLikeS3(r.s3.object.key);
       r.s3.object.sequencer = nextSequencer();
     }
-    if (!bodies.length) setImmediate(flush);
+    if (!bodies.length) {
+      const landed = new Promise((resolve) => setImmediate(resolve)).then(() => {
+        flush();
+        pending.delete(landed);
+      });
+      pending.add(landed);
+    }
     bodies.push(JSON.stringify({ Records: records }));
   };
-}
-
-/** Message bodies in groups SendMessageBatch accepts, in order. */
-export function sendBatches(bodies: readonly string[]): string[][] {
-  const batches: string[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = Buffer.byteLength(body);
-    if (current.length && (current.length === SEND_BATCH.messages || bytes + size > SEND_BATCH.bytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(body);
-    bytes += size;
-  }
-  if (current.length) batches.push(current);
-  return batches;
-}
-
-/** One SendMessageBatch; an entry the queue refused is an error for `onError`, like a failed send. */
-async function sendNotificationBatch(sqs: SQSClient, queueUrl: string, bodies: string[]): Promise<void> {
-  if (bodies.length === 1) {
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: bodies[0] }));
-    return;
-  }
-  const { Failed = [] } = await sqs.send(
-    new SendMessageBatchCommand({
-      QueueUrl: queueUrl,
-      Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
-    }),
-  );
-  if (Failed.length) {
-    throw new Error(
-      `the ingest queue refused ${Failed.length} of ${bodies.length} notifications: ${Failed.map((f) => f.Message ?? f.Code).join('; ')}`,
-    );
-  }
 }
 
 const MODERATE_POLL_SECONDS = 20;
@@ -791,8 +769,8 @@ function describeQueues(sqs: SQSClient, queues: StackQueues): LocalQueues {
   };
 }
 
-/** `LocalStack.notify`: the S3 notification for these versions, sent to the ingest queue again. */
-async function sendObjectCreatedNotifications(sqs: SQSClient, queueUrl: string, refs: ObjectRef[]) {
+/** `LocalStack.notify`: the S3 notification for these versions, as one message. */
+function objectCreatedNotification(refs: ObjectRef[]): string {
   const Records = refs.map((ref) => ({
     eventSource: 'aws:s3',
     eventName: 'ObjectCreated:Put',
@@ -807,7 +785,7 @@ async function sendObjectCreatedNotifications(sqs: SQSClient, queueUrl: string, 
       },
     },
   }));
-  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ Records }) }));
+  return JSON.stringify({ Records });
 }
 
 /** `LocalStack.upload`: puts the object under uploads/ (adding the prefix if missing). */
