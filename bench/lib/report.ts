@@ -112,7 +112,8 @@ export function markdown(lines: readonly BenchLine[], machine: Machine, command:
       '### Local pipeline end to end (upload → verdict in DynamoDB)',
       '',
       '`startLocalStack`: s3rver → fauxqs → the real handler → inference server → dynalite, one process (S3 and the functions in threads of their own). ' +
-        'Timed from just before PutObject until DynamoDB has answered the write that stores the verdict (the stack watches the emulator’s writes), after warm-up.',
+        'Timed from just before PutObject until DynamoDB has answered the write that stores the verdict (the stack watches the emulator’s writes). ' +
+        'The lines with targets come after a warm-up of bursts (1,000 texts, 200 images), as a stack that has served a while; `one-at-a-time-after-start` is the first 40 texts after the start (docs/PERFORMANCE.md, "Warm-up").',
       '',
       '| modality | mode | items/s | p50 ms | p99 ms | samples |',
       '|---|---|---|---|---|---|',

@@ -12,7 +12,9 @@
  *   failing /ping makes SageMaker roll the deployment back instead.
  * - `ORT_CUDA_DEVICE_ID`         default 0.
  * - `ORT_INTRA_OP_NUM_THREADS`   threads inside one operator; default 0 = ONNX Runtime's choice
- *   (one per physical core). Set it when several models or processes share an instance.
+ *   (one per physical core as it detects them, pinned; on some virtual machines that is one thread:
+ *   docs/PERFORMANCE.md, "A burst's batch cycle"). Set it when several models or processes share an
+ *   instance, or to use every core of a CPU-only image endpoint.
  * - `ORT_INTER_OP_NUM_THREADS`   default 0 = ONNX Runtime's choice (only used in parallel mode).
  * - `ORT_ALLOW_SPINNING=1`       let idle intra-op threads busy-wait for the next operator (ONNX
  *   Runtime's own default). Off here: between model runs the server parses HTTP, and spinning threads

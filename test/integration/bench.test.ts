@@ -46,7 +46,7 @@ describe('bench --json --quick', () => {
     }
   });
 
-  it('reports end-to-end latency and burst CPU for text and image, the CLI, peak memory and the Lambda bundle', () => {
+  it('reports end-to-end latency (warm and right after the start) and burst CPU for text and image, the CLI, peak memory and the Lambda bundle', () => {
     // Assert
     for (const modality of ['text', 'image']) {
       const e2e = lines.find((l) => l.name === `pipeline/${modality}/one-at-a-time`);
@@ -55,7 +55,15 @@ describe('bench --json --quick', () => {
       const burst = lines.find((l) => l.name === `pipeline/${modality}/burst`);
       expect(burst?.itemsPerSec).toBeGreaterThan(0);
       expect(burst?.cpuMsPerItem).toBeGreaterThan(0);
+      // Target lines say what warmed the pipeline before them (--quick: 10 texts and 4 images).
+      expect(e2e?.warmup).toBe('10 texts and 4 images in bursts');
+      expect(burst?.warmup).toBe(e2e?.warmup);
     }
+    // The first texts after the start: a line of its own, with no target.
+    const afterStart = lines.find((l) => l.name === 'pipeline/text/one-at-a-time-after-start');
+    expect(afterStart).toMatchObject({ samples: 4 });
+    expect(afterStart?.p50Ms).toBeGreaterThan(0);
+    expect(afterStart).not.toHaveProperty('target');
     expect(lines.find((l) => l.name === 'pipeline/peak-rss')?.value).toBeGreaterThan(50);
     // The CLI in processes of its own: one text (the quick start's wait), then a folder (50 with --quick).
     expect(lines.find((l) => l.name === 'pipeline/cli/one-text')).toMatchObject({ unit: 's', runs: 1 });
