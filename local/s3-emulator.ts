@@ -1,6 +1,7 @@
 /** The local S3: s3rver on a data folder's files or in memory (the stack's S3 thread, replay's own server). */
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { keepIdleConnections } from './idle-connections.ts';
 import { MemoryStore } from './s3-memory-store.ts';
 import { tuneS3rver } from './s3rver-tuning.ts';
 
@@ -32,5 +33,12 @@ export function localS3rver(
     app.store = app.context.store = store;
   }
   tuneS3rver(s3rver, { onDisk: !inMemory });
+  // The HTTP server exists once `run()` has made it.
+  const run = s3rver.run.bind(s3rver);
+  s3rver.run = async () => {
+    const address = await run();
+    if (s3rver.httpServer) keepIdleConnections(s3rver.httpServer);
+    return address;
+  };
   return s3rver;
 }

@@ -32,6 +32,7 @@ import type { RetryPolicy } from '#shared/retry/retry.ts';
 import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import type { FunctionSource } from './function-worker.ts';
+import { keepIdleConnections } from './idle-connections.ts';
 import { localS3Path } from './s3-emulator.ts';
 import type { S3rverEvent, S3ThreadData } from './s3-thread.ts';
 import { type TableWrites, watchTableWrites } from './table-writes.ts';
@@ -436,6 +437,7 @@ export async function assertLocalDynamoDbFree(path: string): Promise<void> {
 async function startDynamoDb(stops: Stops, path?: string): Promise<{ url: string; writes: TableWrites }> {
   if (path) await assertLocalDynamoDbFree(path);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path && { path }) });
+  keepIdleConnections(server);
   const writes = watchTableWrites(server, VERDICT_TABLE.partitionKey);
   const port = await listen(server);
   stops.push(() => new Promise((r) => server.close(r)));

@@ -10,6 +10,8 @@ declare module 's3rver' {
     constructor(options: Record<string, unknown>);
     run(): Promise<import('node:net').AddressInfo>;
     close(): Promise<void>;
+    /** The HTTP server `run()` creates. */
+    httpServer?: import('node:http').Server;
   }
 }
 
