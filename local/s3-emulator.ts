@@ -1,7 +1,7 @@
 /** The local S3: s3rver on a data folder's files or in memory (the stack's S3 thread, replay's own server). */
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import { keepIdleConnections } from './idle-connections.ts';
+import { keepIdleConnections } from '#shared/http/idle-connections.ts';
 import { MemoryStore } from './s3-memory-store.ts';
 import { tuneS3rver } from './s3rver-tuning.ts';
 

@@ -17,6 +17,7 @@ import {
   JSON_CONTENT_TYPE,
   TENSOR_CONTENT_TYPE,
 } from '#shared/contracts/tensor-wire.ts';
+import { keepIdleConnections } from '#shared/http/idle-connections.ts';
 import { type ModelManifest, manifestContentTypes } from '#shared/inference/manifest.ts';
 import {
   decodeTensor,
@@ -491,8 +492,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   });
   // SageMaker waits at most 60 s for an invocation; keep idle connections longer than clients do.
   server.requestTimeout = 65_000;
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => {

@@ -16,7 +16,7 @@ function reusedSocket(agent: Agent, url: URL, method: 'GET' | 'POST'): Promise<b
 
 // Node's servers close an idle keep-alive connection about 6 s after its last response (5 s
 // `keepAliveTimeout` and a second of grace); a burst that reuses one just then fails with ECONNRESET.
-// The emulators keep them as AWS does (local/idle-connections.ts).
+// The emulators keep them as AWS does (shared/http/idle-connections.ts).
 describe('the local emulators keep idle keep-alive connections open past Node’s 5 s default', () => {
   let stack: LocalStack;
 
