@@ -1,5 +1,6 @@
 /** Turns bench lines into the human table and the generated part of BENCHMARKS.md. */
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { JSON_CONTENT_TYPE, TENSOR_CONTENT_TYPE } from '#shared/contracts/tensor-wire.ts';
 import type { BenchLine } from './line.ts';
 
 export interface Machine {
@@ -52,6 +53,13 @@ export function humanLine(line: BenchLine): string {
 
 const mib = (bytes: unknown) => (typeof bytes === 'number' ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : '');
 
+/** The inference line's request encoding, as the table names it (the suite runs each model over both). */
+function wireName(wire: unknown): string {
+  if (wire === TENSOR_CONTENT_TYPE) return 'binary';
+  if (wire === JSON_CONTENT_TYPE) return 'JSON';
+  return typeof wire === 'string' ? wire : '';
+}
+
 /** The generated section of BENCHMARKS.md. */
 export function markdown(lines: readonly BenchLine[], machine: Machine, command: string): string {
   const out: string[] = [];
@@ -90,8 +98,8 @@ export function markdown(lines: readonly BenchLine[], machine: Machine, command:
         'Raw: `session.run` on a session from the same factory and model bytes. items/s are medians of 5 time-boxed repetitions; ratio is the median of back-to-back pairs; ' +
         'CPU ms/item is user+system time of the whole process (client, server and ONNX Runtime threads) per item.',
       '',
-      '| model | requests | server items/s | raw items/s | ratio | CPU ms/item server / raw | mean batch formed |',
-      '|---|---|---|---|---|---|---|',
+      '| model | requests | wire | server items/s | raw items/s | ratio | CPU ms/item server / raw | mean batch formed |',
+      '|---|---|---|---|---|---|---|---|',
     );
     for (const l of inference) {
       const [, model, kind] = l.name.split('/');
@@ -100,7 +108,7 @@ export function markdown(lines: readonly BenchLine[], machine: Machine, command:
           ? `${l.concurrency} concurrent single-item (vs raw batch ${l.baselineBatch})`
           : `batch ${l.batch}, sequential`;
       out.push(
-        `| ${model} | ${what} | ${fmt(l.itemsPerSec)} | ${fmt(l.baselineItemsPerSec)} | ${fmt(l.ratio)} | ${fmt(l.cpuMsPerItem)} / ${fmt(l.baselineCpuMsPerItem)} | ${fmt(l.meanBatch)} |`,
+        `| ${model} | ${what} | ${wireName(l.wire)} | ${fmt(l.itemsPerSec)} | ${fmt(l.baselineItemsPerSec)} | ${fmt(l.ratio)} | ${fmt(l.cpuMsPerItem)} / ${fmt(l.baselineCpuMsPerItem)} | ${fmt(l.meanBatch)} |`,
       );
     }
     out.push('');

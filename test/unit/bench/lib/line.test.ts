@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lineProblems } from '#bench/lib/line.ts';
 import { paired, quantile } from '#bench/lib/measure.ts';
-import { BEGIN, END, spliceResults } from '#bench/lib/report.ts';
+import { BEGIN, describeMachine, END, markdown, spliceResults } from '#bench/lib/report.ts';
 
 describe('bench helpers', () => {
   it('interpolates quantiles between ranks', () => {
@@ -54,5 +54,28 @@ describe('bench helpers', () => {
     expect(out).toContain('## Analysis\nkept');
     expect(out).toContain('new table');
     expect(out).not.toContain('old');
+  });
+
+  it('names the wire of each inference row, so the JSON comparison rows read apart', () => {
+    // Arrange
+    const line = (wire: string, ratio: number) => ({
+      name: 'inference/image-nsfw/server-vs-raw/batch=1',
+      itemsPerSec: 100,
+      baselineItemsPerSec: 150,
+      ratio,
+      batch: 1,
+      wire,
+    });
+
+    // Act
+    const table = markdown(
+      [line('application/vnd.moderation.tensors', 0.65), line('application/json', 0.36)],
+      describeMachine(),
+      'npm run bench',
+    );
+
+    // Assert
+    expect(table).toContain('| image-nsfw | batch 1, sequential | binary | 100 | 150 | 0.65 |');
+    expect(table).toContain('| image-nsfw | batch 1, sequential | JSON | 100 | 150 | 0.36 |');
   });
 });
